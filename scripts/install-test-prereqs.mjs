@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Installs what the test suites need from Debian's packages when missing:
+// chromium (browser e2e) and coturn (TURN tests). Never downloads a browser.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const needed = [
+	{ bin: '/usr/bin/chromium', pkg: 'chromium' },
+	{ bin: '/usr/bin/turnserver', pkg: 'coturn' },
+];
+const missing = needed.filter((n) => !existsSync(n.bin));
+if (missing.length === 0) {
+	console.log(`[test-prereqs] present: ${needed.map((n) => n.bin).join(', ')}`);
+	process.exit(0);
+}
+const pkgs = missing.map((n) => n.pkg);
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const sudo = isRoot ? [] : ['sudo', '-n'];
+if (!isRoot && spawnSync('sudo', ['-n', 'true']).status !== 0) {
+	console.error(`[test-prereqs] missing ${pkgs.join(', ')}; install them as root: apt-get install -y ${pkgs.join(' ')}`);
+	process.exit(1);
+}
+
+function apt(args) {
+	const [cmd, ...rest] = [...sudo, 'apt-get', ...args];
+	const res = spawnSync(cmd, rest, {
+		stdio: 'inherit',
+		env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+	});
+	if (res.status !== 0) {
+		console.error(`[test-prereqs] apt-get ${args.join(' ')} failed (exit ${res.status})`);
+		process.exit(1);
+	}
+}
+
+console.log(`[test-prereqs] installing from Debian: ${pkgs.join(', ')}`);
+apt(['update', '-qq']);
+apt(['install', '-y', '-qq', ...pkgs]);
+for (const n of missing) {
+	if (!existsSync(n.bin)) {
+		console.error(`[test-prereqs] ${n.pkg} installed but ${n.bin} is missing`);
+		process.exit(1);
+	}
+}
