@@ -1,0 +1,42 @@
+/**
+ * Machine-readable error codes. They travel on the wire as `errorCode` in an
+ * error response, so both ends can branch on them; `errorReason` keeps the
+ * human-readable message.
+ */
+export const ErrorCode = {
+	/** The frame was not valid JSON, or not text. */
+	BadJson: 'BAD_JSON',
+	/** The frame was JSON but not a request, response or notification. */
+	BadMessage: 'BAD_MESSAGE',
+	/** The method is not part of the protocol. */
+	UnknownMethod: 'UNKNOWN_METHOD',
+	/** The method is known but its `data` does not match its schema. */
+	InvalidData: 'INVALID_DATA',
+	/** The client speaks another protocol version. */
+	ProtocolMismatch: 'PROTOCOL_MISMATCH',
+	/** A request that needs a joined peer arrived before `join`. */
+	NotJoined: 'NOT_JOINED',
+	/** `join` was sent twice on one connection. */
+	AlreadyJoined: 'ALREADY_JOINED',
+	/** The target peer is not in the sender's room. */
+	PeerNotFound: 'PEER_NOT_FOUND',
+	/** The request did not get a response in time (client side). */
+	Timeout: 'TIMEOUT',
+	/** The connection closed while the request was pending (client side). */
+	Closed: 'CLOSED',
+	/** A bug or unexpected failure on the server. */
+	Internal: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error that carries a protocol error code. */
+export class SignalingError extends Error {
+	readonly code: ErrorCode;
+
+	constructor(code: ErrorCode, message: string) {
+		super(message);
+		this.name = 'SignalingError';
+		this.code = code;
+	}
+}

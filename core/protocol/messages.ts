@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/**
+ * The signaling protocol: one WebSocket per participant, three envelopes
+ * (request, response, notification), every payload described by a schema
+ * that both ends validate at runtime. See docs/protocol.md.
+ */
+
+/** Bumped on every incompatible change; checked at `join`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame either end accepts, in bytes. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+// ---------------------------------------------------------------- shared parts
+
+const id = z.string().min(1).max(64);
+export const PeerIdSchema = id;
+export const RoomIdSchema = z
+	.string()
+	.min(1)
+	.max(64)
+	.regex(/^[A-Za-z0-9_-]+$/, 'room id: letters, digits, "_" and "-" only');
+export const DisplayNameSchema = z.string().trim().min(1).max(64);
+export const RoleSchema = z.enum(['host', 'participant', 'viewer']);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const PeerInfoSchema = z.object({
+	peerId: PeerIdSchema,
+	displayName: DisplayNameSchema,
+	role: RoleSchema,
+});
+export type PeerInfo = z.infer<typeof PeerInfoSchema>;
+
+/** An SDP offer or answer, as RTCSessionDescriptionInit carries it. */
+export const SessionDescriptionSchema = z.object({
+	type: z.enum(['offer', 'answer']),
+	sdp: z.string().max(MAX_MESSAGE_BYTES),
+});
+
+/** One trickled ICE candidate, as RTCIceCandidateInit carries it. */
+export const IceCandidateSchema = z.object({
+	candidate: z.string().max(1024),
+	sdpMid: z.string().max(64).nullable().optional(),
+	sdpMLineIndex: z.number().int().min(0).max(255).nullable().optional(),
+	usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+/** What one mesh peer relays to another through the server. */
+export const MeshSignalSchema = z.discriminatedUnion('kind', [
+	z.object({ kind: z.literal('description'), description: SessionDescriptionSchema }),
+	z.object({ kind: z.literal('candidate'), candidate: IceCandidateSchema }),
+]);
+export type MeshSignal = z.infer<typeof MeshSignalSchema>;
+
+// ---------------------------------------------------------------- methods
+
+export const Method = {
+	Join: 'join',
+	Leave: 'leave',
+	Signal: 'signal',
+} as const;
+export type Method = (typeof Method)[keyof typeof Method];
+
+export const Notification = {
+	PeerJoined: 'peerJoined',
+	PeerLeft: 'peerLeft',
+	Signal: 'signal',
+} as const;
+export type Notification = (typeof Notification)[keyof typeof Notification];
+
+/** Request payload and response payload per method. */
+export const requestSchemas = {
+	[Method.Join]: z.object({
+		protocolVersion: z.number().int(),
+		roomId: RoomIdSchema,
+		displayName: DisplayNameSchema,
+	}),
+	[Method.Leave]: z.object({}).strict(),
+	[Method.Signal]: z.object({
+		to: PeerIdSchema,
+		signal: MeshSignalSchema,
+	}),
+} as const;
+
+export const responseSchemas = {
+	[Method.Join]: z.object({
+		peerId: PeerIdSchema,
+		roomId: RoomIdSchema,
+		role: RoleSchema,
+		/** Everyone already in the room, self excluded. */
+		peers: z.array(PeerInfoSchema),
+	}),
+	[Method.Leave]: z.object({}),
+	[Method.Signal]: z.object({}),
+} as const;
+
+export const notificationSchemas = {
+	[Notification.PeerJoined]: PeerInfoSchema,
+	[Notification.PeerLeft]: z.object({ peerId: PeerIdSchema }),
+	[Notification.Signal]: z.object({
+		from: PeerIdSchema,
+		signal: MeshSignalSchema,
+	}),
+} as const;
+
+export type RequestData<M extends Method> = z.infer<(typeof requestSchemas)[M]>;
+export type ResponseData<M extends Method> = z.infer<(typeof responseSchemas)[M]>;
+export type NotificationData<N extends Notification> = z.infer<(typeof notificationSchemas)[N]>;
+
+// ---------------------------------------------------------------- envelopes
+
+export const RequestEnvelopeSchema = z.object({
+	id: z.number().int().nonnegative(),
+	method: z.string().min(1).max(64),
+	data: z.unknown(),
+});
+
+export const ResponseEnvelopeSchema = z.union([
+	z.object({ id: z.number().int().nonnegative(), ok: z.literal(true), data: z.unknown() }),
+	z.object({
+		id: z.number().int().nonnegative(),
+		ok: z.literal(false),
+		errorCode: z.string(),
+		errorReason: z.string(),
+	}),
+]);
+
+export const NotificationEnvelopeSchema = z.object({
+	method: z.string().min(1).max(64),
+	data: z.unknown(),
+});
+
+export type RequestEnvelope = z.infer<typeof RequestEnvelopeSchema>;
+export type ResponseEnvelope = z.infer<typeof ResponseEnvelopeSchema>;
+export type NotificationEnvelope = z.infer<typeof NotificationEnvelopeSchema>;
+
+export type TypedRequest = {
+	[M in Method]: { id: number; method: M; data: RequestData<M> };
+}[Method];
+
+export type TypedNotification = {
+	[N in Notification]: { method: N; data: NotificationData<N> };
+}[Notification];

@@ -1,0 +1,35 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects, one runner: unit tests sit next to the code, integration
+// tests start real servers and mediasoup workers, e2e tests drive real Chromium.
+export default defineConfig({
+	test: {
+		projects: [
+			{
+				test: {
+					name: 'unit',
+					include: ['core/**/*.test.ts', 'server/**/*.test.ts', 'web/**/*.test.ts', 'turn/**/*.test.ts'],
+					environment: 'node',
+				},
+			},
+			{
+				test: {
+					name: 'integration',
+					include: ['test/integration/**/*.test.ts'],
+					testTimeout: 30_000,
+					hookTimeout: 60_000,
+				},
+			},
+			{
+				test: {
+					name: 'e2e',
+					include: ['test/e2e/**/*.e2e.test.ts'],
+					testTimeout: 90_000,
+					hookTimeout: 90_000,
+					// Browsers share 2 cores: one e2e file at a time.
+					fileParallelism: false,
+				},
+			},
+		],
+	},
+});
