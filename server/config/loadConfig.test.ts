@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultServerConfig } from '../../core/config/index.js';
+import { ConfigError, loadConfig } from './loadConfig.js';
+
+function configFile(content: string): string {
+	const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'config.json');
+	writeFileSync(file, content);
+	return file;
+}
+
+function keyOf(fn: () => unknown): string | undefined {
+	try {
+		fn();
+	} catch (error) {
+		return error instanceof ConfigError ? error.key : 'not a ConfigError';
+	}
+	return undefined;
+}
+
+describe('loadConfig()', () => {
+	it('with no file and no env gives the embedded defaults (port 8080)', () => {
+		const config = loadConfig({});
+		expect(config).toEqual(defaultServerConfig());
+		expect(config.port).toBe(8080);
+		expect(config.mediasoup.numWorkers).toBe(0);
+	});
+
+	it('env overrides win over the file, the file over the defaults', () => {
+		const file = configFile(JSON.stringify({ port: 9000, mediasoup: { listenIp: '10.0.0.5', rtcMinPort: 41000 } }));
+		const config = loadConfig({ CONFIG_FILE: file, PORT: '9100', MEDIASOUP_ANNOUNCED_IP: '203.0.113.7' });
+		expect(config.port).toBe(9100);
+		expect(config.mediasoup.listenIp).toBe('10.0.0.5');
+		expect(config.mediasoup.rtcMinPort).toBe(41000);
+		expect(config.mediasoup.rtcMaxPort).toBe(49999);
+		expect(config.mediasoup.announcedIp).toBe('203.0.113.7');
+	});
+
+	it('names the env variable when it is not an integer', () => {
+		expect(keyOf(() => loadConfig({ MEDIASOUP_NUM_WORKERS: 'many' }))).toBe('MEDIASOUP_NUM_WORKERS');
+	});
+
+	it('names the dotted key when a value is out of range', () => {
+		expect(keyOf(() => loadConfig({ PORT: '70000' }))).toBe('port');
+		expect(keyOf(() => loadConfig({ MEDIASOUP_LOG_LEVEL: 'loud' }))).toBe('mediasoup.logLevel');
+		expect(keyOf(() => loadConfig({ MEDIASOUP_MIN_PORT: '50000', MEDIASOUP_MAX_PORT: '40000' }))).toBe('mediasoup.rtcMinPort');
+	});
+
+	it('refuses an unreadable or non-object file as CONFIG_FILE', () => {
+		expect(keyOf(() => loadConfig({ CONFIG_FILE: '/nonexistent/config.json' }))).toBe('CONFIG_FILE');
+		expect(keyOf(() => loadConfig({ CONFIG_FILE: configFile('[1]') }))).toBe('CONFIG_FILE');
+		expect(keyOf(() => loadConfig({ CONFIG_FILE: configFile('{oops') }))).toBe('CONFIG_FILE');
+	});
+});

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { ServerConfigSchema, type ServerConfig } from '../../core/config/index.js';
+
+/** Thrown when the configuration is invalid; the message names the key. */
+export class ConfigError extends Error {
+	readonly code = 'INVALID_CONFIG';
+	readonly key: string;
+
+	constructor(key: string, message: string) {
+		super(`invalid config "${key}": ${message}`);
+		this.name = 'ConfigError';
+		this.key = key;
+	}
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Environment variable -> config key path and value kind. */
+const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'string']> = [
+	['PORT', ['port'], 'int'],
+	['HOST', ['host'], 'string'],
+	['LOG_LEVEL', ['logLevel'], 'string'],
+	['MEDIASOUP_NUM_WORKERS', ['mediasoup', 'numWorkers'], 'int'],
+	['MEDIASOUP_LISTEN_IP', ['mediasoup', 'listenIp'], 'string'],
+	['MEDIASOUP_ANNOUNCED_IP', ['mediasoup', 'announcedIp'], 'string'],
+	['MEDIASOUP_MIN_PORT', ['mediasoup', 'rtcMinPort'], 'int'],
+	['MEDIASOUP_MAX_PORT', ['mediasoup', 'rtcMaxPort'], 'int'],
+	['MEDIASOUP_LOG_LEVEL', ['mediasoup', 'logLevel'], 'string'],
+];
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+	let node = target;
+	for (const key of path.slice(0, -1)) {
+		const next = node[key];
+		if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+			node[key] = {};
+		}
+		node = node[key] as Record<string, unknown>;
+	}
+	node[path[path.length - 1] as string] = value;
+}
+
+/**
+ * Loads the configuration: embedded defaults, then the JSON file named by
+ * CONFIG_FILE (if any), then environment overrides. Throws ConfigError
+ * naming the first invalid key.
+ */
+export function loadConfig(env: Env = process.env): ServerConfig {
+	let raw: Record<string, unknown> = {};
+	const file = env.CONFIG_FILE;
+	if (file) {
+		let text: string;
+		try {
+			text = readFileSync(file, 'utf8');
+		} catch (error) {
+			throw new ConfigError('CONFIG_FILE', `cannot read ${file}: ${(error as Error).message}`);
+		}
+		try {
+			const parsed: unknown = JSON.parse(text);
+			if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+				throw new Error('top level must be an object');
+			}
+			raw = parsed as Record<string, unknown>;
+		} catch (error) {
+			throw new ConfigError('CONFIG_FILE', `${file} is not a JSON object: ${(error as Error).message}`);
+		}
+	}
+	for (const [name, path, kind] of envOverrides) {
+		const value = env[name];
+		if (value === undefined || value === '') continue;
+		if (kind === 'int') {
+			if (!/^-?\d+$/.test(value.trim())) {
+				throw new ConfigError(name, `expected an integer, got "${value}"`);
+			}
+			setPath(raw, path, Number(value));
+		} else {
+			setPath(raw, path, value);
+		}
+	}
+	const result = ServerConfigSchema.safeParse(raw);
+	if (!result.success) {
+		const issue = result.error.issues[0];
+		const key = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
+		throw new ConfigError(key, issue?.message ?? 'invalid');
+	}
+	return result.data;
+}

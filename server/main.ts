@@ -1,0 +1,45 @@
+import { ConfigError, loadConfig } from './config/loadConfig.js';
+import { createLogger } from './logger.js';
+import { Server } from './Server.js';
+
+// Entry point for `npm start`: embedded defaults, CONFIG_FILE, env overrides.
+
+async function main(): Promise<void> {
+	let config;
+	try {
+		config = loadConfig();
+	} catch (error) {
+		if (error instanceof ConfigError) {
+			process.stderr.write(`${error.message}\n`);
+			process.exit(2);
+		}
+		throw error;
+	}
+	const logger = createLogger(config.logLevel);
+	const server = await Server.start(config, logger);
+	logger.info(`call app at http://localhost:${server.port}/ (rooms are open: no access token needed)`);
+
+	let stopping = false;
+	const stop = (signal: string): void => {
+		if (stopping) return;
+		stopping = true;
+		logger.info({ signal }, 'shutting down');
+		// A stuck shutdown must not leave the process behind.
+		const force = setTimeout(() => process.exit(1), 10_000);
+		force.unref();
+		server.close().then(
+			() => process.exit(0),
+			(error: unknown) => {
+				logger.error({ err: error }, 'shutdown failed');
+				process.exit(1);
+			},
+		);
+	};
+	process.on('SIGINT', () => stop('SIGINT'));
+	process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+	process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+	process.exit(1);
+});

@@ -1,0 +1,110 @@
+import { cpus } from 'node:os';
+import { EventEmitter } from 'node:events';
+import mediasoup from 'mediasoup';
+import type { types } from 'mediasoup';
+import type { MediasoupConfig } from '../../core/config/index.js';
+import type { Logger } from '../logger.js';
+import { mediaCodecs } from './mediaCodecs.js';
+
+type WorkerPoolEvents = {
+	/** A worker process died; its routers are gone. A replacement was started. */
+	workerdied: [worker: types.Worker, error: Error];
+};
+
+/**
+ * The mediasoup worker processes: one per core by default. Routers go to the
+ * least-loaded worker (fewest routers). A worker that dies is replaced, and
+ * `workerdied` lets room owners re-create what it held.
+ */
+export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
+	readonly #config: MediasoupConfig;
+	readonly #logger: Logger;
+	readonly #workers: types.Worker[] = [];
+	readonly #routerCount = new Map<types.Worker, number>();
+	#closed = false;
+
+	private constructor(config: MediasoupConfig, logger: Logger) {
+		super();
+		this.#config = config;
+		this.#logger = logger;
+	}
+
+	/** Starts the configured number of workers (0 = one per CPU core). */
+	static async create(config: MediasoupConfig, logger: Logger): Promise<WorkerPool> {
+		const pool = new WorkerPool(config, logger.child({ module: 'WorkerPool' }));
+		const count = config.numWorkers > 0 ? config.numWorkers : Math.max(1, cpus().length);
+		try {
+			for (let i = 0; i < count; i++) {
+				await pool.#startWorker();
+			}
+		} catch (error) {
+			pool.close();
+			throw error;
+		}
+		return pool;
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	get workers(): readonly types.Worker[] {
+		return this.#workers;
+	}
+
+	/** Creates a router with the product's codecs on the least-loaded worker. */
+	async createRouter(appData: Record<string, unknown> = {}): Promise<types.Router> {
+		if (this.#closed) throw new Error('WorkerPool closed');
+		const worker = this.#leastLoaded();
+		const router = await worker.createRouter({ mediaCodecs, appData });
+		this.#routerCount.set(worker, (this.#routerCount.get(worker) ?? 0) + 1);
+		router.observer.once('close', () => {
+			this.#routerCount.set(worker, Math.max(0, (this.#routerCount.get(worker) ?? 1) - 1));
+		});
+		return router;
+	}
+
+	/** Ends every worker process. Idempotent. */
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const worker of this.#workers) worker.close();
+		this.#workers.length = 0;
+		this.#routerCount.clear();
+		this.removeAllListeners();
+	}
+
+	#leastLoaded(): types.Worker {
+		let best: types.Worker | undefined;
+		for (const worker of this.#workers) {
+			if (!best || (this.#routerCount.get(worker) ?? 0) < (this.#routerCount.get(best) ?? 0)) {
+				best = worker;
+			}
+		}
+		if (!best) throw new Error('WorkerPool has no worker');
+		return best;
+	}
+
+	async #startWorker(): Promise<types.Worker> {
+		const worker = await mediasoup.createWorker({
+			logLevel: this.#config.logLevel,
+			rtcMinPort: this.#config.rtcMinPort,
+			rtcMaxPort: this.#config.rtcMaxPort,
+		});
+		this.#workers.push(worker);
+		this.#routerCount.set(worker, 0);
+		this.#logger.info({ pid: worker.pid }, 'worker started');
+		worker.on('died', (error: Error) => {
+			this.#logger.error({ pid: worker.pid, err: error }, 'worker died');
+			const index = this.#workers.indexOf(worker);
+			if (index !== -1) this.#workers.splice(index, 1);
+			this.#routerCount.delete(worker);
+			if (this.#closed) return;
+			this.emit('workerdied', worker, error);
+			this.#startWorker().catch((err: unknown) => {
+				this.#logger.error({ err }, 'could not replace dead worker');
+			});
+		});
+		return worker;
+	}
+}
