@@ -1,0 +1,95 @@
+import { Call } from './call/Call.js';
+
+// The call page: `/?room=R&name=N` joins directly; otherwise the lobby asks.
+
+declare global {
+	interface Window {
+		/** Read-only hooks for tests and debugging. */
+		__call?: Call;
+	}
+}
+
+const lobby = document.querySelector<HTMLFormElement>('#lobby') as HTMLFormElement;
+const callSection = document.querySelector<HTMLElement>('#call') as HTMLElement;
+const grid = document.querySelector<HTMLElement>('#grid') as HTMLElement;
+const statusLine = document.querySelector<HTMLElement>('#status') as HTMLElement;
+const localVideo = document.querySelector<HTMLVideoElement>('[data-testid=local-video]') as HTMLVideoElement;
+
+function tileFor(peerId: string): HTMLElement | null {
+	return grid.querySelector<HTMLElement>(`[data-testid=remote-tile][data-peer-id="${CSS.escape(peerId)}"]`);
+}
+
+function addTile(peerId: string, displayName: string): HTMLElement {
+	const existing = tileFor(peerId);
+	if (existing) return existing;
+	const tile = document.createElement('figure');
+	tile.className = 'tile';
+	tile.dataset.testid = 'remote-tile';
+	tile.dataset.peerId = peerId;
+	const video = document.createElement('video');
+	video.autoplay = true;
+	video.playsInline = true;
+	const caption = document.createElement('figcaption');
+	caption.textContent = displayName;
+	tile.append(video, caption);
+	grid.append(tile);
+	return tile;
+}
+
+async function getLocalStream(): Promise<MediaStream | undefined> {
+	try {
+		return await navigator.mediaDevices.getUserMedia({
+			audio: true,
+			video: { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } },
+		});
+	} catch (error) {
+		statusLine.textContent = `Joining without camera and microphone: ${(error as Error).message}`;
+		return undefined;
+	}
+}
+
+async function startCall(roomId: string, displayName: string): Promise<void> {
+	lobby.hidden = true;
+	callSection.hidden = false;
+	statusLine.textContent = `Joining ${roomId}…`;
+	const localStream = await getLocalStream();
+	if (localStream) localVideo.srcObject = localStream;
+	const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+	const call = new Call({
+		signalingUrl: `${scheme}://${location.host}/ws`,
+		roomId,
+		displayName,
+		localStream,
+		onRemote: (event) => {
+			if (event.type === 'added') addTile(event.peer.peerId, event.peer.displayName);
+			else if (event.type === 'media') {
+				const video = (tileFor(event.peerId) ?? addTile(event.peerId, '')).querySelector('video') as HTMLVideoElement;
+				if (video.srcObject !== event.stream) video.srcObject = event.stream;
+			} else tileFor(event.peerId)?.remove();
+		},
+	});
+	window.__call = call;
+	try {
+		await call.join();
+		statusLine.textContent = `In room ${roomId}`;
+	} catch (error) {
+		statusLine.textContent = `Could not join: ${(error as Error).message}`;
+	}
+}
+
+const params = new URLSearchParams(location.search);
+const room = params.get('room');
+const name = params.get('name');
+if (room && name) {
+	void startCall(room, name);
+} else {
+	lobby.hidden = false;
+	lobby.addEventListener('submit', (event) => {
+		event.preventDefault();
+		const data = new FormData(lobby);
+		const r = String(data.get('room') ?? '').trim();
+		const n = String(data.get('name') ?? '').trim();
+		history.replaceState(null, '', `/?room=${encodeURIComponent(r)}&name=${encodeURIComponent(n)}`);
+		void startCall(r, n);
+	});
+}
