@@ -1,0 +1,152 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerConfigSchema } from '../../core/config/index.js';
+import { ErrorCode, Method, Notification, PROTOCOL_VERSION, SignalingError } from '../../core/protocol/index.js';
+import { createLogger } from '../../server/logger.js';
+import { Server } from '../../server/Server.js';
+import { connectClient, nextEvent } from '../support/signaling.js';
+
+const join = (roomId: string, displayName: string) => ({ protocolVersion: PROTOCOL_VERSION, roomId, displayName });
+
+/** Sends one raw frame and resolves with the server's first reply (or close). */
+function rawExchange(port: number, frame: string | Buffer): Promise<{ reply?: Record<string, unknown>; closeCode?: number }> {
+	return new Promise((resolve, reject) => {
+		const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+		ws.once('error', reject);
+		ws.once('open', () => ws.send(frame));
+		ws.once('message', (data) => {
+			resolve({ reply: JSON.parse(data.toString()) as Record<string, unknown> });
+			ws.close();
+		});
+		ws.once('close', (code) => resolve({ closeCode: code }));
+	});
+}
+
+describe('signaling over /ws', () => {
+	let server: Server;
+
+	beforeAll(async () => {
+		const config = ServerConfigSchema.parse({ port: 0, host: '127.0.0.1', mediasoup: { numWorkers: 1 } });
+		server = await Server.start(config, createLogger('silent'), { webRoot: '/nonexistent' });
+	});
+
+	afterAll(async () => {
+		await server?.close();
+	});
+
+	it('join answers with a peer id and the peers already present; others get peerJoined', async () => {
+		const alice = await connectClient(server.port);
+		const bob = await connectClient(server.port);
+		const a = await alice.request(Method.Join, join('sig-join', 'Alice'));
+		expect(a.peers).toEqual([]);
+		expect(a.role).toBe('host');
+		const joined = nextEvent(alice, Notification.PeerJoined);
+		const b = await bob.request(Method.Join, join('sig-join', 'Bob'));
+		expect(b.role).toBe('participant');
+		expect(b.peers).toEqual([{ peerId: a.peerId, displayName: 'Alice', role: 'host' }]);
+		const [info] = await joined;
+		expect(info).toEqual({ peerId: b.peerId, displayName: 'Bob', role: 'participant' });
+
+		const left = nextEvent(alice, Notification.PeerLeft);
+		bob.close();
+		expect((await left)[0].peerId).toBe(b.peerId);
+		alice.close();
+	});
+
+	it('signal relays an SDP description to the named peer of the same room', async () => {
+		const alice = await connectClient(server.port);
+		const bob = await connectClient(server.port);
+		await alice.request(Method.Join, join('sig-relay', 'Alice'));
+		const b = await bob.request(Method.Join, join('sig-relay', 'Bob'));
+		const received = nextEvent(bob, Notification.Signal);
+		const a = b.peers[0]?.peerId as string;
+		const signal = { kind: 'description', description: { type: 'offer', sdp: 'v=0\r\n' } } as const;
+		await alice.request(Method.Signal, { to: b.peerId, signal });
+		expect((await received)[0]).toEqual({ from: a, signal });
+		alice.close();
+		bob.close();
+	});
+
+	it('a peer in another room is unreachable: PEER_NOT_FOUND', async () => {
+		const alice = await connectClient(server.port);
+		const mallory = await connectClient(server.port);
+		const a = await alice.request(Method.Join, join('room-a', 'Alice'));
+		await mallory.request(Method.Join, join('room-b', 'Mallory'));
+		let delivered = false;
+		alice.on(Notification.Signal, () => {
+			delivered = true;
+		});
+		const attempt = mallory.request(Method.Signal, {
+			to: a.peerId,
+			signal: { kind: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' } },
+		});
+		await expect(attempt).rejects.toMatchObject({ code: ErrorCode.PeerNotFound });
+		// A round trip on alice's own socket proves nothing was queued for her.
+		await alice.request(Method.Leave, {});
+		expect(delivered).toBe(false);
+		alice.close();
+		mallory.close();
+	});
+
+	it('requests before join are refused with NOT_JOINED', async () => {
+		const client = await connectClient(server.port);
+		await expect(client.request(Method.Leave, {})).rejects.toMatchObject({ code: ErrorCode.NotJoined });
+		client.close();
+	});
+
+	it('joining twice on one connection is refused with ALREADY_JOINED', async () => {
+		const client = await connectClient(server.port);
+		await client.request(Method.Join, join('sig-twice', 'Carol'));
+		await expect(client.request(Method.Join, join('sig-twice', 'Carol'))).rejects.toMatchObject({
+			code: ErrorCode.AlreadyJoined,
+		});
+		client.close();
+	});
+
+	it('a protocol version mismatch is refused with PROTOCOL_MISMATCH, then the socket closes', async () => {
+		const client = await connectClient(server.port);
+		const closed = nextEvent(client, 'close');
+		const error = await client
+			.request(Method.Join, { protocolVersion: PROTOCOL_VERSION + 1, roomId: 'x', displayName: 'Old' })
+			.catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(SignalingError);
+		expect((error as SignalingError).code).toBe(ErrorCode.ProtocolMismatch);
+		expect((await closed)[0]).toBe(4001);
+	});
+
+	it('malformed JSON gets BAD_JSON', async () => {
+		const { reply } = await rawExchange(server.port, '{"id":1,');
+		expect(reply).toMatchObject({ ok: false, errorCode: ErrorCode.BadJson });
+	});
+
+	it('an unknown method gets UNKNOWN_METHOD with the request id', async () => {
+		const { reply } = await rawExchange(server.port, JSON.stringify({ id: 7, method: 'teleport', data: {} }));
+		expect(reply).toMatchObject({ id: 7, ok: false, errorCode: ErrorCode.UnknownMethod });
+	});
+
+	it('wrong types get INVALID_DATA naming the field', async () => {
+		const { reply } = await rawExchange(
+			server.port,
+			JSON.stringify({ id: 3, method: 'join', data: { protocolVersion: 1, roomId: 42, displayName: 'X' } }),
+		);
+		expect(reply).toMatchObject({ id: 3, ok: false, errorCode: ErrorCode.InvalidData });
+		expect(String(reply?.errorReason)).toContain('roomId');
+	});
+
+	it('a binary frame closes the socket with 1003', async () => {
+		const { closeCode } = await rawExchange(server.port, Buffer.from([1, 2, 3]));
+		expect(closeCode).toBe(1003);
+	});
+
+	it('a frame over the size limit closes the socket with 1009', async () => {
+		const { closeCode } = await rawExchange(server.port, 'x'.repeat(70 * 1024));
+		expect(closeCode).toBe(1009);
+	});
+
+	it('after all that, the server still serves a fresh join', async () => {
+		const client = await connectClient(server.port);
+		const res = await client.request(Method.Join, join('still-alive', 'Dana'));
+		expect(res.peerId).toMatch(/[0-9a-f-]{36}/);
+		client.close();
+	});
+});

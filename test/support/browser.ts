@@ -1,0 +1,28 @@
+import { chromium, type Browser } from 'playwright-core';
+import { writeFakeCameraClip } from './y4m.js';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Headless Debian Chromium with a fake camera (a small Y4M clip) and microphone. */
+export async function launchBrowser(): Promise<Browser> {
+	return chromium.launch({
+		executablePath: CHROMIUM_PATH,
+		headless: true,
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--use-fake-device-for-media-stream',
+			'--use-fake-ui-for-media-stream',
+			`--use-file-for-fake-video-capture=${writeFakeCameraClip()}`,
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+			'--no-first-run',
+			// Background tabs must keep decoding: every page is "hidden" but one.
+			'--disable-background-timer-throttling',
+			'--disable-renderer-backgrounding',
+			'--disable-backgrounding-occluded-windows',
+		],
+	});
+}

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+const serverEntry = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
+
+export interface RunningServer {
+	readonly port: number;
+	readonly url: string;
+	readonly process: ChildProcess;
+	/** Every log line the server printed so far, parsed. */
+	readonly logs: Array<Record<string, unknown>>;
+	/** SIGTERM, wait for exit (SIGKILL after `graceMs`); resolves with the exit code. */
+	stop(graceMs?: number): Promise<number | null>;
+}
+
+/**
+ * Starts the built server (`npm run build` first) on a free port and waits
+ * for its "listening" log line. The caller owns it and must stop() it.
+ */
+export async function startServer(env: Record<string, string> = {}, timeoutMs = 30_000): Promise<RunningServer> {
+	if (!existsSync(serverEntry)) {
+		throw new Error(`${serverEntry} missing: run "npm run build" before the integration and e2e suites`);
+	}
+	const child = spawn(process.execPath, [serverEntry], {
+		cwd: projectRoot,
+		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MEDIASOUP_NUM_WORKERS: '1', ...env },
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	const logs: Array<Record<string, unknown>> = [];
+	let stderr = '';
+	child.stderr?.on('data', (chunk: Buffer) => {
+		stderr += chunk.toString();
+	});
+	const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+	const port = await new Promise<number>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`server did not listen within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+		const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+		lines.on('line', (line) => {
+			let entry: Record<string, unknown>;
+			try {
+				entry = JSON.parse(line) as Record<string, unknown>;
+			} catch {
+				return;
+			}
+			logs.push(entry);
+			if (entry.msg === 'listening' && typeof entry.port === 'number') {
+				clearTimeout(timer);
+				resolve(entry.port);
+			}
+		});
+		void exited.then((code) => {
+			clearTimeout(timer);
+			reject(new Error(`server exited with ${code} before listening\n${stderr}`));
+		});
+	});
+
+	let stopping: Promise<number | null> | undefined;
+	return {
+		port,
+		url: `http://localhost:${port}`,
+		process: child,
+		logs,
+		stop(graceMs = 10_000) {
+			stopping ??= (async () => {
+				if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+				child.kill('SIGTERM');
+				const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+				const code = await exited;
+				clearTimeout(timer);
+				return code;
+			})();
+			return stopping;
+		},
+	};
+}
+
+/** PIDs of a process's direct children, from /proc (Linux). */
+export function childPids(pid: number): number[] {
+	try {
+		return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+			.trim()
+			.split(/\s+/)
+			.filter(Boolean)
+			.map(Number);
+	} catch {
+		return [];
+	}
+}
+
+export function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
