@@ -76,7 +76,7 @@ export class Server {
 				this.#http.close(() => resolve());
 				this.#http.closeAllConnections();
 			});
-			this.workers.close();
+			await this.workers.closeAndWait();
 			this.#logger.info('closed');
 		})();
 		return this.#closing;

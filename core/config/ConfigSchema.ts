@@ -27,6 +27,31 @@ export const MediasoupConfigSchema = z
 		path: ['rtcMinPort'],
 	});
 
+export const TurnConfigSchema = z
+	.object({
+		/** When false, clients get no TURN server and connect directly or not at all. */
+		enabled: z.boolean().default(false),
+		/** URLs handed to browsers, e.g. ["turn:turn.example.com:3478?transport=udp"]. */
+		urls: z.array(z.string().regex(/^turns?:/, 'must start with turn: or turns:')).default([]),
+		/** Shared with coturn (`static-auth-secret`); signs the REST credentials. */
+		secret: z.string().min(16, 'at least 16 characters').optional(),
+		realm: z.string().min(1).default('streaming-engine'),
+		/** How long a credential issued at join stays valid. */
+		credentialTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
+		/** coturn's own sockets. */
+		listeningIp: z.string().min(1).default('0.0.0.0'),
+		listeningPort: port.min(1).default(3478),
+		relayIp: z.string().min(1).optional(),
+		externalIp: z.string().min(1).optional(),
+		minPort: port.min(1).default(49160),
+		maxPort: port.min(1).default(49400),
+		/** Tests on one machine only: lets coturn relay to 127.0.0.1. Never in production. */
+		allowLoopbackPeers: z.boolean().default(false),
+	})
+	.refine((c) => c.minPort <= c.maxPort, { message: 'minPort must not exceed maxPort', path: ['minPort'] })
+	.refine((c) => !c.enabled || c.secret !== undefined, { message: 'required when turn.enabled', path: ['secret'] })
+	.refine((c) => !c.enabled || c.urls.length > 0, { message: 'required when turn.enabled', path: ['urls'] });
+
 export const ServerConfigSchema = z.object({
 	/** HTTP and WebSocket port; 0 picks a free one (tests). */
 	port: port.default(8080),
@@ -34,9 +59,11 @@ export const ServerConfigSchema = z.object({
 	host: z.string().min(1).default('0.0.0.0'),
 	logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 	mediasoup: MediasoupConfigSchema.default(() => MediasoupConfigSchema.parse({})),
+	turn: TurnConfigSchema.default(() => TurnConfigSchema.parse({})),
 });
 
 export type MediasoupConfig = z.infer<typeof MediasoupConfigSchema>;
+export type TurnConfig = z.infer<typeof TurnConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 /** The embedded default configuration: what `npm start` runs with. */

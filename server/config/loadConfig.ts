@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** Environment variable -> config key path and value kind. */
-const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'string']> = [
+const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'string' | 'bool' | 'list']> = [
 	['PORT', ['port'], 'int'],
 	['HOST', ['host'], 'string'],
 	['LOG_LEVEL', ['logLevel'], 'string'],
@@ -26,6 +26,16 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 's
 	['MEDIASOUP_MIN_PORT', ['mediasoup', 'rtcMinPort'], 'int'],
 	['MEDIASOUP_MAX_PORT', ['mediasoup', 'rtcMaxPort'], 'int'],
 	['MEDIASOUP_LOG_LEVEL', ['mediasoup', 'logLevel'], 'string'],
+	['TURN_ENABLED', ['turn', 'enabled'], 'bool'],
+	['TURN_URLS', ['turn', 'urls'], 'list'],
+	['TURN_SECRET', ['turn', 'secret'], 'string'],
+	['TURN_REALM', ['turn', 'realm'], 'string'],
+	['TURN_LISTENING_IP', ['turn', 'listeningIp'], 'string'],
+	['TURN_LISTENING_PORT', ['turn', 'listeningPort'], 'int'],
+	['TURN_RELAY_IP', ['turn', 'relayIp'], 'string'],
+	['TURN_EXTERNAL_IP', ['turn', 'externalIp'], 'string'],
+	['TURN_MIN_PORT', ['turn', 'minPort'], 'int'],
+	['TURN_MAX_PORT', ['turn', 'maxPort'], 'int'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -73,6 +83,20 @@ export function loadConfig(env: Env = process.env): ServerConfig {
 				throw new ConfigError(name, `expected an integer, got "${value}"`);
 			}
 			setPath(raw, path, Number(value));
+		} else if (kind === 'bool') {
+			if (!/^(true|false|1|0)$/.test(value.trim())) {
+				throw new ConfigError(name, `expected true or false, got "${value}"`);
+			}
+			setPath(raw, path, /^(true|1)$/.test(value.trim()));
+		} else if (kind === 'list') {
+			setPath(
+				raw,
+				path,
+				value
+					.split(',')
+					.map((v) => v.trim())
+					.filter(Boolean),
+			);
 		} else {
 			setPath(raw, path, value);
 		}

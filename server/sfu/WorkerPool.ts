@@ -21,6 +21,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	readonly #logger: Logger;
 	readonly #workers: types.Worker[] = [];
 	readonly #routerCount = new Map<types.Worker, number>();
+	readonly #closedPids: number[] = [];
 	#closed = false;
 
 	private constructor(config: MediasoupConfig, logger: Logger) {
@@ -68,10 +69,31 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
-		for (const worker of this.#workers) worker.close();
+		for (const worker of this.#workers) {
+			this.#closedPids.push(worker.pid);
+			worker.close();
+		}
 		this.#workers.length = 0;
 		this.#routerCount.clear();
 		this.removeAllListeners();
+	}
+
+	/**
+	 * close(), then waits until every worker process has exited, so a
+	 * shutting-down server leaves no orphan. Kills stragglers after `timeoutMs`.
+	 */
+	async closeAndWait(timeoutMs = 5_000): Promise<void> {
+		this.close();
+		const deadline = Date.now() + timeoutMs;
+		let alive = this.#closedPids.filter(isAlive);
+		while (alive.length > 0 && Date.now() < deadline) {
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			alive = alive.filter(isAlive);
+		}
+		for (const pid of alive) {
+			this.#logger.warn({ pid }, 'worker did not exit; killing it');
+			process.kill(pid, 'SIGKILL');
+		}
 	}
 
 	#leastLoaded(): types.Worker {
@@ -106,5 +128,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			});
 		});
 		return worker;
+	}
+}
+
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
 	}
 }
