@@ -2,10 +2,15 @@ import { createServer, type Server as NodeHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../core/config/index.js';
+import { AccessTokens } from './auth/AccessTokens.js';
 import { createHttpApp } from './http/HttpApp.js';
+import { RoomApi } from './http/RoomApi.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics/Metrics.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
+import { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
+import { SignalingService } from './signaling/SignalingService.js';
 
 export interface ServerOptions {
 	/** Folder holding the built call app; defaults to dist/web next to dist/server. */
@@ -13,13 +18,16 @@ export interface ServerOptions {
 }
 
 /**
- * The whole server process: HTTP (health, call app), signaling on /ws and the
- * mediasoup worker pool. `close()` ends all three, in that order of
- * dependency: sockets first, then workers.
+ * The whole server process: HTTP (health, metrics, room API, call app),
+ * signaling on /ws and the mediasoup worker pool. `close()` ends them in
+ * order of dependency: sockets and rooms first, then workers.
  */
 export class Server {
 	readonly config: ServerConfig;
 	readonly workers: WorkerPool;
+	readonly rooms: RoomRegistry;
+	readonly tokens: AccessTokens;
+	readonly metrics: Metrics;
 	readonly signaling: SignalingServer;
 	readonly #http: NodeHttpServer;
 	readonly #logger: Logger;
@@ -30,19 +38,47 @@ export class Server {
 		this.config = config;
 		this.#logger = logger;
 		this.workers = workers;
-		const webRoot = options.webRoot ?? fileURLToPath(new URL('../web/', import.meta.url));
+		this.tokens = new AccessTokens(config.auth.tokenSecret);
+		this.rooms = new RoomRegistry({ maxPeers: config.rooms.maxPeers, requireToken: config.auth.requireTokens });
+		this.metrics = new Metrics({
+			rooms: () => this.rooms.size,
+			peers: () => this.rooms.peerCount,
+			connections: () => this.signaling.connectionCount,
+		});
+		const service = new SignalingService({
+			registry: this.rooms,
+			tokens: this.tokens,
+			config: config.signaling,
+			requireTokens: config.auth.requireTokens,
+			logger: logger.child({ module: 'SignalingService' }),
+		});
 		this.#http = createServer(
 			createHttpApp({
-				webRoot,
+				webRoot: options.webRoot ?? fileURLToPath(new URL('../web/', import.meta.url)),
 				health: () => ({
 					uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
 					workers: this.workers.workers.length,
-					rooms: this.signaling.rooms.size,
+					rooms: this.rooms.size,
 					connections: this.signaling.connectionCount,
 				}),
+				metrics: this.metrics,
+				roomApi: new RoomApi({
+					registry: this.rooms,
+					deleteRoom: (roomId) => this.signaling.deleteRoom(roomId),
+					apiKey: config.auth.apiKey,
+					tokensEnabled: this.tokens.enabled,
+				}),
+				logger,
 			}),
 		);
-		this.signaling = new SignalingServer(this.#http, logger);
+		this.signaling = new SignalingServer({
+			httpServer: this.#http,
+			registry: this.rooms,
+			service,
+			metrics: this.metrics,
+			config: config.signaling,
+			logger,
+		});
 	}
 
 	static async start(config: ServerConfig, logger: Logger, options: ServerOptions = {}): Promise<Server> {
@@ -57,7 +93,7 @@ export class Server {
 				});
 			});
 		} catch (error) {
-			workers.close();
+			await server.close();
 			throw error;
 		}
 		logger.info({ port: server.port, host: config.host, workers: workers.workers.length }, 'listening');
@@ -68,7 +104,7 @@ export class Server {
 		return (this.#http.address() as AddressInfo).port;
 	}
 
-	/** Stops accepting, closes every socket, ends the workers. Idempotent. */
+	/** Stops accepting, closes every socket and room, ends the workers. Idempotent. */
 	close(): Promise<void> {
 		this.#closing ??= (async () => {
 			this.signaling.close();

@@ -17,7 +17,16 @@ async function main(): Promise<void> {
 	}
 	const logger = createLogger(config.logLevel);
 	const server = await Server.start(config, logger);
-	logger.info(`call app at http://localhost:${server.port}/ (rooms are open: no access token needed)`);
+	logger.info(`call app at http://localhost:${server.port}/`);
+	if (config.auth.requireTokens) {
+		logger.info('every room requires a signed access token (auth.requireTokens)');
+	} else {
+		logger.warn(
+			'rooms are OPEN: anyone who knows a room name can join without an access token. ' +
+				'Set AUTH_TOKEN_SECRET and AUTH_REQUIRE_TOKENS=true to require tokens.',
+		);
+	}
+	if (!config.auth.apiKey) logger.warn('the room API (/api/rooms) is open: set API_KEY to protect it');
 
 	let stopping = false;
 	const stop = (signal: string): void => {

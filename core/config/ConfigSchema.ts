@@ -52,6 +52,41 @@ export const TurnConfigSchema = z
 	.refine((c) => !c.enabled || c.secret !== undefined, { message: 'required when turn.enabled', path: ['secret'] })
 	.refine((c) => !c.enabled || c.urls.length > 0, { message: 'required when turn.enabled', path: ['urls'] });
 
+export const SignalingConfigSchema = z.object({
+	/** The server pings every socket this often; one unanswered ping drops it at the next. */
+	heartbeatIntervalMs: z.number().int().min(50).max(300_000).default(5000),
+	/** How long a dropped peer keeps its identity for `resume`; others see no leave meanwhile. */
+	resumeGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+	/** Notifications held for a dropped peer; past this the peer is removed. */
+	outboxLimit: z.number().int().min(1).max(100_000).default(1000),
+	/** Per-connection token bucket: sustained rate and burst. */
+	rateLimit: z
+		.object({
+			messagesPerSecond: z.number().positive().max(100_000).default(100),
+			burst: z.number().int().min(1).max(100_000).default(200),
+		})
+		.default(() => ({ messagesPerSecond: 100, burst: 200 })),
+});
+
+export const RoomsConfigSchema = z.object({
+	/** Default cap for rooms created on demand or without their own maxPeers. */
+	maxPeers: z.number().int().min(1).max(1000).default(50),
+});
+
+export const AuthConfigSchema = z
+	.object({
+		/** HS256 key for access tokens (at least 32 characters). */
+		tokenSecret: z.string().min(32, 'at least 32 characters').optional(),
+		/** Every room requires a token (otherwise only rooms created with requireToken). */
+		requireTokens: z.boolean().default(false),
+		/** Bearer key for the room API; unset means the API is open (local use). */
+		apiKey: z.string().min(16, 'at least 16 characters').optional(),
+	})
+	.refine((a) => !a.requireTokens || a.tokenSecret !== undefined, {
+		message: 'required when auth.requireTokens',
+		path: ['tokenSecret'],
+	});
+
 export const ServerConfigSchema = z.object({
 	/** HTTP and WebSocket port; 0 picks a free one (tests). */
 	port: port.default(8080),
@@ -60,10 +95,15 @@ export const ServerConfigSchema = z.object({
 	logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 	mediasoup: MediasoupConfigSchema.default(() => MediasoupConfigSchema.parse({})),
 	turn: TurnConfigSchema.default(() => TurnConfigSchema.parse({})),
+	signaling: SignalingConfigSchema.default(() => SignalingConfigSchema.parse({})),
+	rooms: RoomsConfigSchema.default(() => RoomsConfigSchema.parse({})),
+	auth: AuthConfigSchema.default(() => AuthConfigSchema.parse({})),
 });
 
 export type MediasoupConfig = z.infer<typeof MediasoupConfigSchema>;
 export type TurnConfig = z.infer<typeof TurnConfigSchema>;
+export type SignalingConfig = z.infer<typeof SignalingConfigSchema>;
+export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 /** The embedded default configuration: what `npm start` runs with. */

@@ -20,6 +20,20 @@ export const ErrorCode = {
 	AlreadyJoined: 'ALREADY_JOINED',
 	/** The target peer is not in the sender's room. */
 	PeerNotFound: 'PEER_NOT_FOUND',
+	/** The room requires an access token and none was given. */
+	TokenRequired: 'TOKEN_REQUIRED',
+	/** The token's signature or shape is wrong (tampered, or not ours). */
+	TokenInvalid: 'TOKEN_INVALID',
+	/** The token has expired. */
+	TokenExpired: 'TOKEN_EXPIRED',
+	/** The token names another room. */
+	TokenWrongRoom: 'TOKEN_WRONG_ROOM',
+	/** The room has as many peers as its settings allow. */
+	RoomFull: 'ROOM_FULL',
+	/** The resume token is unknown, used, or its grace period ran out. */
+	ResumeFailed: 'RESUME_FAILED',
+	/** Too many messages on this connection; slow down. */
+	RateLimited: 'RATE_LIMITED',
 	/** The request did not get a response in time (client side). */
 	Timeout: 'TIMEOUT',
 	/** The connection closed while the request was pending (client side). */

@@ -1,3 +1,4 @@
+export * from './api.js';
 export * from './codec.js';
 export * from './errors.js';
 export * from './messages.js';

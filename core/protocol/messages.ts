@@ -57,6 +57,7 @@ export type MeshSignal = z.infer<typeof MeshSignalSchema>;
 
 export const Method = {
 	Join: 'join',
+	Resume: 'resume',
 	Leave: 'leave',
 	Signal: 'signal',
 } as const;
@@ -75,6 +76,13 @@ export const requestSchemas = {
 		protocolVersion: z.number().int(),
 		roomId: RoomIdSchema,
 		displayName: DisplayNameSchema,
+		/** Signed access token (JWT); required by rooms that ask for one. */
+		token: z.string().min(1).max(4096).optional(),
+	}),
+	[Method.Resume]: z.object({
+		protocolVersion: z.number().int(),
+		/** From the last join or resume response. */
+		resumeToken: z.string().min(1).max(256),
 	}),
 	[Method.Leave]: z.object({}).strict(),
 	[Method.Signal]: z.object({
@@ -83,14 +91,22 @@ export const requestSchemas = {
 	}),
 } as const;
 
+const JoinedSchema = z.object({
+	peerId: PeerIdSchema,
+	roomId: RoomIdSchema,
+	role: RoleSchema,
+	displayName: DisplayNameSchema,
+	/** Everyone else in the room. */
+	peers: z.array(PeerInfoSchema),
+	/** Presents this identity again after a dropped socket (`resume`); single use. */
+	resumeToken: z.string().min(1).max(256),
+	/** How long after a drop `resume` is still accepted. */
+	resumeGraceMs: z.number().int().nonnegative(),
+});
+
 export const responseSchemas = {
-	[Method.Join]: z.object({
-		peerId: PeerIdSchema,
-		roomId: RoomIdSchema,
-		role: RoleSchema,
-		/** Everyone already in the room, self excluded. */
-		peers: z.array(PeerInfoSchema),
-	}),
+	[Method.Join]: JoinedSchema,
+	[Method.Resume]: JoinedSchema,
 	[Method.Leave]: z.object({}),
 	[Method.Signal]: z.object({}),
 } as const;

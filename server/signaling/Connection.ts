@@ -1,187 +1,260 @@
-import { randomUUID } from 'node:crypto';
-import type { WebSocket, RawData } from 'ws';
+import { AwaitQueue } from 'awaitqueue';
+import type { RawData, WebSocket } from 'ws';
+import type { SignalingConfig } from '../../core/config/index.js';
 import {
 	ErrorCode,
 	Method,
-	Notification,
-	PROTOCOL_VERSION,
 	SignalingError,
 	decodeEnvelope,
 	encodeError,
-	encodeNotification,
 	encodeOk,
 	parseRequest,
-	type RequestData,
-	type ResponseData,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
-import { Peer } from './Peer.js';
-import type { Room } from './Room.js';
-import type { RoomRegistry } from './RoomRegistry.js';
+import type { Metrics } from '../metrics/Metrics.js';
+import type { Peer, PeerChannel } from './Peer.js';
+import { RateLimiter } from './RateLimiter.js';
+import type { SignalingService } from './SignalingService.js';
 
 /** WebSocket close codes this server uses (4000-4999 is the application range). */
 export const CloseCode = {
 	Normal: 1000,
 	GoingAway: 1001,
 	Unsupported: 1003,
+	PolicyViolation: 1008,
+	TooBig: 1009,
 	ProtocolMismatch: 4001,
+	Replaced: 4002,
+	Unauthorized: 4003,
+	RoomDeleted: 4004,
 } as const;
 
-type ConnectionState =
-	| { name: 'connected' }
-	| { name: 'joined'; peer: Peer; room: Room }
-	| { name: 'closed' };
+/** Errors after which the server answers, then closes the socket. */
+const fatal: Partial<Record<string, number>> = {
+	[ErrorCode.ProtocolMismatch]: CloseCode.ProtocolMismatch,
+	[ErrorCode.TokenRequired]: CloseCode.Unauthorized,
+	[ErrorCode.TokenInvalid]: CloseCode.Unauthorized,
+	[ErrorCode.TokenExpired]: CloseCode.Unauthorized,
+	[ErrorCode.TokenWrongRoom]: CloseCode.Unauthorized,
+};
+
+type ConnectionState = { name: 'open' } | { name: 'joined'; peer: Peer } | { name: 'closed' };
+
+interface Result {
+	data: unknown;
+	/** Frames to send right after the response (a resume's held notifications). */
+	then?: string[];
+}
 
 /**
- * One participant's signaling channel. Decodes and validates every frame,
- * answers each request exactly once, and owns the peer it creates at join:
- * closing the connection removes the peer from its room.
+ * One participant's socket. Refuses floods (token bucket), decodes and
+ * validates every frame, and handles requests one at a time in arrival
+ * order, so a description always precedes the candidates sent after it.
+ * Each request gets exactly one response.
  */
-export class Connection {
+export class Connection implements PeerChannel {
 	readonly #socket: WebSocket;
-	readonly #rooms: RoomRegistry;
+	readonly #service: SignalingService;
+	readonly #metrics: Metrics;
 	readonly #logger: Logger;
-	#state: ConnectionState = { name: 'connected' };
+	readonly #limiter: RateLimiter;
+	readonly #burst: number;
+	readonly #queue = new AwaitQueue();
+	#state: ConnectionState = { name: 'open' };
+	#refusedInARow = 0;
+	#awaitingPong = false;
 
-	constructor(socket: WebSocket, rooms: RoomRegistry, logger: Logger) {
+	constructor(socket: WebSocket, deps: { service: SignalingService; metrics: Metrics; logger: Logger; config: SignalingConfig }) {
 		this.#socket = socket;
-		this.#rooms = rooms;
-		this.#logger = logger;
+		this.#service = deps.service;
+		this.#metrics = deps.metrics;
+		this.#logger = deps.logger;
+		this.#limiter = new RateLimiter(deps.config.rateLimit.messagesPerSecond, deps.config.rateLimit.burst);
+		this.#burst = deps.config.rateLimit.burst;
 		socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
-		socket.on('close', () => this.close());
+		socket.on('pong', () => {
+			this.#awaitingPong = false;
+		});
+		socket.on('close', (code) => this.#onSocketClose(code));
 		socket.on('error', (error) => {
-			this.#logger.warn({ err: error }, 'socket error');
-			this.close();
+			// ws closes the socket after an error (e.g. 1009 for a frame over maxPayload).
+			this.#logger.debug({ err: error }, 'socket error');
 		});
 	}
 
-	get peerId(): string | undefined {
-		return this.#state.name === 'joined' ? this.#state.peer.id : undefined;
+	get peer(): Peer | undefined {
+		return this.#state.name === 'joined' ? this.#state.peer : undefined;
 	}
 
-	/** Leaves the room (if joined) and closes the socket. Idempotent. */
+	/**
+	 * Called on every heartbeat tick: a socket that did not answer the
+	 * previous ping is dropped, so a dead one goes within two intervals.
+	 */
+	heartbeat(): void {
+		if (this.#state.name === 'closed') return;
+		if (this.#awaitingPong) {
+			this.#metrics.heartbeatDrops.inc();
+			this.#logger.info({ peerId: this.peer?.id }, 'heartbeat missed; dropping socket');
+			this.#socket.terminate();
+			return;
+		}
+		this.#awaitingPong = true;
+		this.#socket.ping();
+	}
+
+	send(text: string): void {
+		if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(text);
+	}
+
+	/** Closes the socket; the peer (if any) keeps its resume grace unless it left. Idempotent. */
 	close(code: number = CloseCode.Normal, reason = ''): void {
 		if (this.#state.name === 'closed') return;
 		const previous = this.#state;
 		this.#state = { name: 'closed' };
-		if (previous.name === 'joined') this.#leaveRoom(previous.peer, previous.room);
+		this.#queue.stop();
+		if (previous.name === 'joined') this.#service.disconnected(previous.peer, this);
 		if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
 			this.#socket.close(code, reason);
 		}
 	}
 
-	#send(text: string): void {
-		if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(text);
+	/**
+	 * A client that closes with 1000 (normal) or 1001 (page going away) has
+	 * left; any other end (1006 abnormal, a heartbeat drop) is a drop, and the
+	 * peer keeps its identity for the resume grace.
+	 */
+	#onSocketClose(code: number): void {
+		if (this.#state.name === 'joined' && (code === CloseCode.Normal || code === CloseCode.GoingAway)) {
+			const { peer } = this.#state;
+			this.#state = { name: 'closed' };
+			this.#queue.stop();
+			void this.#service.leave(peer, this);
+			return;
+		}
+		this.close();
 	}
-
-	#notify = (method: string, data: unknown): void => {
-		this.#send(encodeNotification(method, data));
-	};
 
 	#onFrame(data: RawData, isBinary: boolean): void {
 		if (this.#state.name === 'closed') return;
+		if (!this.#limiter.tryTake()) {
+			this.#metrics.errors.inc({ code: ErrorCode.RateLimited });
+			// A client that keeps pushing past the limit is not backing off: cut it.
+			if (++this.#refusedInARow > this.#burst) {
+				this.#logger.warn({ peerId: this.peer?.id }, 'rate limit exceeded; closing');
+				this.close(CloseCode.PolicyViolation, 'rate limit exceeded');
+				return;
+			}
+			this.send(encodeError(requestIdOf(data, isBinary), ErrorCode.RateLimited, 'too many messages; slow down'));
+			return;
+		}
+		this.#refusedInARow = 0;
 		if (isBinary) {
-			this.#logger.warn('binary frame refused');
+			this.#metrics.errors.inc({ code: ErrorCode.BadMessage });
 			this.close(CloseCode.Unsupported, 'binary frames are not supported');
 			return;
 		}
-		const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString('utf8');
+		const started = performance.now();
 		let request: TypedRequest;
-		let id: number | undefined;
 		try {
-			const envelope = decodeEnvelope(text);
+			const envelope = decodeEnvelope(rawText(data));
 			if (envelope.kind !== 'request') {
 				throw new SignalingError(ErrorCode.BadMessage, 'clients may only send requests');
 			}
-			id = envelope.message.id;
-			request = parseRequest(envelope.message);
+			try {
+				request = parseRequest(envelope.message);
+			} catch (error) {
+				this.#metrics.messages.inc({ method: 'unknown' });
+				this.#replyError(envelope.message.id, error);
+				return;
+			}
 		} catch (error) {
-			this.#replyError(id ?? 0, error);
+			this.#replyError(0, error);
 			return;
 		}
-		try {
-			const result = this.#handle(request);
-			this.#send(encodeOk(request.id, result));
-		} catch (error) {
-			this.#replyError(request.id, error);
-		}
+		this.#metrics.messages.inc({ method: request.method });
+		this.#queue
+			.push(() => this.#handle(request), request.method)
+			.then(
+				(result) => {
+					this.send(encodeOk(request.id, result.data));
+					for (const frame of result.then ?? []) this.send(frame);
+				},
+				(error: unknown) => this.#replyError(request.id, error),
+			)
+			.finally(() => {
+				this.#metrics.requestDuration.observe({ method: request.method }, (performance.now() - started) / 1000);
+			});
 	}
 
 	#replyError(id: number, error: unknown): void {
-		if (error instanceof SignalingError) {
-			this.#send(encodeError(id, error.code, error.message));
-			return;
+		if (this.#state.name === 'closed' && !(error instanceof SignalingError)) return;
+		if (!(error instanceof SignalingError)) {
+			this.#logger.error({ err: error }, 'request failed');
+			error = new SignalingError(ErrorCode.Internal, 'internal error');
 		}
-		this.#logger.error({ err: error }, 'request failed');
-		this.#send(encodeError(id, ErrorCode.Internal, 'internal error'));
+		const { code, message } = error as SignalingError;
+		this.#metrics.errors.inc({ code });
+		this.send(encodeError(id, code, message));
+		const closeCode = fatal[code];
+		if (closeCode !== undefined) this.close(closeCode, code);
 	}
 
-	#handle(request: TypedRequest): unknown {
+	async #handle(request: TypedRequest): Promise<Result> {
 		switch (request.method) {
-			case Method.Join:
-				return this.#join(request.data);
-			case Method.Leave:
-				return this.#leave();
+			case Method.Join: {
+				this.#requireOpen();
+				const { peer, response } = await this.#service.join(this, request.data);
+				this.#state = this.#adopt(peer);
+				return { data: response };
+			}
+			case Method.Resume: {
+				this.#requireOpen();
+				const { peer, response, replay } = await this.#service.resume(this, request.data);
+				this.#state = this.#adopt(peer);
+				this.#metrics.resumes.inc({ result: 'ok' });
+				return { data: response, then: replay };
+			}
+			case Method.Leave: {
+				const peer = this.#requireJoined();
+				this.#state = { name: 'open' };
+				await this.#service.leave(peer, this);
+				return { data: {} };
+			}
 			case Method.Signal:
-				return this.#signal(request.data);
+				this.#service.signal(this.#requireJoined(), request.data);
+				return { data: {} };
 		}
 	}
 
-	#join(data: RequestData<'join'>): ResponseData<'join'> {
-		if (data.protocolVersion !== PROTOCOL_VERSION) {
-			// Answer first so the client learns why, then close.
-			const reason = `protocol version ${data.protocolVersion} not supported; server speaks ${PROTOCOL_VERSION}`;
-			setImmediate(() => this.close(CloseCode.ProtocolMismatch, 'protocol mismatch'));
-			throw new SignalingError(ErrorCode.ProtocolMismatch, reason);
+	/** The connection was closed while the join/resume was queued: hand the peer straight back. */
+	#adopt(peer: Peer): ConnectionState {
+		if (this.#state.name === 'closed') {
+			this.#service.disconnected(peer, this);
+			return this.#state;
 		}
-		if (this.#state.name !== 'connected') {
+		return { name: 'joined', peer };
+	}
+
+	#requireOpen(): void {
+		if (this.#state.name !== 'open') {
 			throw new SignalingError(ErrorCode.AlreadyJoined, 'this connection already joined a room');
 		}
-		const room = this.#rooms.getOrCreate(data.roomId);
-		const peer = new Peer({
-			id: randomUUID(),
-			displayName: data.displayName,
-			role: room.size === 0 ? 'host' : 'participant',
-			roomId: room.id,
-			notify: this.#notify,
-		});
-		const peers = room.peerInfos();
-		room.addPeer(peer);
-		this.#state = { name: 'joined', peer, room };
-		room.broadcast(Notification.PeerJoined, peer.info, peer.id);
-		this.#logger.info({ roomId: room.id, peerId: peer.id }, 'peer joined');
-		return { peerId: peer.id, roomId: room.id, role: peer.role, peers };
 	}
 
-	#leave(): ResponseData<'leave'> {
-		if (this.#state.name !== 'joined') {
-			throw new SignalingError(ErrorCode.NotJoined, 'join a room first');
-		}
-		const { peer, room } = this.#state;
-		this.#state = { name: 'connected' };
-		this.#leaveRoom(peer, room);
-		return {};
+	#requireJoined(): Peer {
+		if (this.#state.name !== 'joined') throw new SignalingError(ErrorCode.NotJoined, 'join a room first');
+		return this.#state.peer;
 	}
+}
 
-	#signal(data: RequestData<'signal'>): ResponseData<'signal'> {
-		if (this.#state.name !== 'joined') {
-			throw new SignalingError(ErrorCode.NotJoined, 'join a room first');
-		}
-		const { peer, room } = this.#state;
-		// Looked up in the sender's own room: another room's peer is unreachable.
-		const target = room.getPeer(data.to);
-		if (!target || target === peer) {
-			throw new SignalingError(ErrorCode.PeerNotFound, `no peer "${data.to}" in this room`);
-		}
-		target.notify(Notification.Signal, { from: peer.id, signal: data.signal });
-		return {};
-	}
+function rawText(data: RawData): string {
+	return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
+}
 
-	#leaveRoom(peer: Peer, room: Room): void {
-		if (!room.removePeer(peer.id)) return;
-		room.broadcast(Notification.PeerLeft, { peerId: peer.id });
-		this.#rooms.releaseIfEmpty(room);
-		this.#logger.info({ roomId: room.id, peerId: peer.id }, 'peer left');
-	}
+/** Best-effort request id for a refused frame, without a full parse. */
+function requestIdOf(data: RawData, isBinary: boolean): number {
+	if (isBinary) return 0;
+	const match = /"id"\s*:\s*(\d{1,15})/.exec(rawText(data).slice(0, 64));
+	return match ? Number(match[1]) : 0;
 }

@@ -1,24 +1,53 @@
-import type { PeerInfo } from '../../core/protocol/index.js';
+import { AwaitQueue } from 'awaitqueue';
+import type { PeerInfo, RoomSettings } from '../../core/protocol/index.js';
 import type { Peer } from './Peer.js';
 
 /**
  * A room: the peers that can see and signal each other. A peer can only
  * reach peers of its own room, because every lookup goes through this map.
+ * Membership changes run one at a time through `queue`.
  */
 export class Room {
 	readonly id: string;
+	readonly settings: RoomSettings;
+	/** Created through the API: kept when empty, until deleted. */
+	readonly persistent: boolean;
+	/** Serializes joins, leaves and expiries, so none interleave. */
+	readonly queue = new AwaitQueue();
 	readonly #peers = new Map<string, Peer>();
+	/** Operations in flight that will touch this room (it must not be dropped under them). */
+	#holds = 0;
+	#closed = false;
 
-	constructor(id: string) {
+	constructor(id: string, settings: RoomSettings, persistent: boolean) {
 		this.id = id;
+		this.settings = settings;
+		this.persistent = persistent;
 	}
 
 	get size(): number {
 		return this.#peers.size;
 	}
 
+	get closed(): boolean {
+		return this.#closed;
+	}
+
 	get peers(): IterableIterator<Peer> {
 		return this.#peers.values();
+	}
+
+	/** True when nothing holds the room: no peer, no operation in flight, not persistent. */
+	get disposable(): boolean {
+		return !this.persistent && this.#peers.size === 0 && this.#holds === 0;
+	}
+
+	hold(): void {
+		this.#holds++;
+	}
+
+	unhold(): void {
+		this.#holds--;
 	}
 
 	getPeer(peerId: string): Peer | undefined {
@@ -42,10 +71,12 @@ export class Room {
 		return infos;
 	}
 
-	/** Sends a notification to every peer except `exceptId`. */
-	broadcast(method: string, data: unknown, exceptId?: string): void {
-		for (const peer of this.#peers.values()) {
-			if (peer.id !== exceptId) peer.notify(method, data);
-		}
+	/** Ends every peer and stops the queue. Idempotent. */
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const peer of this.#peers.values()) peer.close();
+		this.#peers.clear();
+		this.queue.stop();
 	}
 }

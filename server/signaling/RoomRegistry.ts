@@ -1,30 +1,106 @@
+import type { RoomSettings } from '../../core/protocol/index.js';
+import type { Peer } from './Peer.js';
 import { Room } from './Room.js';
 
-/** All live rooms. A room exists while it has peers. */
+/**
+ * All live rooms and the resume-token index. Rooms created on demand are
+ * dropped when empty; rooms created through the API stay until deleted.
+ * Creation is synchronous, so two concurrent joins can never make two rooms.
+ */
 export class RoomRegistry {
 	readonly #rooms = new Map<string, Room>();
+	readonly #byResumeToken = new Map<string, Peer>();
+	readonly #defaultSettings: RoomSettings;
+
+	constructor(defaultSettings: RoomSettings) {
+		this.#defaultSettings = defaultSettings;
+	}
 
 	get size(): number {
 		return this.#rooms.size;
+	}
+
+	get peerCount(): number {
+		let count = 0;
+		for (const room of this.#rooms.values()) count += room.size;
+		return count;
+	}
+
+	get rooms(): IterableIterator<Room> {
+		return this.#rooms.values();
 	}
 
 	get(roomId: string): Room | undefined {
 		return this.#rooms.get(roomId);
 	}
 
-	getOrCreate(roomId: string): Room {
-		let room = this.#rooms.get(roomId);
-		if (!room) {
-			room = new Room(roomId);
-			this.#rooms.set(roomId, room);
-		}
+	/** Creates a persistent room; undefined if the id is taken. */
+	create(roomId: string, settings: Partial<RoomSettings>): Room | undefined {
+		if (this.#rooms.has(roomId)) return undefined;
+		const room = new Room(roomId, { ...this.#defaultSettings, ...settings }, true);
+		this.#rooms.set(roomId, room);
 		return room;
 	}
 
-	/** Drops the room if nobody is left in it. */
-	releaseIfEmpty(room: Room): void {
-		if (room.size === 0 && this.#rooms.get(room.id) === room) {
+	/**
+	 * The room, created on demand, held against disposal until `release()`.
+	 * Every operation that awaits before touching a room goes through this.
+	 */
+	acquire(roomId: string): Room {
+		let room = this.#rooms.get(roomId);
+		if (!room) {
+			room = new Room(roomId, { ...this.#defaultSettings }, false);
+			this.#rooms.set(roomId, room);
+		}
+		room.hold();
+		return room;
+	}
+
+	release(room: Room): void {
+		room.unhold();
+		this.#disposeIfUnused(room);
+	}
+
+	/** Forgets a peer's resume token and drops its room if that was the last use. */
+	peerRemoved(room: Room, peer: Peer): void {
+		this.#forgetResumeToken(peer);
+		this.#disposeIfUnused(room);
+	}
+
+	/** Deletes a room and ends its peers (close their sockets first). False if no such room. */
+	delete(roomId: string): boolean {
+		const room = this.#rooms.get(roomId);
+		if (!room) return false;
+		for (const peer of room.peers) this.#forgetResumeToken(peer);
+		this.#rooms.delete(roomId);
+		room.close();
+		return true;
+	}
+
+	indexResumeToken(peer: Peer, previous?: string): void {
+		if (previous !== undefined) this.#byResumeToken.delete(previous);
+		this.#byResumeToken.set(peer.resumeToken, peer);
+	}
+
+	peerByResumeToken(token: string): Peer | undefined {
+		return this.#byResumeToken.get(token);
+	}
+
+	/** Ends every room. Idempotent. */
+	close(): void {
+		for (const room of this.#rooms.values()) room.close();
+		this.#rooms.clear();
+		this.#byResumeToken.clear();
+	}
+
+	#forgetResumeToken(peer: Peer): void {
+		if (this.#byResumeToken.get(peer.resumeToken) === peer) this.#byResumeToken.delete(peer.resumeToken);
+	}
+
+	#disposeIfUnused(room: Room): void {
+		if (room.disposable && this.#rooms.get(room.id) === room) {
 			this.#rooms.delete(room.id);
+			room.close();
 		}
 	}
 }

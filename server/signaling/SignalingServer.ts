@@ -1,37 +1,73 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import type { SignalingConfig } from '../../core/config/index.js';
 import { MAX_MESSAGE_BYTES } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/Metrics.js';
 import { CloseCode, Connection } from './Connection.js';
-import { RoomRegistry } from './RoomRegistry.js';
+import type { RoomRegistry } from './RoomRegistry.js';
+import type { SignalingService } from './SignalingService.js';
 
 export const SIGNALING_PATH = '/ws';
 
-/** Accepts WebSocket upgrades on /ws and gives each socket a Connection. */
+/**
+ * Accepts WebSocket upgrades on /ws, gives each socket a Connection, and
+ * runs one heartbeat timer for all of them.
+ */
 export class SignalingServer {
-	readonly rooms = new RoomRegistry();
 	readonly #wss: WebSocketServer;
 	readonly #connections = new Set<Connection>();
+	readonly #registry: RoomRegistry;
+	readonly #service: SignalingService;
+	readonly #metrics: Metrics;
+	readonly #config: SignalingConfig;
 	readonly #logger: Logger;
+	readonly #heartbeat: ReturnType<typeof setInterval>;
 	#closed = false;
 
-	constructor(httpServer: HttpServer, logger: Logger) {
-		this.#logger = logger.child({ module: 'SignalingServer' });
+	constructor(options: {
+		httpServer: HttpServer;
+		registry: RoomRegistry;
+		service: SignalingService;
+		metrics: Metrics;
+		config: SignalingConfig;
+		logger: Logger;
+	}) {
+		this.#registry = options.registry;
+		this.#service = options.service;
+		this.#metrics = options.metrics;
+		this.#config = options.config;
+		this.#logger = options.logger.child({ module: 'SignalingServer' });
 		this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-		httpServer.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+		options.httpServer.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+		this.#heartbeat = setInterval(() => {
+			for (const connection of this.#connections) connection.heartbeat();
+		}, this.#config.heartbeatIntervalMs);
+		this.#heartbeat.unref();
 	}
 
 	get connectionCount(): number {
 		return this.#connections.size;
 	}
 
-	/** Closes every connection (peers leave their rooms). Idempotent. */
+	/** Deletes a room: its peers' sockets close with 4004. False if no such room. */
+	deleteRoom(roomId: string): boolean {
+		const room = this.#registry.get(roomId);
+		if (!room) return false;
+		for (const peer of [...room.peers]) peer.close(CloseCode.RoomDeleted, 'room deleted');
+		this.#registry.delete(roomId);
+		return true;
+	}
+
+	/** Closes every connection and ends every room. Idempotent. */
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
+		clearInterval(this.#heartbeat);
 		for (const connection of this.#connections) connection.close(CloseCode.GoingAway, 'server shutting down');
 		this.#connections.clear();
+		this.#registry.close();
 		this.#wss.close();
 	}
 
@@ -43,7 +79,12 @@ export class SignalingServer {
 			return;
 		}
 		this.#wss.handleUpgrade(req, socket, head, (ws) => {
-			const connection = new Connection(ws, this.rooms, this.#logger);
+			const connection = new Connection(ws, {
+				service: this.#service,
+				metrics: this.#metrics,
+				logger: this.#logger,
+				config: this.#config,
+			});
 			this.#connections.add(connection);
 			ws.once('close', () => this.#connections.delete(connection));
 		});

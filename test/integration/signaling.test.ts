@@ -1,9 +1,8 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerConfigSchema } from '../../core/config/index.js';
 import { ErrorCode, Method, Notification, PROTOCOL_VERSION, SignalingError } from '../../core/protocol/index.js';
-import { createLogger } from '../../server/logger.js';
-import { Server } from '../../server/Server.js';
+import type { Server } from '../../server/Server.js';
+import { startInProcessServer } from '../support/inProcessServer.js';
 import { connectClient, nextEvent } from '../support/signaling.js';
 
 const join = (roomId: string, displayName: string) => ({ protocolVersion: PROTOCOL_VERSION, roomId, displayName });
@@ -26,8 +25,7 @@ describe('signaling over /ws', () => {
 	let server: Server;
 
 	beforeAll(async () => {
-		const config = ServerConfigSchema.parse({ port: 0, host: '127.0.0.1', mediasoup: { numWorkers: 1 } });
-		server = await Server.start(config, createLogger('silent'), { webRoot: '/nonexistent' });
+		server = await startInProcessServer();
 	});
 
 	afterAll(async () => {
@@ -44,9 +42,12 @@ describe('signaling over /ws', () => {
 		const b = await bob.request(Method.Join, join('sig-join', 'Bob'));
 		expect(b.role).toBe('participant');
 		expect(b.peers).toEqual([{ peerId: a.peerId, displayName: 'Alice', role: 'host' }]);
+		expect(b.resumeToken).not.toBe(a.resumeToken);
+		expect(b.resumeToken.length).toBeGreaterThanOrEqual(32);
 		const [info] = await joined;
 		expect(info).toEqual({ peerId: b.peerId, displayName: 'Bob', role: 'participant' });
 
+		// Closing with 1000 is a leave: the others hear of it at once, no grace.
 		const left = nextEvent(alice, Notification.PeerLeft);
 		bob.close();
 		expect((await left)[0].peerId).toBe(b.peerId);

@@ -69,9 +69,14 @@ async function startCall(roomId: string, displayName: string): Promise<void> {
 		},
 	});
 	window.__call = call;
+	call.onSignalingState((state) => {
+		if (state === 'reconnecting') statusLine.textContent = 'Connection to the server lost; reconnecting…';
+		else if (state === 'joined') statusLine.textContent = `In room ${roomId}`;
+		else if (state === 'closed') statusLine.textContent = 'Disconnected from the server.';
+	});
+	window.addEventListener('pagehide', () => call.close());
 	try {
 		await call.join();
-		statusLine.textContent = `In room ${roomId}`;
 	} catch (error) {
 		statusLine.textContent = `Could not join: ${(error as Error).message}`;
 	}

@@ -1,5 +1,5 @@
-import { Method, Notification, PROTOCOL_VERSION, type PeerInfo } from '../../../core/protocol/index.js';
-import { SignalingClient } from '../signaling/SignalingClient.js';
+import { Method, Notification, type PeerInfo } from '../../../core/protocol/index.js';
+import { SignalingSession, type SessionState } from '../signaling/SignalingSession.js';
 import { PeerLink } from './PeerLink.js';
 
 export interface CallOptions {
@@ -24,12 +24,22 @@ export interface InboundVideoStat {
 export class Call {
 	readonly #options: CallOptions;
 	readonly #links = new Map<string, PeerLink>();
-	#signaling: SignalingClient | undefined;
+	readonly #signaling: SignalingSession;
 	#peerId: string | undefined;
 	#closed = false;
 
 	constructor(options: CallOptions) {
 		this.#options = options;
+		this.#signaling = new SignalingSession({ url: options.signalingUrl });
+	}
+
+	/** The signaling channel's state; media keeps flowing while it is `reconnecting`. */
+	get signalingState(): SessionState {
+		return this.#signaling.state;
+	}
+
+	onSignalingState(listener: (state: SessionState) => void): void {
+		this.#signaling.on('state', listener);
 	}
 
 	get peerId(): string | undefined {
@@ -37,8 +47,7 @@ export class Call {
 	}
 
 	async join(): Promise<void> {
-		const signaling = await SignalingClient.connect(this.#options.signalingUrl);
-		this.#signaling = signaling;
+		const signaling = this.#signaling;
 		signaling.on(Notification.PeerJoined, (peer) => {
 			this.#options.onRemote({ type: 'added', peer });
 			this.#createLink(peer.peerId);
@@ -48,12 +57,8 @@ export class Call {
 			const link = this.#links.get(from) ?? this.#createLink(from);
 			link.handleSignal(signal).catch((error: unknown) => console.error('signal from', from, 'failed', error));
 		});
-		signaling.on('close', () => this.close());
-		const joined = await signaling.request(Method.Join, {
-			protocolVersion: PROTOCOL_VERSION,
-			roomId: this.#options.roomId,
-			displayName: this.#options.displayName,
-		});
+		signaling.on('closed', () => this.close());
+		const joined = await signaling.join({ roomId: this.#options.roomId, displayName: this.#options.displayName });
 		this.#peerId = joined.peerId;
 		for (const peer of joined.peers) {
 			this.#options.onRemote({ type: 'added', peer });
@@ -85,7 +90,7 @@ export class Call {
 		if (this.#closed) return;
 		this.#closed = true;
 		for (const peerId of [...this.#links.keys()]) this.#removeLink(peerId);
-		this.#signaling?.close();
+		this.#signaling.close();
 	}
 
 	#createLink(remotePeerId: string): PeerLink {
@@ -97,7 +102,7 @@ export class Call {
 			iceServers: [],
 			send: (signal) => {
 				this.#signaling
-					?.request(Method.Signal, { to: remotePeerId, signal })
+					.request(Method.Signal, { to: remotePeerId, signal })
 					.catch((error: unknown) => console.warn('signal to', remotePeerId, 'failed', error));
 			},
 			onTrack: (stream) => this.#options.onRemote({ type: 'media', peerId: remotePeerId, stream }),

@@ -49,8 +49,9 @@ describe('SignalingClient', () => {
 		const result = client.request(Method.Join, joinData);
 		const sent = JSON.parse(socket.sent[0] as string) as { id: number; method: string };
 		expect(sent.method).toBe('join');
-		socket.reply({ id: sent.id, ok: true, data: { peerId: 'p1', roomId: 'r', role: 'host', peers: [] } });
-		await expect(result).resolves.toEqual({ peerId: 'p1', roomId: 'r', role: 'host', peers: [] });
+		const joined = { peerId: 'p1', roomId: 'r', role: 'host', displayName: 'A', peers: [], resumeToken: 't', resumeGraceMs: 10_000 };
+		socket.reply({ id: sent.id, ok: true, data: joined });
+		await expect(result).resolves.toEqual(joined);
 	});
 
 	it('request() rejects with the server error code', async () => {

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { RoomIdSchema } from './messages.js';
+
+/**
+ * The HTTP room API (`/api/rooms`): what an operator or an app backend sends
+ * to create a room with its own settings ahead of the first join.
+ */
+export const RoomSettingsSchema = z.object({
+	/** Most peers the room admits at once; further joins get ROOM_FULL. */
+	maxPeers: z.number().int().min(1).max(1000),
+	/** Joins must carry a signed access token for this room. */
+	requireToken: z.boolean(),
+});
+export type RoomSettings = z.infer<typeof RoomSettingsSchema>;
+
+export const CreateRoomRequestSchema = z
+	.object({
+		/** Omitted: the server picks one. */
+		roomId: RoomIdSchema.optional(),
+		settings: RoomSettingsSchema.partial().strict().default({}),
+	})
+	.strict();
+export type CreateRoomRequest = z.infer<typeof CreateRoomRequestSchema>;
+
+export const RoomDescriptionSchema = z.object({
+	roomId: RoomIdSchema,
+	settings: RoomSettingsSchema,
+	peers: z.number().int().nonnegative(),
+	/** Created through the API: lives until deleted, even when empty. */
+	persistent: z.boolean(),
+});
+export type RoomDescription = z.infer<typeof RoomDescriptionSchema>;
+
+/** Error body of every non-2xx API answer. */
+export const ApiErrorSchema = z.object({ error: z.string(), message: z.string() });

@@ -1,0 +1,91 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CreateRoomRequestSchema, RoomIdSchema, type RoomDescription } from '../../core/protocol/index.js';
+import type { Room } from '../signaling/Room.js';
+import type { RoomRegistry } from '../signaling/RoomRegistry.js';
+import { HttpError, readJson, sendJson } from './httpUtil.js';
+
+export const ROOM_API_PREFIX = '/api/rooms';
+
+function describe(room: Room): RoomDescription {
+	return { roomId: room.id, settings: room.settings, peers: room.size, persistent: room.persistent };
+}
+
+/**
+ * The room API:
+ *   POST   /api/rooms        {roomId?, settings?} -> 201 RoomDescription
+ *   GET    /api/rooms        -> 200 {rooms: RoomDescription[]}
+ *   GET    /api/rooms/:id    -> 200 RoomDescription
+ *   DELETE /api/rooms/:id    -> 204; its peers' sockets close with 4004
+ * With auth.apiKey set, every call needs `Authorization: Bearer <key>`.
+ */
+export class RoomApi {
+	readonly #registry: RoomRegistry;
+	readonly #deleteRoom: (roomId: string) => boolean;
+	readonly #apiKey: Buffer | undefined;
+	readonly #tokensEnabled: boolean;
+
+	constructor(options: {
+		registry: RoomRegistry;
+		deleteRoom: (roomId: string) => boolean;
+		apiKey: string | undefined;
+		tokensEnabled: boolean;
+	}) {
+		this.#registry = options.registry;
+		this.#deleteRoom = options.deleteRoom;
+		this.#apiKey = options.apiKey === undefined ? undefined : Buffer.from(options.apiKey);
+		this.#tokensEnabled = options.tokensEnabled;
+	}
+
+	async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+		this.#authorize(req);
+		const rest = path.slice(ROOM_API_PREFIX.length);
+		if (rest === '' || rest === '/') {
+			if (req.method === 'POST') return this.#create(req, res);
+			if (req.method === 'GET') {
+				sendJson(res, 200, { rooms: [...this.#registry.rooms].map(describe) });
+				return;
+			}
+			throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed on ${ROOM_API_PREFIX}`);
+		}
+		const roomId = RoomIdSchema.safeParse(decodeURIComponent(rest.slice(1)));
+		if (!roomId.success) throw new HttpError(404, 'ROOM_NOT_FOUND', 'no such room');
+		if (req.method === 'GET') {
+			const room = this.#registry.get(roomId.data);
+			if (!room) throw new HttpError(404, 'ROOM_NOT_FOUND', `no room "${roomId.data}"`);
+			sendJson(res, 200, describe(room));
+			return;
+		}
+		if (req.method === 'DELETE') {
+			if (!this.#deleteRoom(roomId.data)) throw new HttpError(404, 'ROOM_NOT_FOUND', `no room "${roomId.data}"`);
+			res.writeHead(204).end();
+			return;
+		}
+		throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed on a room`);
+	}
+
+	async #create(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		const parsed = CreateRoomRequestSchema.safeParse(await readJson(req));
+		if (!parsed.success) {
+			const issue = parsed.error.issues[0];
+			throw new HttpError(400, 'INVALID_DATA', `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`);
+		}
+		const { settings } = parsed.data;
+		if (settings.requireToken && !this.#tokensEnabled) {
+			throw new HttpError(400, 'TOKENS_NOT_CONFIGURED', 'requireToken needs auth.tokenSecret on this server');
+		}
+		const roomId = parsed.data.roomId ?? randomBytes(6).toString('base64url');
+		const room = this.#registry.create(roomId, settings);
+		if (!room) throw new HttpError(409, 'ROOM_EXISTS', `room "${roomId}" already exists`);
+		sendJson(res, 201, describe(room));
+	}
+
+	#authorize(req: IncomingMessage): void {
+		if (!this.#apiKey) return;
+		const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+		const given = Buffer.from(match?.[1] ?? '');
+		if (given.length !== this.#apiKey.length || !timingSafeEqual(given, this.#apiKey)) {
+			throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong API key');
+		}
+	}
+}

@@ -1,0 +1,88 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Live counts read at scrape time. */
+export interface MetricsSources {
+	rooms: () => number;
+	peers: () => number;
+	connections: () => number;
+}
+
+/**
+ * The server's Prometheus metrics, on a registry of its own (so several
+ * servers in one test process never share counters). Served at /metrics.
+ */
+export class Metrics {
+	readonly registry = new Registry();
+	readonly messages: Counter<'method'>;
+	readonly errors: Counter<'code'>;
+	readonly requestDuration: Histogram<'method'>;
+	readonly heartbeatDrops: Counter;
+	readonly resumes: Counter<'result'>;
+
+	constructor(sources: MetricsSources) {
+		const registers = [this.registry];
+		collectDefaultMetrics({ register: this.registry, prefix: 'streaming_process_' });
+		new Gauge({
+			name: 'streaming_signaling_connections',
+			help: 'Open signaling WebSocket connections',
+			registers,
+			collect() {
+				this.set(sources.connections());
+			},
+		});
+		new Gauge({
+			name: 'streaming_rooms',
+			help: 'Live rooms',
+			registers,
+			collect() {
+				this.set(sources.rooms());
+			},
+		});
+		new Gauge({
+			name: 'streaming_peers',
+			help: 'Peers in rooms, including those within their resume grace period',
+			registers,
+			collect() {
+				this.set(sources.peers());
+			},
+		});
+		this.messages = new Counter({
+			name: 'streaming_signaling_messages_total',
+			help: 'Signaling requests received, by method (unknown methods count as "unknown")',
+			labelNames: ['method'],
+			registers,
+		});
+		this.errors = new Counter({
+			name: 'streaming_signaling_errors_total',
+			help: 'Signaling error responses and refusals, by error code',
+			labelNames: ['code'],
+			registers,
+		});
+		this.requestDuration = new Histogram({
+			name: 'streaming_signaling_request_duration_seconds',
+			help: 'Time from a request frame arriving to its response being sent',
+			labelNames: ['method'],
+			buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+			registers,
+		});
+		this.heartbeatDrops = new Counter({
+			name: 'streaming_signaling_heartbeat_drops_total',
+			help: 'Sockets dropped for not answering a heartbeat ping',
+			registers,
+		});
+		this.resumes = new Counter({
+			name: 'streaming_signaling_resumes_total',
+			help: 'Resume attempts, by result',
+			labelNames: ['result'],
+			registers,
+		});
+	}
+
+	get contentType(): string {
+		return this.registry.contentType;
+	}
+
+	text(): Promise<string> {
+		return this.registry.metrics();
+	}
+}

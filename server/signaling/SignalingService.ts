@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import type { SignalingConfig } from '../../core/config/index.js';
+import {
+	ErrorCode,
+	Notification,
+	PROTOCOL_VERSION,
+	SignalingError,
+	type RequestData,
+	type ResponseData,
+} from '../../core/protocol/index.js';
+import type { AccessTokens } from '../auth/AccessTokens.js';
+import type { Logger } from '../logger.js';
+import { Peer, type PeerChannel } from './Peer.js';
+import type { Room } from './Room.js';
+import type { RoomRegistry } from './RoomRegistry.js';
+
+type Joined = ResponseData<'join'>;
+
+/**
+ * What peers can do to rooms: join, resume, leave, drop, signal. Every
+ * membership change runs through its room's queue, so concurrent joins and
+ * leaves of one room never interleave; different rooms run independently.
+ */
+export class SignalingService {
+	readonly #registry: RoomRegistry;
+	readonly #tokens: AccessTokens;
+	readonly #config: SignalingConfig;
+	readonly #requireTokens: boolean;
+	readonly #logger: Logger;
+
+	constructor(options: {
+		registry: RoomRegistry;
+		tokens: AccessTokens;
+		config: SignalingConfig;
+		requireTokens: boolean;
+		logger: Logger;
+	}) {
+		this.#registry = options.registry;
+		this.#tokens = options.tokens;
+		this.#config = options.config;
+		this.#requireTokens = options.requireTokens;
+		this.#logger = options.logger;
+	}
+
+	async join(channel: PeerChannel, data: RequestData<'join'>): Promise<{ peer: Peer; response: Joined }> {
+		checkVersion(data.protocolVersion);
+		const existing = this.#registry.get(data.roomId);
+		const needsToken = this.#requireTokens || (existing?.settings.requireToken ?? false);
+		if (needsToken && data.token === undefined) {
+			throw new SignalingError(ErrorCode.TokenRequired, `room "${data.roomId}" requires an access token`);
+		}
+		// A token offered to an open room is still checked: a bad one is never ignored.
+		const grant = data.token === undefined ? undefined : await this.#tokens.verify(data.token, data.roomId);
+
+		const room = this.#registry.acquire(data.roomId);
+		try {
+			return await room.queue.push(async () => {
+				if (room.closed) throw new SignalingError(ErrorCode.PeerNotFound, `room "${room.id}" was deleted`);
+				if (room.settings.requireToken && !grant) {
+					throw new SignalingError(ErrorCode.TokenRequired, `room "${room.id}" requires an access token`);
+				}
+				if (room.size >= room.settings.maxPeers) {
+					throw new SignalingError(ErrorCode.RoomFull, `room "${room.id}" is full (${room.settings.maxPeers} peers)`);
+				}
+				const id = randomUUID();
+				const peer = new Peer({
+					id,
+					identity: grant?.identity ?? id,
+					displayName: grant?.displayName ?? data.displayName,
+					role: grant?.role ?? (room.size === 0 ? 'host' : 'participant'),
+					roomId: room.id,
+					channel,
+				});
+				const peers = room.peerInfos();
+				room.addPeer(peer);
+				this.#registry.indexResumeToken(peer);
+				this.#broadcast(room, Notification.PeerJoined, peer.info, peer.id);
+				this.#logger.info({ roomId: room.id, peerId: peer.id, role: peer.role }, 'peer joined');
+				return { peer, response: this.#describe(peer, peers) };
+			}, 'join');
+		} finally {
+			this.#registry.release(room);
+		}
+	}
+
+	async resume(
+		channel: PeerChannel,
+		data: RequestData<'resume'>,
+	): Promise<{ peer: Peer; response: Joined; replay: string[] }> {
+		checkVersion(data.protocolVersion);
+		const peer = this.#registry.peerByResumeToken(data.resumeToken);
+		const room = peer && this.#registry.get(peer.roomId);
+		if (!peer || !room) {
+			throw new SignalingError(ErrorCode.ResumeFailed, 'resume token unknown or expired; join again');
+		}
+		room.hold();
+		try {
+			return await room.queue.push(async () => {
+				if (peer.state === 'closed' || peer.resumeToken !== data.resumeToken) {
+					throw new SignalingError(ErrorCode.ResumeFailed, 'resume token unknown or expired; join again');
+				}
+				const replay = peer.reconnect(channel);
+				const previous = peer.resumeToken;
+				peer.rotateResumeToken();
+				this.#registry.indexResumeToken(peer, previous);
+				this.#logger.info({ roomId: room.id, peerId: peer.id, replayed: replay.length }, 'peer resumed');
+				return { peer, response: this.#describe(peer, room.peerInfos(peer.id)), replay };
+			}, 'resume');
+		} finally {
+			this.#registry.release(room);
+		}
+	}
+
+	/** An explicit leave through `channel`: the peer is gone at once. */
+	async leave(peer: Peer, channel: PeerChannel): Promise<void> {
+		if (!peer.isAttachedTo(channel)) return;
+		await this.#removeWhenQueued(peer, 'left');
+	}
+
+	/** The peer's socket `channel` dropped: keep its place for the grace period. */
+	disconnected(peer: Peer, channel: PeerChannel): void {
+		// Not its socket any more (resumed elsewhere, or removed): nothing to do.
+		if (!peer.isAttachedTo(channel)) return;
+		if (this.#config.resumeGraceMs === 0) {
+			void this.#removeWhenQueued(peer, 'dropped');
+			return;
+		}
+		peer.disconnect(this.#config.resumeGraceMs, () => void this.#removeWhenQueued(peer, 'resume grace expired'));
+	}
+
+	/** Relays a mesh signal to a peer of the sender's own room. */
+	signal(from: Peer, data: RequestData<'signal'>): void {
+		const room = this.#registry.get(from.roomId);
+		// Looked up in the sender's own room: another room's peer is unreachable.
+		const target = room?.getPeer(data.to);
+		if (!room || !target || target === from) {
+			throw new SignalingError(ErrorCode.PeerNotFound, `no peer "${data.to}" in this room`);
+		}
+		this.#deliver(room, target, Notification.Signal, { from: from.id, signal: data.signal });
+	}
+
+	#describe(peer: Peer, peers: Joined['peers']): Joined {
+		return {
+			peerId: peer.id,
+			roomId: peer.roomId,
+			role: peer.role,
+			displayName: peer.displayName,
+			peers,
+			resumeToken: peer.resumeToken,
+			resumeGraceMs: this.#config.resumeGraceMs,
+		};
+	}
+
+	#broadcast(room: Room, method: string, data: unknown, exceptId?: string): void {
+		for (const peer of room.peers) {
+			if (peer.id !== exceptId) this.#deliver(room, peer, method, data);
+		}
+	}
+
+	#deliver(room: Room, peer: Peer, method: string, data: unknown): void {
+		if (peer.notify(method, data, this.#config.outboxLimit) === 'overflow') {
+			// Holding more would lose the oldest; end the peer instead, visibly.
+			this.#logger.warn({ roomId: room.id, peerId: peer.id }, 'outbox full while disconnected; removing peer');
+			void this.#removeWhenQueued(peer, 'outbox overflow');
+		}
+	}
+
+	async #removeWhenQueued(peer: Peer, why: string): Promise<void> {
+		const room = this.#registry.get(peer.roomId);
+		if (!room) return;
+		room.hold();
+		try {
+			await room.queue.push(async () => {
+				if (!room.removePeer(peer.id)) return;
+				peer.close();
+				this.#registry.peerRemoved(room, peer);
+				this.#broadcast(room, Notification.PeerLeft, { peerId: peer.id });
+				this.#logger.info({ roomId: room.id, peerId: peer.id, why }, 'peer left');
+			}, 'remove');
+		} catch (error) {
+			// The room was closed (deleted or server shutdown) meanwhile: nothing left to remove.
+			this.#logger.debug({ err: error, peerId: peer.id }, 'remove skipped');
+		} finally {
+			this.#registry.release(room);
+		}
+	}
+}
+
+function checkVersion(version: number): void {
+	if (version !== PROTOCOL_VERSION) {
+		throw new SignalingError(
+			ErrorCode.ProtocolMismatch,
+			`protocol version ${version} not supported; server speaks ${PROTOCOL_VERSION}`,
+		);
+	}
+}

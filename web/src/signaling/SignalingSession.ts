@@ -1,0 +1,195 @@
+import { EventEmitter } from 'eventemitter3';
+import {
+	ErrorCode,
+	Method,
+	Notification,
+	PROTOCOL_VERSION,
+	SignalingError,
+	type NotificationData,
+	type RequestData,
+	type ResponseData,
+} from '../../../core/protocol/index.js';
+import { BackoffReconnectPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
+import { SignalingClient, type WebSocketFactory } from './SignalingClient.js';
+
+export type Joined = ResponseData<'join'>;
+
+export type SessionState = 'idle' | 'joining' | 'joined' | 'reconnecting' | 'closed';
+
+export type SignalingSessionEvents = {
+	[N in Notification]: [data: NotificationData<N>];
+} & {
+	state: [state: SessionState];
+	/** A resume attempt is about to start (1-based). */
+	reconnecting: [attempt: number];
+	/** The socket came back and the server gave the same identity. */
+	reconnected: [joined: Joined];
+	/** The session ended for good: the user left, or reconnecting gave up. */
+	closed: [error: SignalingError | undefined];
+};
+
+export interface SignalingSessionOptions {
+	url: string;
+	createSocket?: WebSocketFactory;
+	reconnectPolicy?: ReconnectPolicy;
+	requestTimeoutMs?: number;
+}
+
+const notificationMethods = Object.values(Notification);
+
+/**
+ * A participant's membership in one room, across socket drops. Joins once,
+ * and when the socket drops it reconnects under its reconnect policy and
+ * presents the resume token, so it keeps its peer id and the server replays
+ * what it missed. Requests made while reconnecting wait for it.
+ */
+export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
+	readonly #options: SignalingSessionOptions;
+	readonly #policy: ReconnectPolicy;
+	#state: SessionState = 'idle';
+	#client: SignalingClient | undefined;
+	#joined: Joined | undefined;
+	/** Settles when the session is joined again (or rejects when it closes). */
+	#ready: { promise: Promise<void>; resolve: () => void; reject: (e: SignalingError) => void } | undefined;
+
+	constructor(options: SignalingSessionOptions) {
+		super();
+		this.#options = options;
+		this.#policy = options.reconnectPolicy ?? new BackoffReconnectPolicy();
+	}
+
+	get state(): SessionState {
+		return this.#state;
+	}
+
+	get joined(): Joined | undefined {
+		return this.#joined;
+	}
+
+	async join(data: { roomId: string; displayName: string; token?: string }): Promise<Joined> {
+		if (this.#state !== 'idle') throw new Error(`join() in state ${this.#state}`);
+		this.#setState('joining');
+		try {
+			const client = await this.#connect();
+			const joined = await client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, ...data });
+			this.#joined = joined;
+			this.#setState('joined');
+			return joined;
+		} catch (error) {
+			this.#finish(error as SignalingError);
+			throw error;
+		}
+	}
+
+	/** Sends a request; while reconnecting it waits, and rejects with CLOSED if the session ends. */
+	async request<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
+		if (this.#state === 'reconnecting') await this.#ready?.promise;
+		if (this.#state !== 'joined' || !this.#client) {
+			throw new SignalingError(ErrorCode.Closed, `${method}: session is ${this.#state}`);
+		}
+		return this.#client.request(method, data);
+	}
+
+	/** Leaves the room (best effort) and closes. Idempotent. */
+	close(): void {
+		if (this.#state === 'closed') return;
+		const client = this.#client;
+		if (client && this.#state === 'joined') {
+			// Closing with 1000 tells the server this is a leave, not a drop.
+			client.close();
+		}
+		this.#finish(undefined);
+	}
+
+	async #connect(): Promise<SignalingClient> {
+		const client = await SignalingClient.connect(this.#options.url, {
+			...(this.#options.createSocket ? { createSocket: this.#options.createSocket } : {}),
+			...(this.#options.requestTimeoutMs ? { requestTimeoutMs: this.#options.requestTimeoutMs } : {}),
+		});
+		if (this.#state === 'closed') {
+			client.close();
+			throw new SignalingError(ErrorCode.Closed, 'session closed while connecting');
+		}
+		for (const method of notificationMethods) {
+			(client.on as (e: string, fn: (data: unknown) => void) => unknown)(method, (data) => {
+				if (this.#client === client) (this.emit as (e: string, d: unknown) => boolean)(method, data);
+			});
+		}
+		client.on('close', () => {
+			if (this.#client === client) this.#onDrop();
+		});
+		this.#client = client;
+		return client;
+	}
+
+	#onDrop(): void {
+		if (this.#state !== 'joined' || !this.#joined) return;
+		this.#client = undefined;
+		let resolve!: () => void;
+		let reject!: (e: SignalingError) => void;
+		const promise = new Promise<void>((res, rej) => {
+			resolve = res;
+			reject = rej;
+		});
+		promise.catch(() => undefined); // Nobody may be waiting.
+		this.#ready = { promise, resolve, reject };
+		this.#setState('reconnecting');
+		void this.#reconnectLoop(performance.now());
+	}
+
+	async #reconnectLoop(droppedAt: number): Promise<void> {
+		const graceMs = this.#joined?.resumeGraceMs ?? 0;
+		for (let retryCount = 0; ; retryCount++) {
+			const delay = this.#policy.nextRetryDelayInMs({ retryCount, elapsedMs: performance.now() - droppedAt, graceMs });
+			if (delay === null) {
+				this.#finish(new SignalingError(ErrorCode.Closed, 'signaling connection lost; gave up reconnecting'));
+				return;
+			}
+			await new Promise((r) => setTimeout(r, delay));
+			if (this.#state !== 'reconnecting') return;
+			this.emit('reconnecting', retryCount + 1);
+			let client: SignalingClient;
+			try {
+				client = await this.#connect();
+			} catch {
+				continue; // Server unreachable still: try again under the policy.
+			}
+			try {
+				const joined = await client.request(Method.Resume, {
+					protocolVersion: PROTOCOL_VERSION,
+					resumeToken: (this.#joined as Joined).resumeToken,
+				});
+				this.#joined = joined;
+				this.#setState('joined');
+				this.#ready?.resolve();
+				this.#ready = undefined;
+				this.emit('reconnected', joined);
+				return;
+			} catch (error) {
+				const signalingError = error as SignalingError;
+				if (signalingError.code === ErrorCode.ResumeFailed) {
+					client.close();
+					this.#finish(signalingError);
+					return;
+				}
+				// The new socket dropped too: the close handler is ignored in this state; loop on.
+				client.close();
+			}
+		}
+	}
+
+	#finish(error: SignalingError | undefined): void {
+		if (this.#state === 'closed') return;
+		this.#client?.close();
+		this.#client = undefined;
+		this.#ready?.reject(error ?? new SignalingError(ErrorCode.Closed, 'session closed'));
+		this.#ready = undefined;
+		this.#setState('closed');
+		this.emit('closed', error);
+	}
+
+	#setState(state: SessionState): void {
+		this.#state = state;
+		this.emit('state', state);
+	}
+}
