@@ -21,7 +21,7 @@ export class Metrics {
 
 	constructor(sources: MetricsSources) {
 		const registers = [this.registry];
-		collectDefaultMetrics({ register: this.registry, prefix: 'streaming_process_' });
+		collectDefaultMetrics({ register: this.registry, prefix: 'streaming_' });
 		new Gauge({
 			name: 'streaming_signaling_connections',
 			help: 'Open signaling WebSocket connections',

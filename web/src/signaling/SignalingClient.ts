@@ -71,6 +71,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 		this.#timeoutMs = timeoutMs;
 		socket.addEventListener('message', (event) => this.#onMessage(event.data));
 		socket.addEventListener('close', (event) => this.#onClose(event.code, event.reason));
+		// A failed socket reports through `close` next; an unheard `error` would throw in Node's `ws`.
+		socket.addEventListener('error', () => undefined);
 	}
 
 	/** Opens the socket; rejects with CLOSED if it cannot. */
