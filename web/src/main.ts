@@ -48,7 +48,7 @@ async function getLocalStream(): Promise<MediaStream | undefined> {
 	}
 }
 
-async function startCall(roomId: string, displayName: string): Promise<void> {
+async function startCall(roomId: string, displayName: string, token: string | undefined): Promise<void> {
 	lobby.hidden = true;
 	callSection.hidden = false;
 	statusLine.textContent = `Joining ${roomId}…`;
@@ -59,6 +59,7 @@ async function startCall(roomId: string, displayName: string): Promise<void> {
 		signalingUrl: `${scheme}://${location.host}/ws`,
 		roomId,
 		displayName,
+		...(token ? { token } : {}),
 		localStream,
 		onRemote: (event) => {
 			if (event.type === 'added') addTile(event.peer.peerId, event.peer.displayName);
@@ -78,15 +79,17 @@ async function startCall(roomId: string, displayName: string): Promise<void> {
 	try {
 		await call.join();
 	} catch (error) {
-		statusLine.textContent = `Could not join: ${(error as Error).message}`;
+		const code = (error as { code?: string }).code;
+		statusLine.textContent = `Could not join: ${(error as Error).message}${code ? ` (${code})` : ''}`;
 	}
 }
 
 const params = new URLSearchParams(location.search);
 const room = params.get('room');
 const name = params.get('name');
+const token = params.get('token') ?? undefined;
 if (room && name) {
-	void startCall(room, name);
+	void startCall(room, name, token);
 } else {
 	lobby.hidden = false;
 	lobby.addEventListener('submit', (event) => {
@@ -95,6 +98,6 @@ if (room && name) {
 		const r = String(data.get('room') ?? '').trim();
 		const n = String(data.get('name') ?? '').trim();
 		history.replaceState(null, '', `/?room=${encodeURIComponent(r)}&name=${encodeURIComponent(n)}`);
-		void startCall(r, n);
+		void startCall(r, n, token);
 	});
 }

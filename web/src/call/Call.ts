@@ -6,6 +6,8 @@ export interface CallOptions {
 	signalingUrl: string;
 	roomId: string;
 	displayName: string;
+	/** Access token for rooms that require one. */
+	token?: string;
 	localStream: MediaStream | undefined;
 	/** Called when a remote participant appears, gets media, or leaves. */
 	onRemote: (event: { type: 'added'; peer: PeerInfo } | { type: 'media'; peerId: string; stream: MediaStream } | { type: 'removed'; peerId: string }) => void;
@@ -58,7 +60,11 @@ export class Call {
 			link.handleSignal(signal).catch((error: unknown) => console.error('signal from', from, 'failed', error));
 		});
 		signaling.on('closed', () => this.close());
-		const joined = await signaling.join({ roomId: this.#options.roomId, displayName: this.#options.displayName });
+		const joined = await signaling.join({
+			roomId: this.#options.roomId,
+			displayName: this.#options.displayName,
+			...(this.#options.token ? { token: this.#options.token } : {}),
+		});
 		this.#peerId = joined.peerId;
 		for (const peer of joined.peers) {
 			this.#options.onRemote({ type: 'added', peer });
