@@ -24,6 +24,12 @@ describe('the built server process (npm start)', () => {
 		expect(body.workers).toBe(2);
 	});
 
+	it('says on its console that rooms are open (no access token) by default', async () => {
+		const find = () => server.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('rooms are OPEN'));
+		await expect.poll(find).toBeDefined();
+		expect(find()?.level).toBe(40);
+	});
+
 	it('GET / serves the call app', async () => {
 		const res = await fetch(`${server.url}/`);
 		expect(res.status).toBe(200);

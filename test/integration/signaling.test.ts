@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, Method, Notification, PROTOCOL_VERSION, SignalingError } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
 import { startInProcessServer } from '../support/inProcessServer.js';
+import type { SignalingClient } from '../../web/src/signaling/SignalingClient.js';
 import { connectClient, nextEvent } from '../support/signaling.js';
 
 const join = (roomId: string, displayName: string) => ({ protocolVersion: PROTOCOL_VERSION, roomId, displayName });
@@ -24,11 +25,20 @@ function rawExchange(port: number, frame: string | Buffer): Promise<{ reply?: Re
 describe('signaling over /ws', () => {
 	let server: Server;
 
+	let bystanders: Array<{ client: SignalingClient; peerId: string }>;
+
 	beforeAll(async () => {
 		server = await startInProcessServer();
+		bystanders = [];
+		for (const name of ['Bea', 'Ben']) {
+			const client = await connectClient(server.port);
+			const { peerId } = await client.request(Method.Join, join('bystanders', name));
+			bystanders.push({ client, peerId });
+		}
 	});
 
 	afterAll(async () => {
+		for (const b of bystanders ?? []) b.client.close();
 		await server?.close();
 	});
 
@@ -125,6 +135,12 @@ describe('signaling over /ws', () => {
 		expect(reply).toMatchObject({ id: 7, ok: false, errorCode: ErrorCode.UnknownMethod });
 	});
 
+	it('missing fields get INVALID_DATA naming the field', async () => {
+		const { reply } = await rawExchange(server.port, JSON.stringify({ id: 4, method: 'join', data: { protocolVersion: 1, roomId: 'r' } }));
+		expect(reply).toMatchObject({ id: 4, ok: false, errorCode: ErrorCode.InvalidData });
+		expect(String(reply?.errorReason)).toContain('displayName');
+	});
+
 	it('wrong types get INVALID_DATA naming the field', async () => {
 		const { reply } = await rawExchange(
 			server.port,
@@ -144,10 +160,16 @@ describe('signaling over /ws', () => {
 		expect(closeCode).toBe(1009);
 	});
 
-	it('after all that, the server still serves a fresh join', async () => {
+	it('after all that, the server still serves a fresh join, and the bystanders lost nothing', async () => {
 		const client = await connectClient(server.port);
 		const res = await client.request(Method.Join, join('still-alive', 'Dana'));
 		expect(res.peerId).toMatch(/[0-9a-f-]{36}/);
 		client.close();
+		// Joined before the hostile frames above, still in their room, still able to signal.
+		const [a, b] = bystanders as [(typeof bystanders)[0], (typeof bystanders)[0]];
+		expect(server.rooms.get('bystanders')?.size).toBe(2);
+		const received = nextEvent(b.client, Notification.Signal);
+		await a.client.request(Method.Signal, { to: b.peerId, signal: { kind: 'candidate', candidate: { candidate: 'still-here' } } });
+		expect((await received)[0]).toMatchObject({ from: a.peerId, signal: { candidate: { candidate: 'still-here' } } });
 	});
 });
