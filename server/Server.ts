@@ -7,10 +7,12 @@ import { createHttpApp } from './http/HttpApp.js';
 import { RoomApi } from './http/RoomApi.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/Metrics.js';
+import { SfuStats } from './sfu/SfuStats.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
 import { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { SignalingService } from './signaling/SignalingService.js';
+import { TurnCredentials } from './turn/TurnCredentials.js';
 
 export interface ServerOptions {
 	/** Folder holding the built call app; defaults to dist/web next to dist/server. */
@@ -28,6 +30,7 @@ export class Server {
 	readonly rooms: RoomRegistry;
 	readonly tokens: AccessTokens;
 	readonly metrics: Metrics;
+	readonly sfuStats: SfuStats;
 	readonly signaling: SignalingServer;
 	readonly #http: NodeHttpServer;
 	readonly #logger: Logger;
@@ -45,9 +48,12 @@ export class Server {
 			peers: () => this.rooms.peerCount,
 			connections: () => this.signaling.connectionCount,
 		});
+		this.sfuStats = new SfuStats(workers, this.metrics.registry);
 		const service = new SignalingService({
 			registry: this.rooms,
 			tokens: this.tokens,
+			turn: new TurnCredentials(config.turn),
+			iceTransportPolicy: config.turn.iceTransportPolicy,
 			config: config.signaling,
 			requireTokens: config.auth.requireTokens,
 			logger: logger.child({ module: 'SignalingService' }),

@@ -47,10 +47,16 @@ export const TurnConfigSchema = z
 		maxPort: port.min(1).default(49400),
 		/** Tests on one machine only: lets coturn relay to 127.0.0.1. Never in production. */
 		allowLoopbackPeers: z.boolean().default(false),
+		/** `relay` makes browsers use only TURN candidates (privacy: no address leaves the relay). */
+		iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
 	})
 	.refine((c) => c.minPort <= c.maxPort, { message: 'minPort must not exceed maxPort', path: ['minPort'] })
 	.refine((c) => !c.enabled || c.secret !== undefined, { message: 'required when turn.enabled', path: ['secret'] })
-	.refine((c) => !c.enabled || c.urls.length > 0, { message: 'required when turn.enabled', path: ['urls'] });
+	.refine((c) => !c.enabled || c.urls.length > 0, { message: 'required when turn.enabled', path: ['urls'] })
+	.refine((c) => c.enabled || c.iceTransportPolicy === 'all', {
+		message: 'relay needs turn.enabled',
+		path: ['iceTransportPolicy'],
+	});
 
 export const SignalingConfigSchema = z.object({
 	/** The server pings every socket this often; one unanswered ping drops it at the next. */
@@ -59,6 +65,8 @@ export const SignalingConfigSchema = z.object({
 	resumeGraceMs: z.number().int().min(0).max(600_000).default(10_000),
 	/** Notifications held for a dropped peer; past this the peer is removed. */
 	outboxLimit: z.number().int().min(1).max(100_000).default(1000),
+	/** How often each client reports connection quality (bitrate, RTT, loss, path). */
+	qualityReportIntervalMs: z.number().int().min(250).max(60_000).default(2000),
 	/** Per-connection token bucket: sustained rate and burst. */
 	rateLimit: z
 		.object({

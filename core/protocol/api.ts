@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RoomIdSchema } from './messages.js';
+import { PeerInfoSchema, QualityReportSchema, RoomIdSchema } from './messages.js';
 
 /**
  * The HTTP room API (`/api/rooms`): what an operator or an app backend sends
@@ -33,3 +33,15 @@ export type RoomDescription = z.infer<typeof RoomDescriptionSchema>;
 
 /** Error body of every non-2xx API answer. */
 export const ApiErrorSchema = z.object({ error: z.string(), message: z.string() });
+
+/** `GET /api/rooms/:id`: the room and who is in it, with each peer's latest quality report. */
+export const RoomDetailsSchema = RoomDescriptionSchema.extend({
+	participants: z.array(
+		PeerInfoSchema.extend({
+			/** `disconnected` while within its resume grace. */
+			state: z.enum(['connected', 'disconnected']),
+			quality: z.object({ receivedAt: z.number(), report: QualityReportSchema }).nullable(),
+		}),
+	),
+});
+export type RoomDetails = z.infer<typeof RoomDetailsSchema>;

@@ -50,8 +50,43 @@ export const IceCandidateSchema = z.object({
 export const MeshSignalSchema = z.discriminatedUnion('kind', [
 	z.object({ kind: z.literal('description'), description: SessionDescriptionSchema }),
 	z.object({ kind: z.literal('candidate'), candidate: IceCandidateSchema }),
+	/** The answerer asks the offerer to negotiate again (it has new tracks). */
+	z.object({ kind: z.literal('renegotiate') }),
+	/** The answerer asks the offerer for a transceiver of this kind. */
+	z.object({ kind: z.literal('transceiverRequest'), mediaKind: z.enum(['audio', 'video']) }),
 ]);
 export type MeshSignal = z.infer<typeof MeshSignalSchema>;
+
+/** An ICE server as RTCIceServer describes it; TURN entries carry REST credentials. */
+export const IceServerSchema = z.object({
+	urls: z.array(z.string().min(1).max(512)).min(1).max(8),
+	username: z.string().max(256).optional(),
+	credential: z.string().max(256).optional(),
+});
+export type IceServer = z.infer<typeof IceServerSchema>;
+
+/** How one connection is doing, measured by the sending browser every few seconds. */
+export const ConnectionQualitySchema = z.object({
+	/** The other end: a peer id (mesh) or "sfu". */
+	remotePeerId: z.string().min(1).max(64),
+	/** direct (host/srflx), relay (TURN), or sfu. */
+	path: z.enum(['direct', 'relay', 'sfu']),
+	/** What this client is sending on the connection, all streams together. */
+	outboundBitrateBps: z.number().nonnegative(),
+	/** The congestion controller's estimate of what could be sent; null before it has one. */
+	availableOutgoingBitrateBps: z.number().nonnegative().nullable(),
+	rttMs: z.number().nonnegative().nullable(),
+	/** Fraction of inbound packets lost since the last report, 0..1; null before any arrive. */
+	packetLoss: z.number().min(0).max(1).nullable(),
+});
+export type ConnectionQuality = z.infer<typeof ConnectionQualitySchema>;
+
+export const QualityReportSchema = z.object({
+	/** The measurement window in ms. */
+	intervalMs: z.number().int().positive().max(60_000),
+	connections: z.array(ConnectionQualitySchema).max(100),
+});
+export type QualityReport = z.infer<typeof QualityReportSchema>;
 
 // ---------------------------------------------------------------- methods
 
@@ -60,6 +95,7 @@ export const Method = {
 	Resume: 'resume',
 	Leave: 'leave',
 	Signal: 'signal',
+	QualityReport: 'qualityReport',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -89,6 +125,7 @@ export const requestSchemas = {
 		to: PeerIdSchema,
 		signal: MeshSignalSchema,
 	}),
+	[Method.QualityReport]: QualityReportSchema,
 } as const;
 
 const JoinedSchema = z.object({
@@ -102,6 +139,12 @@ const JoinedSchema = z.object({
 	resumeToken: z.string().min(1).max(256),
 	/** How long after a drop `resume` is still accepted. */
 	resumeGraceMs: z.number().int().nonnegative(),
+	/** STUN/TURN servers for peer connections, with fresh time-limited credentials. */
+	iceServers: z.array(IceServerSchema),
+	/** `relay` forces every peer connection through TURN (hides addresses). */
+	iceTransportPolicy: z.enum(['all', 'relay']),
+	/** Send a `qualityReport` this often. */
+	qualityReportIntervalMs: z.number().int().positive(),
 });
 
 export const responseSchemas = {
@@ -109,6 +152,7 @@ export const responseSchemas = {
 	[Method.Resume]: JoinedSchema,
 	[Method.Leave]: z.object({}),
 	[Method.Signal]: z.object({}),
+	[Method.QualityReport]: z.object({}),
 } as const;
 
 export const notificationSchemas = {

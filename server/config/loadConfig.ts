@@ -44,6 +44,9 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 's
 	['TURN_EXTERNAL_IP', ['turn', 'externalIp'], 'string'],
 	['TURN_MIN_PORT', ['turn', 'minPort'], 'int'],
 	['TURN_MAX_PORT', ['turn', 'maxPort'], 'int'],
+	['TURN_CREDENTIAL_TTL_SECONDS', ['turn', 'credentialTtlSeconds'], 'int'],
+	['ICE_TRANSPORT_POLICY', ['turn', 'iceTransportPolicy'], 'string'],
+	['QUALITY_REPORT_INTERVAL_MS', ['signaling', 'qualityReportIntervalMs'], 'int'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CreateRoomRequestSchema, RoomIdSchema, type RoomDescription } from '../../core/protocol/index.js';
+import { CreateRoomRequestSchema, RoomIdSchema, type RoomDescription, type RoomDetails } from '../../core/protocol/index.js';
 import type { Room } from '../signaling/Room.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
 import { HttpError, readJson, sendJson } from './httpUtil.js';
@@ -11,11 +11,22 @@ function describe(room: Room): RoomDescription {
 	return { roomId: room.id, settings: room.settings, peers: room.size, persistent: room.persistent };
 }
 
+function details(room: Room): RoomDetails {
+	return {
+		...describe(room),
+		participants: [...room.peers].map((peer) => ({
+			...peer.info,
+			state: peer.state === 'disconnected' ? 'disconnected' : 'connected',
+			quality: peer.quality ?? null,
+		})),
+	};
+}
+
 /**
  * The room API:
  *   POST   /api/rooms        {roomId?, settings?} -> 201 RoomDescription
  *   GET    /api/rooms        -> 200 {rooms: RoomDescription[]}
- *   GET    /api/rooms/:id    -> 200 RoomDescription
+ *   GET    /api/rooms/:id    -> 200 RoomDetails (with participants and their quality reports)
  *   DELETE /api/rooms/:id    -> 204; its peers' sockets close with 4004
  * With auth.apiKey set, every call needs `Authorization: Bearer <key>`.
  */
@@ -53,7 +64,7 @@ export class RoomApi {
 		if (req.method === 'GET') {
 			const room = this.#registry.get(roomId.data);
 			if (!room) throw new HttpError(404, 'ROOM_NOT_FOUND', `no room "${roomId.data}"`);
-			sendJson(res, 200, describe(room));
+			sendJson(res, 200, details(room));
 			return;
 		}
 		if (req.method === 'DELETE') {

@@ -7,6 +7,8 @@ import type { Logger } from '../logger.js';
 import { mediaCodecs } from './mediaCodecs.js';
 
 type WorkerPoolEvents = {
+	/** A worker process is up (at start, or replacing a dead one). */
+	workerstarted: [worker: types.Worker];
 	/** A worker process died; its routers are gone. A replacement was started. */
 	workerdied: [worker: types.Worker, error: Error];
 };
@@ -116,6 +118,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		this.#workers.push(worker);
 		this.#routerCount.set(worker, 0);
 		this.#logger.info({ pid: worker.pid }, 'worker started');
+		this.emit('workerstarted', worker);
 		worker.on('died', (error: Error) => {
 			this.#logger.error({ pid: worker.pid, err: error }, 'worker died');
 			const index = this.#workers.indexOf(worker);

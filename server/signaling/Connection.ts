@@ -224,6 +224,9 @@ export class Connection implements PeerChannel {
 			case Method.Signal:
 				this.#service.signal(this.#requireJoined(), request.data);
 				return { data: {} };
+			case Method.QualityReport:
+				this.#service.qualityReport(this.#requireJoined(), request.data);
+				return { data: {} };
 		}
 	}
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { encodeNotification, type PeerInfo, type Role } from '../../core/protocol/index.js';
+import { encodeNotification, type PeerInfo, type QualityReport, type Role } from '../../core/protocol/index.js';
 
 /** Where a peer's notifications go while its socket is up. */
 export interface PeerChannel {
@@ -26,6 +26,8 @@ export class Peer {
 	readonly roomId: string;
 	#resumeToken = newResumeToken();
 	#state: PeerState;
+	/** The latest quality report and when it arrived (ms since epoch). */
+	quality: { report: QualityReport; receivedAt: number } | undefined;
 
 	constructor(options: {
 		id: string;

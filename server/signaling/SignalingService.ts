@@ -9,6 +9,7 @@ import {
 	type ResponseData,
 } from '../../core/protocol/index.js';
 import type { AccessTokens } from '../auth/AccessTokens.js';
+import type { TurnCredentials } from '../turn/TurnCredentials.js';
 import type { Logger } from '../logger.js';
 import { Peer, type PeerChannel } from './Peer.js';
 import type { Room } from './Room.js';
@@ -24,6 +25,8 @@ type Joined = ResponseData<'join'>;
 export class SignalingService {
 	readonly #registry: RoomRegistry;
 	readonly #tokens: AccessTokens;
+	readonly #turn: TurnCredentials;
+	readonly #iceTransportPolicy: 'all' | 'relay';
 	readonly #config: SignalingConfig;
 	readonly #requireTokens: boolean;
 	readonly #logger: Logger;
@@ -31,12 +34,16 @@ export class SignalingService {
 	constructor(options: {
 		registry: RoomRegistry;
 		tokens: AccessTokens;
+		turn: TurnCredentials;
+		iceTransportPolicy: 'all' | 'relay';
 		config: SignalingConfig;
 		requireTokens: boolean;
 		logger: Logger;
 	}) {
 		this.#registry = options.registry;
 		this.#tokens = options.tokens;
+		this.#turn = options.turn;
+		this.#iceTransportPolicy = options.iceTransportPolicy;
 		this.#config = options.config;
 		this.#requireTokens = options.requireTokens;
 		this.#logger = options.logger;
@@ -139,6 +146,11 @@ export class SignalingService {
 		this.#deliver(room, target, Notification.Signal, { from: from.id, signal: data.signal });
 	}
 
+	/** Keeps the peer's latest connection-quality report (read by the topology policy). */
+	qualityReport(peer: Peer, report: RequestData<'qualityReport'>): void {
+		peer.quality = { report, receivedAt: Date.now() };
+	}
+
 	#describe(peer: Peer, peers: Joined['peers']): Joined {
 		return {
 			peerId: peer.id,
@@ -148,6 +160,9 @@ export class SignalingService {
 			peers,
 			resumeToken: peer.resumeToken,
 			resumeGraceMs: this.#config.resumeGraceMs,
+			iceServers: this.#turn.iceServersFor(peer.identity),
+			iceTransportPolicy: this.#iceTransportPolicy,
+			qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
 		};
 	}
 

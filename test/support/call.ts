@@ -1,0 +1,66 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export interface RemoteStats {
+	peerId: string;
+	framesDecoded: number;
+	bytesReceived: number;
+	audioPacketsReceived: number;
+	audioEnergy: number;
+	path: 'direct' | 'relay';
+	localCandidateType?: string;
+	descriptionCount: number;
+}
+
+/** The call page's per-remote stats (window.__call.connectionStats()). */
+export function remoteStats(page: Page): Promise<RemoteStats[]> {
+	return page.evaluate(async () => ((await window.__call?.connectionStats()) ?? []) as never);
+}
+
+export function peerIdOf(page: Page): Promise<string | undefined> {
+	return page.evaluate(() => window.__call?.peerId);
+}
+
+/** Opens one page per name in `room`, each joined (in order) before the next opens. */
+export async function joinAll<const N extends readonly string[]>(
+	context: BrowserContext,
+	baseUrl: string,
+	room: string,
+	names: N,
+): Promise<{ [K in keyof N]: Page }> {
+	const pages: Page[] = [];
+	for (const name of names) {
+		const page = await context.newPage();
+		await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+		await page.waitForFunction(() => window.__call?.peerId !== undefined);
+		pages.push(page);
+	}
+	return pages as { [K in keyof N]: Page };
+}
+
+/**
+ * Waits until every page has decoded at least `frames` video frames from
+ * each of the others (a condition, polled; the timeout only bounds it).
+ */
+export async function expectEveryPairDecodes(pages: readonly Page[], frames: number, timeoutMs = 60_000): Promise<RemoteStats[][]> {
+	const ids = await Promise.all(pages.map(peerIdOf));
+	let last: RemoteStats[][] = [];
+	await expect
+		.poll(
+			async () => {
+				last = await Promise.all(pages.map(remoteStats));
+				return last.every((stats, i) =>
+					ids.every((id, j) => j === i || (stats.find((s) => s.peerId === id)?.framesDecoded ?? 0) >= frames),
+				);
+			},
+			{ timeout: timeoutMs, interval: 250 },
+		)
+		.toBe(true);
+	return last;
+}
+
+/** One sample line of a Prometheus text exposition. */
+export function metricSample(text: string, series: string): number | undefined {
+	const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+	return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectionQualitySchema } from '../../../core/protocol/index.js';
+import { QualitySampler, pathOf, type Stat } from './QualitySampler.js';
+
+function snapshot(o: { bytesSent: number; lost: number; received: number; localType?: string }): Stat[] {
+	return [
+		{ type: 'transport', id: 'T', selectedCandidatePairId: 'CP1' },
+		{ type: 'candidate-pair', id: 'CP1', localCandidateId: 'L', remoteCandidateId: 'R', currentRoundTripTime: 0.0123, availableOutgoingBitrate: 1_500_000 },
+		{ type: 'candidate-pair', id: 'CP2', localCandidateId: 'L2', remoteCandidateId: 'R', nominated: true, state: 'succeeded' },
+		{ type: 'local-candidate', id: 'L', candidateType: o.localType ?? 'host' },
+		{ type: 'local-candidate', id: 'L2', candidateType: 'relay' },
+		{ type: 'remote-candidate', id: 'R', candidateType: 'host' },
+		{ type: 'outbound-rtp', id: 'O1', kind: 'video', bytesSent: o.bytesSent * 0.9, headerBytesSent: 0 },
+		{ type: 'outbound-rtp', id: 'O2', kind: 'audio', bytesSent: o.bytesSent * 0.1, headerBytesSent: 0 },
+		{ type: 'inbound-rtp', id: 'I1', kind: 'video', packetsLost: o.lost, packetsReceived: o.received },
+	];
+}
+
+describe('QualitySampler', () => {
+	it('reports bitrate, loss and RTT as deltas between samples, valid for the protocol', () => {
+		const sampler = new QualitySampler();
+		const first = sampler.sample('p2', snapshot({ bytesSent: 0, lost: 0, received: 0 }), 0);
+		expect(first).toEqual({
+			remotePeerId: 'p2',
+			path: 'direct',
+			outboundBitrateBps: 0,
+			availableOutgoingBitrateBps: 1_500_000,
+			rttMs: 12.3,
+			packetLoss: null,
+		});
+		// 250 kB in 2 s = 1 Mbit/s; 10 lost of 200 = 5 %.
+		const second = sampler.sample('p2', snapshot({ bytesSent: 250_000, lost: 10, received: 190 }), 2000);
+		expect(second.outboundBitrateBps).toBe(1_000_000);
+		expect(second.packetLoss).toBeCloseTo(0.05);
+		expect(ConnectionQualitySchema.parse(second)).toEqual(second);
+	});
+
+	it('uses the transport\'s selected pair, and says relay when that pair uses a TURN candidate', () => {
+		expect(pathOf(snapshot({ bytesSent: 0, lost: 0, received: 0 })).path).toBe('direct');
+		expect(pathOf(snapshot({ bytesSent: 0, lost: 0, received: 0, localType: 'relay' }))).toEqual({
+			path: 'relay',
+			localCandidateType: 'relay',
+			remoteCandidateType: 'host',
+		});
+	});
+
+	it('falls back to the nominated succeeded pair when no transport stat names one', () => {
+		const stats = snapshot({ bytesSent: 0, lost: 0, received: 0 }).filter((s) => s.type !== 'transport');
+		expect(pathOf(stats).path).toBe('relay');
+	});
+});

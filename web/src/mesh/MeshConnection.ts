@@ -1,0 +1,122 @@
+import { EventEmitter } from 'eventemitter3';
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+import type { IceServer, MeshSignal } from '../../../core/protocol/index.js';
+import { QualitySampler, type Stat } from '../media/QualitySampler.js';
+import { fromMeshSignal, toMeshSignal } from './meshSignals.js';
+
+export type MeshConnectionState = 'connecting' | 'connected' | 'failed' | 'closed';
+
+export type MeshConnectionEvents = {
+	state: [state: MeshConnectionState];
+	stream: [stream: MediaStream];
+	data: [message: string];
+	signal: [signal: MeshSignal];
+};
+
+export interface MeshConnectionOptions {
+	remotePeerId: string;
+	/** The offerer of the pair; decided by MeshSession so both ends agree. */
+	initiator: boolean;
+	localStream: MediaStream | undefined;
+	iceServers: IceServer[];
+	iceTransportPolicy: RTCIceTransportPolicy;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * One direct connection to one remote participant, on simple-peer: audio,
+ * video and a data channel, trickle ICE. simple-peer serializes its own
+ * negotiation; this class adds an explicit state and the stats we report.
+ */
+export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
+	readonly remotePeerId: string;
+	readonly #peer: SimplePeer.Instance;
+	readonly #sampler = new QualitySampler();
+	#state: MeshConnectionState = 'connecting';
+	#descriptions = 0;
+
+	constructor(options: MeshConnectionOptions) {
+		super();
+		this.remotePeerId = options.remotePeerId;
+		this.#peer = new SimplePeer({
+			initiator: options.initiator,
+			trickle: true,
+			...(options.localStream ? { stream: options.localStream } : {}),
+			config: { iceServers: options.iceServers, iceTransportPolicy: options.iceTransportPolicy },
+			// The answerer's tracks attach to these m-lines: no second negotiation.
+			offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true },
+		});
+		this.#peer.on('signal', (data: SimplePeer.SignalData) => {
+			const signal = toMeshSignal(data);
+			if (!signal) return;
+			if (signal.kind === 'description') this.#descriptions++;
+			this.emit('signal', signal);
+		});
+		this.#peer.on('stream', (stream: MediaStream) => this.emit('stream', stream));
+		this.#peer.on('connect', () => this.#setState('connected'));
+		this.#peer.on('data', (chunk: Uint8Array) => this.emit('data', decoder.decode(chunk)));
+		this.#peer.on('error', (error: Error & { code?: string }) => {
+			console.warn(`mesh connection to ${this.remotePeerId} failed: ${error.code ?? ''} ${error.message}`);
+			this.#setState('failed');
+		});
+		this.#peer.on('close', () => this.#setState('closed'));
+	}
+
+	get state(): MeshConnectionState {
+		return this.#state;
+	}
+
+	/** The underlying RTCPeerConnection, for getStats(). */
+	get peerConnection(): RTCPeerConnection {
+		return (this.#peer as unknown as { _pc: RTCPeerConnection })._pc;
+	}
+
+	/** Offers and answers sent or received so far: 2 means one negotiation, no renegotiation. */
+	get descriptionCount(): number {
+		return this.#descriptions;
+	}
+
+	handleSignal(signal: MeshSignal): void {
+		if (this.#state === 'closed' || this.#state === 'failed') return;
+		if (signal.kind === 'description') this.#descriptions++;
+		this.#peer.signal(fromMeshSignal(signal));
+	}
+
+	/** Swaps a sending track in place (camera switch): no renegotiation. */
+	replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack, stream: MediaStream): void {
+		if (this.#state === 'closed') return;
+		this.#peer.replaceTrack(oldTrack, newTrack, stream);
+	}
+
+	/** Sends an app message on the data channel; false if the channel is not open. */
+	send(message: string): boolean {
+		if (this.#state !== 'connected') return false;
+		this.#peer.send(message);
+		return true;
+	}
+
+	async stats(): Promise<Stat[]> {
+		const report = await this.peerConnection.getStats();
+		const out: Stat[] = [];
+		report.forEach((s: Stat) => out.push(s));
+		return out;
+	}
+
+	async quality(now: number) {
+		return this.#sampler.sample(this.remotePeerId, await this.stats(), now);
+	}
+
+	/** Closes the peer connection. Idempotent. */
+	close(): void {
+		if (this.#state === 'closed') return;
+		this.#peer.destroy();
+		this.#setState('closed');
+	}
+
+	#setState(state: MeshConnectionState): void {
+		if (this.#state === state || this.#state === 'closed') return;
+		this.#state = state;
+		this.emit('state', state);
+	}
+}
