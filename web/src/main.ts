@@ -6,6 +6,8 @@ declare global {
 	interface Window {
 		/** Read-only hooks for tests and debugging. */
 		__call?: Call;
+		/** When this page started joining, and when each remote tile rendered its first frame (performance.now()). */
+		__timing?: { joinStartedAt: number; firstFrameAt: Record<string, number> };
 	}
 }
 
@@ -52,6 +54,8 @@ async function startCall(roomId: string, displayName: string, token: string | un
 	lobby.hidden = true;
 	callSection.hidden = false;
 	statusLine.textContent = `Joining ${roomId}…`;
+	const timing = { joinStartedAt: performance.now(), firstFrameAt: {} as Record<string, number> };
+	window.__timing = timing;
 	const localStream = await getLocalStream();
 	if (localStream) localVideo.srcObject = localStream;
 	const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
@@ -65,7 +69,13 @@ async function startCall(roomId: string, displayName: string, token: string | un
 			if (event.type === 'added') addTile(event.peer.peerId, event.peer.displayName);
 			else if (event.type === 'media') {
 				const video = (tileFor(event.peerId) ?? addTile(event.peerId, '')).querySelector('video') as HTMLVideoElement;
-				if (video.srcObject !== event.stream) video.srcObject = event.stream;
+				if (video.srcObject !== event.stream) {
+					video.srcObject = event.stream;
+					const { peerId } = event;
+					video.requestVideoFrameCallback(() => {
+						timing.firstFrameAt[peerId] ??= performance.now();
+					});
+				}
 			} else tileFor(event.peerId)?.remove();
 		},
 	});
