@@ -7,6 +7,7 @@ import { createHttpApp } from './http/HttpApp.js';
 import { RoomApi } from './http/RoomApi.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/Metrics.js';
+import { SfuRooms } from './sfu/SfuRooms.js';
 import { SfuStats } from './sfu/SfuStats.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
 import { RoomRegistry } from './signaling/RoomRegistry.js';
@@ -28,6 +29,7 @@ export class Server {
 	readonly config: ServerConfig;
 	readonly workers: WorkerPool;
 	readonly rooms: RoomRegistry;
+	readonly sfuRooms: SfuRooms;
 	readonly tokens: AccessTokens;
 	readonly metrics: Metrics;
 	readonly sfuStats: SfuStats;
@@ -42,7 +44,11 @@ export class Server {
 		this.#logger = logger;
 		this.workers = workers;
 		this.tokens = new AccessTokens(config.auth.tokenSecret);
-		this.rooms = new RoomRegistry({ maxPeers: config.rooms.maxPeers, requireToken: config.auth.requireTokens });
+		this.sfuRooms = new SfuRooms({ pool: workers, sfu: config.sfu, mediasoup: config.mediasoup, logger });
+		this.rooms = new RoomRegistry(
+			{ maxPeers: config.rooms.maxPeers, requireToken: config.auth.requireTokens, mediaMode: config.rooms.mediaMode },
+			(roomId) => this.sfuRooms.close(roomId),
+		);
 		this.metrics = new Metrics({
 			rooms: () => this.rooms.size,
 			peers: () => this.rooms.peerCount,
@@ -52,6 +58,7 @@ export class Server {
 		const service = new SignalingService({
 			registry: this.rooms,
 			tokens: this.tokens,
+			sfu: this.sfuRooms,
 			turn: new TurnCredentials(config.turn),
 			iceTransportPolicy: config.turn.iceTransportPolicy,
 			config: config.signaling,
@@ -73,6 +80,11 @@ export class Server {
 					deleteRoom: (roomId) => this.signaling.deleteRoom(roomId),
 					apiKey: config.auth.apiKey,
 					tokensEnabled: this.tokens.enabled,
+					sfuRouters: (roomId) =>
+						(this.sfuRooms.get(roomId)?.routers ?? []).map((r) => ({
+							routerId: r.id,
+							workerPid: (r.appData as { workerPid: number }).workerPid,
+						})),
 				}),
 				logger,
 			}),

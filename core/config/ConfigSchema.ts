@@ -79,6 +79,18 @@ export const SignalingConfigSchema = z.object({
 export const RoomsConfigSchema = z.object({
 	/** Default cap for rooms created on demand or without their own maxPeers. */
 	maxPeers: z.number().int().min(1).max(1000).default(50),
+	/** Default media mode of new rooms: peer to peer (mesh) or through the SFU. */
+	mediaMode: z.enum(['mesh', 'sfu']).default('mesh'),
+});
+
+export const SfuConfigSchema = z.object({
+	/** Peers placed on one router before the room takes another router (on another worker) and pipes between them. */
+	maxPeersPerRouter: z.number().int().min(1).max(10_000).default(200),
+	/** Bitrate the SFU assumes towards a browser before its estimate converges. */
+	initialAvailableOutgoingBitrate: z.number().int().min(100_000).max(100_000_000).default(1_000_000),
+	/** Loudest-speaker detection: AudioLevelObserver interval and threshold (dBov). */
+	activeSpeakerIntervalMs: z.number().int().min(100).max(10_000).default(800),
+	activeSpeakerThresholdDb: z.number().int().min(-127).max(0).default(-60),
 });
 
 export const AuthConfigSchema = z
@@ -105,6 +117,7 @@ export const ServerConfigSchema = z.object({
 	turn: TurnConfigSchema.default(() => TurnConfigSchema.parse({})),
 	signaling: SignalingConfigSchema.default(() => SignalingConfigSchema.parse({})),
 	rooms: RoomsConfigSchema.default(() => RoomsConfigSchema.parse({})),
+	sfu: SfuConfigSchema.default(() => SfuConfigSchema.parse({})),
 	auth: AuthConfigSchema.default(() => AuthConfigSchema.parse({})),
 });
 
@@ -112,6 +125,7 @@ export type MediasoupConfig = z.infer<typeof MediasoupConfigSchema>;
 export type TurnConfig = z.infer<typeof TurnConfigSchema>;
 export type SignalingConfig = z.infer<typeof SignalingConfigSchema>;
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
+export type SfuConfig = z.infer<typeof SfuConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 /** The embedded default configuration: what `npm start` runs with. */

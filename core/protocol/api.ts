@@ -10,6 +10,8 @@ export const RoomSettingsSchema = z.object({
 	maxPeers: z.number().int().min(1).max(1000),
 	/** Joins must carry a signed access token for this room. */
 	requireToken: z.boolean(),
+	/** How media travels: peer to peer (mesh) or through the server (sfu). */
+	mediaMode: z.enum(['mesh', 'sfu']),
 });
 export type RoomSettings = z.infer<typeof RoomSettingsSchema>;
 
@@ -43,5 +45,7 @@ export const RoomDetailsSchema = RoomDescriptionSchema.extend({
 			quality: z.object({ receivedAt: z.number(), report: QualityReportSchema }).nullable(),
 		}),
 	),
+	/** The room's routers on the SFU (empty for a mesh room): which worker process each lives on. */
+	sfuRouters: z.array(z.object({ routerId: z.string(), workerPid: z.number().int() })),
 });
 export type RoomDetails = z.infer<typeof RoomDetailsSchema>;

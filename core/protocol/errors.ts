@@ -34,6 +34,12 @@ export const ErrorCode = {
 	ResumeFailed: 'RESUME_FAILED',
 	/** Too many messages on this connection; slow down. */
 	RateLimited: 'RATE_LIMITED',
+	/** An SFU request in a room whose media does not go through the SFU. */
+	WrongMediaMode: 'WRONG_MEDIA_MODE',
+	/** The transport, producer or consumer named is not this peer's (or is gone). */
+	SfuObjectNotFound: 'SFU_OBJECT_NOT_FOUND',
+	/** mediasoup refused the request (bad parameters, unsupported codec...). */
+	SfuRejected: 'SFU_REJECTED',
 	/** The request did not get a response in time (client side). */
 	Timeout: 'TIMEOUT',
 	/** The connection closed while the request was pending (client side). */

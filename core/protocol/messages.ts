@@ -88,6 +88,22 @@ export const QualityReportSchema = z.object({
 });
 export type QualityReport = z.infer<typeof QualityReportSchema>;
 
+// ---------------------------------------------------------------- SFU (mediasoup)
+
+/**
+ * mediasoup's RTP and transport parameter objects. Checked here for shape
+ * (objects with their required arrays); mediasoup validates them in depth
+ * and its refusals come back as SFU_REJECTED.
+ */
+const obj = z.record(z.string(), z.unknown());
+export const RtpCapabilitiesSchema = z.looseObject({ codecs: z.array(obj).max(64).optional(), headerExtensions: z.array(obj).max(64).optional() });
+export const RtpParametersSchema = z.looseObject({ codecs: z.array(obj).min(1).max(16), encodings: z.array(obj).max(8).optional() });
+export const DtlsParametersSchema = z.looseObject({ fingerprints: z.array(obj).min(1).max(8), role: z.string().optional() });
+export const MediaKindSchema = z.enum(['audio', 'video']);
+export const MediaSourceSchema = z.enum(['camera', 'microphone', 'screen']);
+export type MediaSource = z.infer<typeof MediaSourceSchema>;
+const sfuId = z.string().min(1).max(64);
+
 // ---------------------------------------------------------------- methods
 
 export const Method = {
@@ -96,6 +112,16 @@ export const Method = {
 	Leave: 'leave',
 	Signal: 'signal',
 	QualityReport: 'qualityReport',
+	SfuGetRouterRtpCapabilities: 'sfu.getRouterRtpCapabilities',
+	SfuJoin: 'sfu.join',
+	SfuCreateTransport: 'sfu.createTransport',
+	SfuConnectTransport: 'sfu.connectTransport',
+	SfuProduce: 'sfu.produce',
+	SfuPauseProducer: 'sfu.pauseProducer',
+	SfuResumeProducer: 'sfu.resumeProducer',
+	SfuCloseProducer: 'sfu.closeProducer',
+	SfuResumeConsumer: 'sfu.resumeConsumer',
+	SfuSetConsumerPreferredLayers: 'sfu.setConsumerPreferredLayers',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -103,6 +129,16 @@ export const Notification = {
 	PeerJoined: 'peerJoined',
 	PeerLeft: 'peerLeft',
 	Signal: 'signal',
+	/** A paused consumer for another peer's producer: consume it, then `sfu.resumeConsumer`. */
+	SfuNewConsumer: 'sfu.newConsumer',
+	SfuConsumerClosed: 'sfu.consumerClosed',
+	/** The producer behind a consumer was paused (muted) or resumed. */
+	SfuConsumerPaused: 'sfu.consumerPaused',
+	SfuConsumerResumed: 'sfu.consumerResumed',
+	/** The loudest peer of the room, or null in silence. */
+	SfuActiveSpeaker: 'sfu.activeSpeaker',
+	/** The room's SFU side was lost (worker died): drop transports and start over. */
+	SfuRestart: 'sfu.restart',
 } as const;
 export type Notification = (typeof Notification)[keyof typeof Notification];
 
@@ -126,6 +162,27 @@ export const requestSchemas = {
 		signal: MeshSignalSchema,
 	}),
 	[Method.QualityReport]: QualityReportSchema,
+	[Method.SfuGetRouterRtpCapabilities]: z.object({}),
+	[Method.SfuJoin]: z.object({ rtpCapabilities: RtpCapabilitiesSchema }),
+	[Method.SfuCreateTransport]: z.object({ direction: z.enum(['send', 'recv']) }),
+	[Method.SfuConnectTransport]: z.object({ transportId: sfuId, dtlsParameters: DtlsParametersSchema }),
+	[Method.SfuProduce]: z.object({
+		transportId: sfuId,
+		kind: MediaKindSchema,
+		rtpParameters: RtpParametersSchema,
+		source: MediaSourceSchema,
+		/** Start paused (joining muted). */
+		paused: z.boolean().optional(),
+	}),
+	[Method.SfuPauseProducer]: z.object({ producerId: sfuId }),
+	[Method.SfuResumeProducer]: z.object({ producerId: sfuId }),
+	[Method.SfuCloseProducer]: z.object({ producerId: sfuId }),
+	[Method.SfuResumeConsumer]: z.object({ consumerId: sfuId }),
+	[Method.SfuSetConsumerPreferredLayers]: z.object({
+		consumerId: sfuId,
+		spatialLayer: z.number().int().min(0).max(2),
+		temporalLayer: z.number().int().min(0).max(2).optional(),
+	}),
 } as const;
 
 const JoinedSchema = z.object({
@@ -145,6 +202,8 @@ const JoinedSchema = z.object({
 	iceTransportPolicy: z.enum(['all', 'relay']),
 	/** Send a `qualityReport` this often. */
 	qualityReportIntervalMs: z.number().int().positive(),
+	/** How this room carries media now. */
+	mediaMode: z.enum(['mesh', 'sfu']),
 });
 
 export const responseSchemas = {
@@ -153,6 +212,21 @@ export const responseSchemas = {
 	[Method.Leave]: z.object({}),
 	[Method.Signal]: z.object({}),
 	[Method.QualityReport]: z.object({}),
+	[Method.SfuGetRouterRtpCapabilities]: z.object({ routerRtpCapabilities: RtpCapabilitiesSchema }),
+	[Method.SfuJoin]: z.object({}),
+	[Method.SfuCreateTransport]: z.object({
+		transportId: sfuId,
+		iceParameters: obj,
+		iceCandidates: z.array(obj),
+		dtlsParameters: DtlsParametersSchema,
+	}),
+	[Method.SfuConnectTransport]: z.object({}),
+	[Method.SfuProduce]: z.object({ producerId: sfuId }),
+	[Method.SfuPauseProducer]: z.object({}),
+	[Method.SfuResumeProducer]: z.object({}),
+	[Method.SfuCloseProducer]: z.object({}),
+	[Method.SfuResumeConsumer]: z.object({}),
+	[Method.SfuSetConsumerPreferredLayers]: z.object({}),
 } as const;
 
 export const notificationSchemas = {
@@ -162,6 +236,21 @@ export const notificationSchemas = {
 		from: PeerIdSchema,
 		signal: MeshSignalSchema,
 	}),
+	[Notification.SfuNewConsumer]: z.object({
+		consumerId: sfuId,
+		producerId: sfuId,
+		peerId: PeerIdSchema,
+		kind: MediaKindSchema,
+		source: MediaSourceSchema,
+		rtpParameters: RtpParametersSchema,
+		/** The producer is paused (the sender is muted). */
+		producerPaused: z.boolean(),
+	}),
+	[Notification.SfuConsumerClosed]: z.object({ consumerId: sfuId }),
+	[Notification.SfuConsumerPaused]: z.object({ consumerId: sfuId }),
+	[Notification.SfuConsumerResumed]: z.object({ consumerId: sfuId }),
+	[Notification.SfuActiveSpeaker]: z.object({ peerId: PeerIdSchema.nullable() }),
+	[Notification.SfuRestart]: z.object({ reason: z.string().max(256) }),
 } as const;
 
 export type RequestData<M extends Method> = z.infer<(typeof requestSchemas)[M]>;

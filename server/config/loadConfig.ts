@@ -31,6 +31,8 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 's
 	['RATE_LIMIT_PER_SECOND', ['signaling', 'rateLimit', 'messagesPerSecond'], 'int'],
 	['RATE_LIMIT_BURST', ['signaling', 'rateLimit', 'burst'], 'int'],
 	['ROOM_MAX_PEERS', ['rooms', 'maxPeers'], 'int'],
+	['ROOM_MEDIA_MODE', ['rooms', 'mediaMode'], 'string'],
+	['SFU_MAX_PEERS_PER_ROUTER', ['sfu', 'maxPeersPerRouter'], 'int'],
 	['AUTH_TOKEN_SECRET', ['auth', 'tokenSecret'], 'string'],
 	['AUTH_REQUIRE_TOKENS', ['auth', 'requireTokens'], 'bool'],
 	['API_KEY', ['auth', 'apiKey'], 'string'],

@@ -11,9 +11,10 @@ function describe(room: Room): RoomDescription {
 	return { roomId: room.id, settings: room.settings, peers: room.size, persistent: room.persistent };
 }
 
-function details(room: Room): RoomDetails {
+function details(room: Room, sfuRouters: RoomDetails['sfuRouters']): RoomDetails {
 	return {
 		...describe(room),
+		sfuRouters,
 		participants: [...room.peers].map((peer) => ({
 			...peer.info,
 			state: peer.state === 'disconnected' ? 'disconnected' : 'connected',
@@ -35,8 +36,10 @@ export class RoomApi {
 	readonly #deleteRoom: (roomId: string) => boolean;
 	readonly #apiKey: Buffer | undefined;
 	readonly #tokensEnabled: boolean;
+	readonly #sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
 
 	constructor(options: {
+		sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
 		registry: RoomRegistry;
 		deleteRoom: (roomId: string) => boolean;
 		apiKey: string | undefined;
@@ -46,6 +49,7 @@ export class RoomApi {
 		this.#deleteRoom = options.deleteRoom;
 		this.#apiKey = options.apiKey === undefined ? undefined : Buffer.from(options.apiKey);
 		this.#tokensEnabled = options.tokensEnabled;
+		this.#sfuRouters = options.sfuRouters;
 	}
 
 	async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -64,7 +68,7 @@ export class RoomApi {
 		if (req.method === 'GET') {
 			const room = this.#registry.get(roomId.data);
 			if (!room) throw new HttpError(404, 'ROOM_NOT_FOUND', `no room "${roomId.data}"`);
-			sendJson(res, 200, details(room));
+			sendJson(res, 200, details(room, this.#sfuRouters(room.id)));
 			return;
 		}
 		if (req.method === 'DELETE') {

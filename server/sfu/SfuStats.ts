@@ -40,6 +40,22 @@ export class SfuStats {
 		gauge('streaming_sfu_transports', 'Live mediasoup transports', () => this.#transports.size);
 		gauge('streaming_sfu_producers', 'Live mediasoup producers', () => this.#producers.size);
 		gauge('streaming_sfu_consumers', 'Live mediasoup consumers', () => this.#consumers.size);
+		new Gauge({
+			name: 'streaming_sfu_worker_cpu_seconds',
+			help: 'CPU time (user + system) used by each mediasoup worker process since it started',
+			labelNames: ['pid'],
+			registers,
+			async collect() {
+				this.reset();
+				await Promise.all(
+					pool.workers.map(async (worker) => {
+						const usage = await worker.getResourceUsage().catch(() => undefined);
+						// ru_utime / ru_stime are in milliseconds.
+						if (usage) this.set({ pid: String(worker.pid) }, (usage.ru_utime + usage.ru_stime) / 1000);
+					}),
+				);
+			},
+		});
 		const collectRtpBytes = async (counter: Counter<'direction'>): Promise<void> => {
 			const total = await this.rtpBytes();
 			counter.inc({ direction: 'in' }, total.in - this.#exposed.in);

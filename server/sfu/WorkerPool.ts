@@ -59,7 +59,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	async createRouter(appData: Record<string, unknown> = {}): Promise<types.Router> {
 		if (this.#closed) throw new Error('WorkerPool closed');
 		const worker = this.#leastLoaded();
-		const router = await worker.createRouter({ mediaCodecs, appData });
+		const router = await worker.createRouter({ mediaCodecs, appData: { ...appData, workerPid: worker.pid } });
 		this.#routerCount.set(worker, (this.#routerCount.get(worker) ?? 0) + 1);
 		router.observer.once('close', () => {
 			this.#routerCount.set(worker, Math.max(0, (this.#routerCount.get(worker) ?? 1) - 1));

@@ -227,6 +227,8 @@ export class Connection implements PeerChannel {
 			case Method.QualityReport:
 				this.#service.qualityReport(this.#requireJoined(), request.data);
 				return { data: {} };
+			default:
+				return { data: await this.#service.sfuRequest(this.#requireJoined(), request) };
 		}
 	}
 

@@ -11,9 +11,12 @@ export class RoomRegistry {
 	readonly #rooms = new Map<string, Room>();
 	readonly #byResumeToken = new Map<string, Peer>();
 	readonly #defaultSettings: RoomSettings;
+	readonly #onRoomClosed: (roomId: string) => void;
 
-	constructor(defaultSettings: RoomSettings) {
+	/** `onRoomClosed` runs when a room goes away (emptied, deleted, shutdown), to free what else it held. */
+	constructor(defaultSettings: RoomSettings, onRoomClosed: (roomId: string) => void = () => undefined) {
 		this.#defaultSettings = defaultSettings;
+		this.#onRoomClosed = onRoomClosed;
 	}
 
 	get size(): number {
@@ -74,6 +77,7 @@ export class RoomRegistry {
 		for (const peer of room.peers) this.#forgetResumeToken(peer);
 		this.#rooms.delete(roomId);
 		room.close();
+		this.#onRoomClosed(roomId);
 		return true;
 	}
 
@@ -88,7 +92,10 @@ export class RoomRegistry {
 
 	/** Ends every room. Idempotent. */
 	close(): void {
-		for (const room of this.#rooms.values()) room.close();
+		for (const room of this.#rooms.values()) {
+			room.close();
+			this.#onRoomClosed(room.id);
+		}
 		this.#rooms.clear();
 		this.#byResumeToken.clear();
 	}
@@ -101,6 +108,7 @@ export class RoomRegistry {
 		if (room.disposable && this.#rooms.get(room.id) === room) {
 			this.#rooms.delete(room.id);
 			room.close();
+			this.#onRoomClosed(room.id);
 		}
 	}
 }

@@ -7,8 +7,10 @@ import {
 	SignalingError,
 	type RequestData,
 	type ResponseData,
+	type TypedRequest,
 } from '../../core/protocol/index.js';
 import type { AccessTokens } from '../auth/AccessTokens.js';
+import type { SfuRooms } from '../sfu/SfuRooms.js';
 import type { TurnCredentials } from '../turn/TurnCredentials.js';
 import type { Logger } from '../logger.js';
 import { Peer, type PeerChannel } from './Peer.js';
@@ -25,6 +27,7 @@ type Joined = ResponseData<'join'>;
 export class SignalingService {
 	readonly #registry: RoomRegistry;
 	readonly #tokens: AccessTokens;
+	readonly #sfu: SfuRooms;
 	readonly #turn: TurnCredentials;
 	readonly #iceTransportPolicy: 'all' | 'relay';
 	readonly #config: SignalingConfig;
@@ -34,6 +37,7 @@ export class SignalingService {
 	constructor(options: {
 		registry: RoomRegistry;
 		tokens: AccessTokens;
+		sfu: SfuRooms;
 		turn: TurnCredentials;
 		iceTransportPolicy: 'all' | 'relay';
 		config: SignalingConfig;
@@ -42,6 +46,7 @@ export class SignalingService {
 	}) {
 		this.#registry = options.registry;
 		this.#tokens = options.tokens;
+		this.#sfu = options.sfu;
 		this.#turn = options.turn;
 		this.#iceTransportPolicy = options.iceTransportPolicy;
 		this.#config = options.config;
@@ -151,6 +156,41 @@ export class SignalingService {
 		peer.quality = { report, receivedAt: Date.now() };
 	}
 
+	/** An `sfu.*` request: only in rooms whose media goes through the SFU. */
+	async sfuRequest(peer: Peer, request: Extract<TypedRequest, { method: `sfu.${string}` }>): Promise<unknown> {
+		const room = this.#registry.get(peer.roomId);
+		if (!room || room.settings.mediaMode !== 'sfu') {
+			throw new SignalingError(ErrorCode.WrongMediaMode, `room "${peer.roomId}" carries media peer to peer, not through the SFU`);
+		}
+		const sfu = this.#sfu.getOrCreate(room.id, (peerId, method, data) => {
+			const target = this.#registry.get(room.id)?.getPeer(peerId);
+			if (target) this.#deliver(room, target, method, data);
+		});
+		const id = peer.id;
+		switch (request.method) {
+			case 'sfu.getRouterRtpCapabilities':
+				return sfu.getRouterRtpCapabilities(id);
+			case 'sfu.join':
+				return sfu.join(id, request.data).then(() => ({}));
+			case 'sfu.createTransport':
+				return sfu.createTransport(id, request.data);
+			case 'sfu.connectTransport':
+				return sfu.connectTransport(id, request.data).then(() => ({}));
+			case 'sfu.produce':
+				return sfu.produce(id, request.data);
+			case 'sfu.pauseProducer':
+				return sfu.pauseProducer(id, request.data.producerId).then(() => ({}));
+			case 'sfu.resumeProducer':
+				return sfu.resumeProducer(id, request.data.producerId).then(() => ({}));
+			case 'sfu.closeProducer':
+				return sfu.closeProducer(id, request.data.producerId).then(() => ({}));
+			case 'sfu.resumeConsumer':
+				return sfu.resumeConsumer(id, request.data.consumerId).then(() => ({}));
+			case 'sfu.setConsumerPreferredLayers':
+				return sfu.setConsumerPreferredLayers(id, request.data).then(() => ({}));
+		}
+	}
+
 	#describe(peer: Peer, peers: Joined['peers']): Joined {
 		return {
 			peerId: peer.id,
@@ -163,6 +203,7 @@ export class SignalingService {
 			iceServers: this.#turn.iceServersFor(peer.identity),
 			iceTransportPolicy: this.#iceTransportPolicy,
 			qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
+			mediaMode: this.#registry.get(peer.roomId)?.settings.mediaMode ?? 'mesh',
 		};
 	}
 
@@ -188,6 +229,7 @@ export class SignalingService {
 			await room.queue.push(async () => {
 				if (!room.removePeer(peer.id)) return;
 				peer.close();
+				this.#sfu.get(room.id)?.removePeer(peer.id);
 				this.#registry.peerRemoved(room, peer);
 				this.#broadcast(room, Notification.PeerLeft, { peerId: peer.id });
 				this.#logger.info({ roomId: room.id, peerId: peer.id, why }, 'peer left');

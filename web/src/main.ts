@@ -35,6 +35,10 @@ function addTile(peerId: string, displayName: string): HTMLElement {
 	caption.textContent = displayName;
 	tile.append(video, caption);
 	grid.append(tile);
+	// Through the SFU, the tile's size picks the simulcast layer it receives.
+	new ResizeObserver(([entry]) => {
+		if (entry) window.__call?.setRemoteVideoWidth(peerId, Math.round(entry.contentRect.width * devicePixelRatio));
+	}).observe(video);
 	return tile;
 }
 
@@ -86,6 +90,11 @@ async function startCall(roomId: string, displayName: string, token: string | un
 		else if (state === 'closed') statusLine.textContent = 'Disconnected from the server.';
 	});
 	window.addEventListener('pagehide', () => call.close());
+	call.onActiveSpeaker((peerId) => {
+		for (const tile of grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
+			tile.classList.toggle('active-speaker', tile.dataset.peerId === peerId);
+		}
+	});
 	try {
 		await call.join();
 	} catch (error) {

@@ -1,6 +1,7 @@
 import { Method, Notification, type ConnectionQuality, type PeerInfo } from '../../../core/protocol/index.js';
 import { pathOf, type Stat } from '../media/QualitySampler.js';
 import { MeshSession } from '../mesh/MeshSession.js';
+import { SfuSession } from '../sfu/SfuSession.js';
 import { SignalingSession, type Joined, type SessionState } from '../signaling/SignalingSession.js';
 
 export type RemoteEvent =
@@ -26,7 +27,7 @@ export interface RemoteConnectionStats {
 	audioPacketsReceived: number;
 	/** Sum of decoded audio energy: stops growing when the sender mutes. */
 	audioEnergy: number;
-	path: 'direct' | 'relay';
+	path: 'direct' | 'relay' | 'sfu';
 	localCandidateType?: string;
 	/** Offers and answers exchanged: 2 is one negotiation. */
 	descriptionCount: number;
@@ -48,7 +49,9 @@ export class Call {
 	readonly #options: CallOptions;
 	readonly #signaling: SignalingSession;
 	readonly #peers = new Map<string, PeerInfo>();
-	#mesh: MeshSession | undefined;
+	/** How media travels in this room: one of the two sessions, never both (yet). */
+	#media: { mode: 'mesh'; session: MeshSession } | { mode: 'sfu'; session: SfuSession } | undefined;
+	readonly #activeSpeakerListeners: Array<(peerId: string | null) => void> = [];
 	#reportTimer: ReturnType<typeof setInterval> | undefined;
 	#lastReport: ConnectionQuality[] = [];
 	#closed = false;
@@ -76,6 +79,23 @@ export class Call {
 		this.#signaling.on('state', listener);
 	}
 
+	/** `mesh` or `sfu` once joined. */
+	get mediaMode(): 'mesh' | 'sfu' | undefined {
+		return this.#media?.mode;
+	}
+
+	onActiveSpeaker(listener: (peerId: string | null) => void): void {
+		this.#activeSpeakerListeners.push(listener);
+	}
+
+	get #mesh(): MeshSession | undefined {
+		return this.#media?.mode === 'mesh' ? this.#media.session : undefined;
+	}
+
+	get #sfu(): SfuSession | undefined {
+		return this.#media?.mode === 'sfu' ? this.#media.session : undefined;
+	}
+
 	async join(): Promise<Joined> {
 		const signaling = this.#signaling;
 		signaling.on(Notification.PeerJoined, (peer) => {
@@ -86,6 +106,10 @@ export class Call {
 		signaling.on(Notification.PeerLeft, ({ peerId }) => {
 			this.#peers.delete(peerId);
 			this.#mesh?.removePeer(peerId);
+			if (this.#sfu) {
+				this.#sfu.removePeer(peerId);
+				this.#options.onRemote({ type: 'removed', peerId });
+			}
 		});
 		signaling.on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
 		signaling.on('closed', () => this.close());
@@ -94,43 +118,65 @@ export class Call {
 			displayName: this.#options.displayName,
 			...(this.#options.token ? { token: this.#options.token } : {}),
 		});
-		const mesh = new MeshSession({
-			selfId: joined.peerId,
-			localStream: this.#options.localStream,
-			iceServers: joined.iceServers,
-			iceTransportPolicy: joined.iceTransportPolicy,
-			sendSignal: (to, signal) => {
-				signaling
-					.request(Method.Signal, { to, signal })
-					.catch((error: unknown) => console.warn('signal to', to, 'failed', error));
-			},
-		});
-		mesh.on('remotestream', (peerId, stream) => this.#options.onRemote({ type: 'media', peerId, stream }));
-		mesh.on('remoteclosed', (peerId) => this.#options.onRemote({ type: 'removed', peerId }));
-		this.#mesh = mesh;
-		for (const peer of joined.peers) {
-			this.#peers.set(peer.peerId, peer);
-			this.#options.onRemote({ type: 'added', peer });
-			mesh.addPeer(peer.peerId);
+		if (joined.mediaMode === 'sfu') {
+			const sfu = new SfuSession({ signaling, localStream: this.#options.localStream });
+			sfu.on('remotestream', (peerId, stream) => this.#options.onRemote({ type: 'media', peerId, stream }));
+			sfu.on('activespeaker', (peerId) => {
+				for (const listener of this.#activeSpeakerListeners) listener(peerId);
+			});
+			this.#media = { mode: 'sfu', session: sfu };
+			for (const peer of joined.peers) {
+				this.#peers.set(peer.peerId, peer);
+				this.#options.onRemote({ type: 'added', peer });
+			}
+			await sfu.start();
+		} else {
+			const mesh = new MeshSession({
+				selfId: joined.peerId,
+				localStream: this.#options.localStream,
+				iceServers: joined.iceServers,
+				iceTransportPolicy: joined.iceTransportPolicy,
+				sendSignal: (to, signal) => {
+					signaling
+						.request(Method.Signal, { to, signal })
+						.catch((error: unknown) => console.warn('signal to', to, 'failed', error));
+				},
+			});
+			mesh.on('remotestream', (peerId, stream) => this.#options.onRemote({ type: 'media', peerId, stream }));
+			mesh.on('remoteclosed', (peerId) => this.#options.onRemote({ type: 'removed', peerId }));
+			this.#media = { mode: 'mesh', session: mesh };
+			for (const peer of joined.peers) {
+				this.#peers.set(peer.peerId, peer);
+				this.#options.onRemote({ type: 'added', peer });
+				mesh.addPeer(peer.peerId);
+			}
 		}
 		this.#reportTimer = setInterval(() => void this.#report(), joined.qualityReportIntervalMs);
 		return joined;
 	}
 
-	setMicrophoneEnabled(enabled: boolean): void {
+	async setMicrophoneEnabled(enabled: boolean): Promise<void> {
 		this.#mesh?.setTrackEnabled('audio', enabled);
+		await this.#sfu?.setTrackEnabled('audio', enabled);
 	}
 
-	setCameraEnabled(enabled: boolean): void {
+	async setCameraEnabled(enabled: boolean): Promise<void> {
 		this.#mesh?.setTrackEnabled('video', enabled);
+		await this.#sfu?.setTrackEnabled('video', enabled);
 	}
 
 	/** Switches the camera (or any video source) on every connection without renegotiating. */
-	replaceVideoTrack(newTrack: MediaStreamTrack): void {
+	async replaceVideoTrack(newTrack: MediaStreamTrack): Promise<void> {
 		const old = this.#options.localStream?.getVideoTracks()[0];
-		if (!old || !this.#mesh) throw new Error('no video track to replace');
-		this.#mesh.replaceTrack(old, newTrack);
+		if (!old || !this.#media) throw new Error('no video track to replace');
+		if (this.#media.mode === 'mesh') this.#media.session.replaceTrack(old, newTrack);
+		else await this.#media.session.replaceTrack(old, newTrack);
 		old.stop();
+	}
+
+	/** The rendered width of a remote tile: the SFU sends the simulcast layer it needs. */
+	setRemoteVideoWidth(peerId: string, widthPx: number): void {
+		this.#sfu?.setRemoteVideoWidth(peerId, widthPx).catch((error: unknown) => console.warn('layer request failed', error));
 	}
 
 	sendData(message: string, peerId?: string): number {
@@ -142,6 +188,17 @@ export class Call {
 	}
 
 	async connectionStats(): Promise<RemoteConnectionStats[]> {
+		if (this.#sfu) {
+			return (await this.#sfu.stats()).map(({ peerId, stats }) => ({
+				peerId,
+				framesDecoded: sum(stats, 'inbound-rtp', 'video', 'framesDecoded'),
+				bytesReceived: sum(stats, 'inbound-rtp', 'video', 'bytesReceived'),
+				audioPacketsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived'),
+				audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
+				path: 'sfu' as const,
+				descriptionCount: 0,
+			}));
+		}
 		const all = (await this.#mesh?.stats()) ?? [];
 		return all.map(({ peerId, descriptionCount, stats }) => {
 			const path = pathOf(stats);
@@ -167,13 +224,13 @@ export class Call {
 		if (this.#closed) return;
 		this.#closed = true;
 		clearInterval(this.#reportTimer);
-		this.#mesh?.close();
+		this.#media?.session.close();
 		this.#signaling.close();
 	}
 
 	async #report(): Promise<void> {
-		if (!this.#mesh || this.#signaling.state !== 'joined') return;
-		const connections = await this.#mesh.quality(performance.now());
+		if (!this.#media || this.#signaling.state !== 'joined') return;
+		const connections = await this.#media.session.quality(performance.now());
 		this.#lastReport = connections;
 		const intervalMs = this.#signaling.joined?.qualityReportIntervalMs ?? 2000;
 		await this.#signaling

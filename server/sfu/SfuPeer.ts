@@ -1,0 +1,68 @@
+import type { types } from 'mediasoup';
+import { ErrorCode, SignalingError } from '../../core/protocol/index.js';
+
+/**
+ * One participant's SFU side: the router it is placed on, its device's RTP
+ * capabilities, its send and receive transports, and the producers and
+ * consumers on them. close() cascades: transports close their producers and
+ * consumers in mediasoup.
+ */
+export class SfuPeer {
+	readonly peerId: string;
+	readonly router: types.Router;
+	readonly transports = new Map<string, types.WebRtcTransport>();
+	readonly producers = new Map<string, types.Producer>();
+	readonly consumers = new Map<string, types.Consumer>();
+	rtpCapabilities: types.RtpCapabilities | undefined;
+	#closed = false;
+
+	constructor(peerId: string, router: types.Router) {
+		this.peerId = peerId;
+		this.router = router;
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	/** The transport that receives media, once the client made one. */
+	get recvTransport(): types.WebRtcTransport | undefined {
+		for (const transport of this.transports.values()) {
+			if ((transport.appData as { direction?: string }).direction === 'recv') return transport;
+		}
+		return undefined;
+	}
+
+	/** Ready to receive: the device's capabilities are known and a receive transport exists. */
+	get canReceive(): boolean {
+		return !this.#closed && this.rtpCapabilities !== undefined && this.recvTransport !== undefined;
+	}
+
+	transport(id: string): types.WebRtcTransport {
+		const transport = this.transports.get(id);
+		if (!transport) throw new SignalingError(ErrorCode.SfuObjectNotFound, `no transport "${id}" of yours`);
+		return transport;
+	}
+
+	producer(id: string): types.Producer {
+		const producer = this.producers.get(id);
+		if (!producer) throw new SignalingError(ErrorCode.SfuObjectNotFound, `no producer "${id}" of yours`);
+		return producer;
+	}
+
+	consumer(id: string): types.Consumer {
+		const consumer = this.consumers.get(id);
+		if (!consumer) throw new SignalingError(ErrorCode.SfuObjectNotFound, `no consumer "${id}" of yours`);
+		return consumer;
+	}
+
+	/** Closes every transport (and so every producer and consumer). Idempotent. */
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const transport of this.transports.values()) transport.close();
+		this.transports.clear();
+		this.producers.clear();
+		this.consumers.clear();
+	}
+}

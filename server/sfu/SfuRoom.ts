@@ -1,0 +1,340 @@
+import { AwaitQueue } from 'awaitqueue';
+import type { types } from 'mediasoup';
+import type { MediasoupConfig, SfuConfig } from '../../core/config/index.js';
+import {
+	ErrorCode,
+	Notification,
+	SignalingError,
+	type MediaSource,
+	type NotificationData,
+	type RequestData,
+	type ResponseData,
+} from '../../core/protocol/index.js';
+import type { Logger } from '../logger.js';
+import { SfuPeer } from './SfuPeer.js';
+import type { WorkerPool } from './WorkerPool.js';
+
+export type SfuNotify = <N extends Notification>(peerId: string, method: N, data: NotificationData<N>) => void;
+
+interface ProducerInfo {
+	peerId: string;
+	source: MediaSource;
+}
+
+/** mediasoup throws TypeError for bad parameters: the client's fault, said as SFU_REJECTED. */
+async function sfuCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+	try {
+		return await fn();
+	} catch (error) {
+		if (error instanceof SignalingError) throw error;
+		throw new SignalingError(ErrorCode.SfuRejected, `${what}: ${(error as Error).message}`);
+	}
+}
+
+/**
+ * A room's media on the SFU. Peers are placed on the room's routers (a new
+ * router, on the least-loaded worker, once each holds `maxPeersPerRouter`);
+ * a consumer on one router of a producer on another goes through
+ * pipeToRouter. Consumers are created paused and resumed when the client
+ * says it is ready. Losing a router (its worker died) restarts the room's
+ * SFU side: every peer is told to rebuild, and new routers are taken.
+ */
+export class SfuRoom {
+	readonly roomId: string;
+	readonly #pool: WorkerPool;
+	readonly #sfu: SfuConfig;
+	readonly #mediasoup: MediasoupConfig;
+	readonly #notify: SfuNotify;
+	readonly #logger: Logger;
+	readonly #peers = new Map<string, SfuPeer>();
+	readonly #routers: types.Router[] = [];
+	readonly #levelObservers = new Map<types.Router, types.AudioLevelObserver>();
+	readonly #piped = new Set<string>();
+	/** Router creation and placement, one at a time. */
+	readonly #placement = new AwaitQueue();
+	#activeSpeaker: string | null = null;
+	#closed = false;
+
+	constructor(options: {
+		roomId: string;
+		pool: WorkerPool;
+		sfu: SfuConfig;
+		mediasoup: MediasoupConfig;
+		notify: SfuNotify;
+		logger: Logger;
+	}) {
+		this.roomId = options.roomId;
+		this.#pool = options.pool;
+		this.#sfu = options.sfu;
+		this.#mediasoup = options.mediasoup;
+		this.#notify = options.notify;
+		this.#logger = options.logger.child({ module: 'SfuRoom', roomId: options.roomId });
+	}
+
+	get routers(): readonly types.Router[] {
+		return this.#routers;
+	}
+
+	get peerIds(): string[] {
+		return [...this.#peers.keys()];
+	}
+
+	async getRouterRtpCapabilities(peerId: string): Promise<ResponseData<'sfu.getRouterRtpCapabilities'>> {
+		const peer = await this.#peer(peerId);
+		return { routerRtpCapabilities: peer.router.rtpCapabilities as Record<string, unknown> };
+	}
+
+	async join(peerId: string, data: RequestData<'sfu.join'>): Promise<void> {
+		const peer = await this.#peer(peerId);
+		peer.rtpCapabilities = data.rtpCapabilities as types.RtpCapabilities;
+		await this.#consumeAllFor(peer);
+	}
+
+	async createTransport(peerId: string, data: RequestData<'sfu.createTransport'>): Promise<ResponseData<'sfu.createTransport'>> {
+		const peer = await this.#peer(peerId);
+		if (data.direction === 'recv' && peer.recvTransport) {
+			throw new SignalingError(ErrorCode.SfuRejected, 'a receive transport exists already');
+		}
+		const transport = await sfuCall('createTransport', () =>
+			peer.router.createWebRtcTransport({
+				listenIps: [{ ip: this.#mediasoup.listenIp, ...(this.#mediasoup.announcedIp ? { announcedIp: this.#mediasoup.announcedIp } : {}) }],
+				enableUdp: true,
+				enableTcp: true,
+				preferUdp: true,
+				initialAvailableOutgoingBitrate: this.#sfu.initialAvailableOutgoingBitrate,
+				appData: { peerId, direction: data.direction },
+			}),
+		);
+		peer.transports.set(transport.id, transport);
+		transport.observer.once('close', () => peer.transports.delete(transport.id));
+		if (data.direction === 'recv') await this.#consumeAllFor(peer);
+		return {
+			transportId: transport.id,
+			iceParameters: transport.iceParameters as unknown as Record<string, unknown>,
+			iceCandidates: transport.iceCandidates as unknown as Array<Record<string, unknown>>,
+			dtlsParameters: transport.dtlsParameters as unknown as RequestData<'sfu.connectTransport'>['dtlsParameters'],
+		};
+	}
+
+	async connectTransport(peerId: string, data: RequestData<'sfu.connectTransport'>): Promise<void> {
+		const transport = (await this.#peer(peerId)).transport(data.transportId);
+		await sfuCall('connectTransport', () => transport.connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters }));
+	}
+
+	async produce(peerId: string, data: RequestData<'sfu.produce'>): Promise<ResponseData<'sfu.produce'>> {
+		const peer = await this.#peer(peerId);
+		const transport = peer.transport(data.transportId);
+		const info: ProducerInfo = { peerId, source: data.source };
+		const producer = await sfuCall('produce', () =>
+			transport.produce({
+				kind: data.kind,
+				rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
+				paused: data.paused ?? false,
+				appData: { ...info },
+			}),
+		);
+		peer.producers.set(producer.id, producer);
+		producer.observer.once('close', () => peer.producers.delete(producer.id));
+		if (producer.kind === 'audio') {
+			await this.#levelObservers.get(peer.router)?.addProducer({ producerId: producer.id }).catch(() => undefined);
+		}
+		for (const other of this.#peers.values()) {
+			if (other !== peer) void this.#consume(other, producer, info);
+		}
+		return { producerId: producer.id };
+	}
+
+	async pauseProducer(peerId: string, producerId: string): Promise<void> {
+		await (await this.#peer(peerId)).producer(producerId).pause();
+	}
+
+	async resumeProducer(peerId: string, producerId: string): Promise<void> {
+		await (await this.#peer(peerId)).producer(producerId).resume();
+	}
+
+	async closeProducer(peerId: string, producerId: string): Promise<void> {
+		(await this.#peer(peerId)).producer(producerId).close();
+	}
+
+	/** The client consumed it: start the flow, and ask the sender for a key frame so video starts at once. */
+	async resumeConsumer(peerId: string, consumerId: string): Promise<void> {
+		const consumer = (await this.#peer(peerId)).consumer(consumerId);
+		await consumer.resume();
+		if (consumer.kind === 'video') await consumer.requestKeyFrame();
+	}
+
+	async setConsumerPreferredLayers(peerId: string, data: RequestData<'sfu.setConsumerPreferredLayers'>): Promise<void> {
+		const consumer = (await this.#peer(peerId)).consumer(data.consumerId);
+		if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return;
+		await consumer.setPreferredLayers({
+			spatialLayer: data.spatialLayer,
+			...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
+		});
+	}
+
+	/** The peer left the room: its transports, producers and consumers close; others' consumers of it close too. */
+	removePeer(peerId: string): void {
+		const peer = this.#peers.get(peerId);
+		if (!peer) return;
+		this.#peers.delete(peerId);
+		peer.close();
+		this.#releaseUnusedRouters();
+	}
+
+	/** Closes every router of the room (and everything on them). Idempotent. */
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const peer of this.#peers.values()) peer.close();
+		this.#peers.clear();
+		for (const router of this.#routers.splice(0)) router.close();
+		this.#levelObservers.clear();
+		this.#placement.stop();
+	}
+
+	async #peer(peerId: string): Promise<SfuPeer> {
+		if (this.#closed) throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
+		const existing = this.#peers.get(peerId);
+		if (existing) return existing;
+		return this.#placement.push(async () => {
+			const again = this.#peers.get(peerId);
+			if (again) return again;
+			const router = await this.#routerWithRoom();
+			const peer = new SfuPeer(peerId, router);
+			this.#peers.set(peerId, peer);
+			return peer;
+		}, 'place peer');
+	}
+
+	/** A router of this room with space for one more peer, or a new one on the least-loaded worker. */
+	async #routerWithRoom(): Promise<types.Router> {
+		const load = new Map<types.Router, number>(this.#routers.map((r) => [r, 0]));
+		for (const peer of this.#peers.values()) load.set(peer.router, (load.get(peer.router) ?? 0) + 1);
+		let best: types.Router | undefined;
+		for (const [router, peers] of load) {
+			if (peers < this.#sfu.maxPeersPerRouter && (!best || peers < (load.get(best) ?? 0))) best = router;
+		}
+		if (best) return best;
+		const router = await this.#pool.createRouter({ roomId: this.roomId });
+		this.#routers.push(router);
+		router.observer.once('close', () => this.#onRouterClosed(router));
+		const observer = await router.createAudioLevelObserver({
+			maxEntries: 1,
+			threshold: this.#sfu.activeSpeakerThresholdDb,
+			interval: this.#sfu.activeSpeakerIntervalMs,
+		});
+		observer.on('volumes', (volumes: types.AudioLevelObserverVolume[]) => {
+			const speaker = (volumes[0]?.producer.appData as { peerId?: string } | undefined)?.peerId ?? null;
+			this.#setActiveSpeaker(speaker);
+		});
+		observer.on('silence', () => this.#setActiveSpeaker(null));
+		this.#levelObservers.set(router, observer);
+		this.#logger.info({ routerId: router.id, routers: this.#routers.length }, 'router added to room');
+		return router;
+	}
+
+	#setActiveSpeaker(peerId: string | null): void {
+		if (peerId === this.#activeSpeaker) return;
+		this.#activeSpeaker = peerId;
+		for (const peer of this.#peers.values()) this.#notify(peer.peerId, Notification.SfuActiveSpeaker, { peerId });
+	}
+
+	async #consumeAllFor(peer: SfuPeer): Promise<void> {
+		if (!peer.canReceive) return;
+		const jobs: Array<Promise<void>> = [];
+		for (const other of this.#peers.values()) {
+			if (other === peer) continue;
+			for (const producer of other.producers.values()) {
+				jobs.push(this.#consume(peer, producer, producer.appData as unknown as ProducerInfo));
+			}
+		}
+		await Promise.all(jobs);
+	}
+
+	/** Creates a paused consumer of `producer` for `peer` and tells the client; once per pair. */
+	async #consume(peer: SfuPeer, producer: types.Producer, info: ProducerInfo): Promise<void> {
+		const transport = peer.recvTransport;
+		if (!peer.canReceive || !transport || producer.closed) return;
+		const key = `${peer.peerId}:${producer.id}`;
+		if (this.#piped.has(`consume:${key}`)) return;
+		this.#piped.add(`consume:${key}`);
+		try {
+			const source = this.#peers.get(info.peerId);
+			if (source && source.router !== peer.router) await this.#pipe(producer, source.router, peer.router);
+			const rtpCapabilities = peer.rtpCapabilities as types.RtpCapabilities;
+			if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+				this.#logger.warn({ peerId: peer.peerId, producerId: producer.id }, 'peer cannot consume this producer');
+				return;
+			}
+			const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { ...info } });
+			if (peer.closed) {
+				consumer.close();
+				return;
+			}
+			peer.consumers.set(consumer.id, consumer);
+			const closed = () => {
+				if (!peer.consumers.delete(consumer.id)) return;
+				this.#piped.delete(`consume:${key}`);
+				this.#notify(peer.peerId, Notification.SfuConsumerClosed, { consumerId: consumer.id });
+			};
+			consumer.on('transportclose', closed);
+			consumer.on('producerclose', closed);
+			consumer.on('producerpause', () => this.#notify(peer.peerId, Notification.SfuConsumerPaused, { consumerId: consumer.id }));
+			consumer.on('producerresume', () => this.#notify(peer.peerId, Notification.SfuConsumerResumed, { consumerId: consumer.id }));
+			this.#notify(peer.peerId, Notification.SfuNewConsumer, {
+				consumerId: consumer.id,
+				producerId: producer.id,
+				peerId: info.peerId,
+				kind: consumer.kind,
+				source: info.source,
+				rtpParameters: consumer.rtpParameters as unknown as RequestData<'sfu.produce'>['rtpParameters'],
+				producerPaused: consumer.producerPaused,
+			});
+		} catch (error) {
+			this.#piped.delete(`consume:${key}`);
+			this.#logger.warn({ err: error, peerId: peer.peerId, producerId: producer.id }, 'consume failed');
+		}
+	}
+
+	/** Makes `producer` (on `from`) consumable on `to`, once. */
+	async #pipe(producer: types.Producer, from: types.Router, to: types.Router): Promise<void> {
+		const key = `pipe:${producer.id}:${to.id}`;
+		if (this.#piped.has(key)) return;
+		this.#piped.add(key);
+		try {
+			await from.pipeToRouter({ producerId: producer.id, router: to });
+		} catch (error) {
+			this.#piped.delete(key);
+			throw error;
+		}
+	}
+
+	#onRouterClosed(router: types.Router): void {
+		const index = this.#routers.indexOf(router);
+		if (index === -1 || this.#closed) return;
+		this.#routers.splice(index, 1);
+		this.#levelObservers.delete(router);
+		// We close routers only through close() or #releaseUnusedRouters(), which
+		// remove them first: this one was lost (its worker died). Start over.
+		this.#logger.error({ routerId: router.id }, 'router lost; restarting the room on the SFU');
+		const peers = [...this.#peers.values()];
+		this.#peers.clear();
+		this.#piped.clear();
+		for (const peer of peers) peer.close();
+		for (const other of this.#routers.splice(0)) other.close();
+		this.#levelObservers.clear();
+		for (const peer of peers) this.#notify(peer.peerId, Notification.SfuRestart, { reason: 'media server worker lost' });
+	}
+
+	/** Closes routers no peer is placed on any more (keeping one while the room has peers). */
+	#releaseUnusedRouters(): void {
+		const used = new Set([...this.#peers.values()].map((p) => p.router));
+		for (const router of [...this.#routers]) {
+			if (used.has(router)) continue;
+			this.#routers.splice(this.#routers.indexOf(router), 1);
+			this.#levelObservers.delete(router);
+			for (const key of [...this.#piped]) if (key.endsWith(`:${router.id}`)) this.#piped.delete(key);
+			router.close();
+		}
+	}
+}

@@ -1,0 +1,38 @@
+import type { MediasoupConfig, SfuConfig } from '../../core/config/index.js';
+import type { Logger } from '../logger.js';
+import { SfuRoom, type SfuNotify } from './SfuRoom.js';
+import type { WorkerPool } from './WorkerPool.js';
+
+/** The SFU side of every room that has one, created on the first SFU request. */
+export class SfuRooms {
+	readonly #rooms = new Map<string, SfuRoom>();
+	readonly #options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger };
+
+	constructor(options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger }) {
+		this.#options = options;
+	}
+
+	get(roomId: string): SfuRoom | undefined {
+		return this.#rooms.get(roomId);
+	}
+
+	getOrCreate(roomId: string, notify: SfuNotify): SfuRoom {
+		let room = this.#rooms.get(roomId);
+		if (!room) {
+			room = new SfuRoom({ roomId, notify, ...this.#options });
+			this.#rooms.set(roomId, room);
+		}
+		return room;
+	}
+
+	/** Closes a room's SFU side (its routers). */
+	close(roomId: string): void {
+		this.#rooms.get(roomId)?.close();
+		this.#rooms.delete(roomId);
+	}
+
+	closeAll(): void {
+		for (const room of this.#rooms.values()) room.close();
+		this.#rooms.clear();
+	}
+}

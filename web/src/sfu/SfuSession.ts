@@ -1,0 +1,301 @@
+import { EventEmitter } from 'eventemitter3';
+import { Device, type types } from 'mediasoup-client';
+import { Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
+import { QualitySampler, type Stat } from '../media/QualitySampler.js';
+import type { SignalingSession } from '../signaling/SignalingSession.js';
+
+export type SfuSessionState = 'new' | 'connecting' | 'connected' | 'restarting' | 'closed';
+
+export type SfuSessionEvents = {
+	remotestream: [peerId: string, stream: MediaStream];
+	remoteclosed: [peerId: string];
+	activespeaker: [peerId: string | null];
+	state: [state: SfuSessionState];
+};
+
+/** Three VP8 simulcast layers: quarter, half and full resolution. */
+const SIMULCAST: RTCRtpEncodingParameters[] = [
+	{ rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 100_000 },
+	{ rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 300_000 },
+	{ rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 900_000 },
+];
+
+/** The simulcast layer a tile this wide needs. */
+export function spatialLayerForWidth(widthPx: number): number {
+	if (widthPx < 240) return 0;
+	if (widthPx < 480) return 1;
+	return 2;
+}
+
+interface RemoteConsumer {
+	consumer: types.Consumer;
+	peerId: string;
+}
+
+function collect(report: RTCStatsReport, into: Stat[]): void {
+	report.forEach((s: Stat) => into.push(s));
+}
+
+/**
+ * Media through the SFU, on mediasoup-client: one send transport producing
+ * the local tracks (video as 3 simulcast layers), one receive transport
+ * consuming everyone else. Same outward shape as MeshSession: tracks in,
+ * remote streams out, stats, close.
+ */
+export class SfuSession extends EventEmitter<SfuSessionEvents> {
+	readonly #signaling: SignalingSession;
+	readonly #localStream: MediaStream | undefined;
+	readonly #remoteStreams = new Map<string, MediaStream>();
+	readonly #consumers = new Map<string, RemoteConsumer>();
+	readonly #producers = new Map<'audio' | 'video', types.Producer>();
+	readonly #sampler = new QualitySampler();
+	readonly #unsubscribe: Array<() => void> = [];
+	#device: Device | undefined;
+	#sendTransport: types.Transport | undefined;
+	#recvTransport: types.Transport | undefined;
+	/** Consumers can be announced before the receive transport exists: they wait on this. */
+	#recvReady!: Promise<types.Transport>;
+	#resolveRecv!: (transport: types.Transport) => void;
+	#state: SfuSessionState = 'new';
+	/** Serializes start and restart. */
+	#starting: Promise<void> = Promise.resolve();
+
+	constructor(options: { signaling: SignalingSession; localStream: MediaStream | undefined }) {
+		super();
+		this.#signaling = options.signaling;
+		this.#localStream = options.localStream;
+		this.#resetRecvReady();
+		this.#on(Notification.SfuNewConsumer, (data) => void this.#onNewConsumer(data));
+		this.#on(Notification.SfuConsumerClosed, ({ consumerId }) => this.#closeConsumer(consumerId));
+		this.#on(Notification.SfuConsumerPaused, ({ consumerId }) => this.#consumers.get(consumerId)?.consumer.pause());
+		this.#on(Notification.SfuConsumerResumed, ({ consumerId }) => this.#consumers.get(consumerId)?.consumer.resume());
+		this.#on(Notification.SfuActiveSpeaker, ({ peerId }) => this.emit('activespeaker', peerId));
+		this.#on(Notification.SfuRestart, ({ reason }) => {
+			console.warn(`SFU restart: ${reason}`);
+			void this.restart();
+		});
+	}
+
+	get state(): SfuSessionState {
+		return this.#state;
+	}
+
+	get remotePeerIds(): string[] {
+		return [...this.#remoteStreams.keys()];
+	}
+
+	/** Loads the device, creates both transports and produces the local tracks. */
+	start(): Promise<void> {
+		this.#starting = this.#starting.then(() => this.#start());
+		return this.#starting;
+	}
+
+	/** The server lost our SFU side (a worker died): drop everything local and build it again. */
+	restart(): Promise<void> {
+		if (this.#state === 'closed') return Promise.resolve();
+		this.#setState('restarting');
+		this.#teardown();
+		return this.start();
+	}
+
+	/** A participant left: forget their consumers and stream. */
+	removePeer(peerId: string): void {
+		for (const [id, entry] of this.#consumers) if (entry.peerId === peerId) this.#closeConsumer(id);
+		if (this.#remoteStreams.delete(peerId)) this.emit('remoteclosed', peerId);
+	}
+
+	/** Mute: pauses the producer here and on the server, so no RTP for it reaches anyone. */
+	async setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): Promise<void> {
+		for (const track of this.#localStream?.getTracks() ?? []) if (track.kind === kind) track.enabled = enabled;
+		const producer = this.#producers.get(kind);
+		if (!producer) return;
+		if (enabled) {
+			producer.resume();
+			await this.#signaling.request(Method.SfuResumeProducer, { producerId: producer.id });
+		} else {
+			producer.pause();
+			await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
+		}
+	}
+
+	async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
+		const producer = this.#producers.get(newTrack.kind as 'audio' | 'video');
+		if (producer) await producer.replaceTrack({ track: newTrack });
+		this.#localStream?.removeTrack(oldTrack);
+		this.#localStream?.addTrack(newTrack);
+	}
+
+	/** Asks for the simulcast layer a tile of this width needs (the SFU still adapts to bandwidth below it). */
+	async setRemoteVideoWidth(peerId: string, widthPx: number): Promise<void> {
+		const spatialLayer = spatialLayerForWidth(widthPx);
+		await Promise.all(
+			[...this.#consumers.values()]
+				.filter((e) => e.peerId === peerId && e.consumer.kind === 'video')
+				.map((e) => this.#signaling.request(Method.SfuSetConsumerPreferredLayers, { consumerId: e.consumer.id, spatialLayer })),
+		);
+	}
+
+	/** getStats() of every consumer, grouped by the remote peer it comes from. */
+	async stats(): Promise<Array<{ peerId: string; stats: Stat[] }>> {
+		const byPeer = new Map<string, Stat[]>([...this.#remoteStreams.keys()].map((id) => [id, []]));
+		await Promise.all(
+			[...this.#consumers.values()].map(async ({ consumer, peerId }) => {
+				const list = byPeer.get(peerId) ?? [];
+				byPeer.set(peerId, list);
+				collect(await consumer.getStats(), list);
+			}),
+		);
+		return [...byPeer].map(([peerId, stats]) => ({ peerId, stats }));
+	}
+
+	/** One ConnectionQuality for the path to the SFU: send-side bitrate and estimate, receive-side loss. */
+	async quality(now: number): Promise<ConnectionQuality[]> {
+		if (this.#state !== 'connected' || !this.#sendTransport || !this.#recvTransport) return [];
+		const stats: Stat[] = [];
+		collect(await this.#sendTransport.getStats(), stats);
+		const recv: Stat[] = [];
+		collect(await this.#recvTransport.getStats(), recv);
+		stats.push(...recv.filter((s) => s.type === 'inbound-rtp'));
+		return [{ ...this.#sampler.sample('sfu', stats, now), path: 'sfu' }];
+	}
+
+	/** Closes transports, producers and consumers. Idempotent. */
+	close(): void {
+		if (this.#state === 'closed') return;
+		this.#teardown();
+		for (const off of this.#unsubscribe.splice(0)) off();
+		this.#setState('closed');
+		this.removeAllListeners();
+	}
+
+	async #start(): Promise<void> {
+		if (this.#state === 'closed') return;
+		this.#setState('connecting');
+		const { routerRtpCapabilities } = await this.#signaling.request(Method.SfuGetRouterRtpCapabilities, {});
+		const device = new Device();
+		await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+		this.#device = device;
+
+		const recv = await this.#createTransport('recv');
+		this.#recvTransport = recv;
+		this.#resolveRecv(recv);
+		await this.#signaling.request(Method.SfuJoin, { rtpCapabilities: device.rtpCapabilities as Record<string, unknown> });
+
+		const send = await this.#createTransport('send');
+		this.#sendTransport = send;
+		for (const track of this.#localStream?.getTracks() ?? []) {
+			const kind = track.kind as 'audio' | 'video';
+			if (!device.canProduce(kind)) continue;
+			const producer = await send.produce({
+				track,
+				// The track may be shared (the mesh uses it too): closing the producer must not stop it.
+				stopTracks: false,
+				...(kind === 'video' ? { encodings: SIMULCAST, codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
+				appData: { source: kind === 'video' ? 'camera' : 'microphone' },
+			});
+			if (!track.enabled) {
+				producer.pause();
+				await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
+			}
+			this.#producers.set(kind, producer);
+		}
+		this.#setState('connected');
+	}
+
+	async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
+		const params = await this.#signaling.request(Method.SfuCreateTransport, { direction });
+		const options = {
+			id: params.transportId,
+			iceParameters: params.iceParameters as unknown as types.IceParameters,
+			iceCandidates: params.iceCandidates as unknown as types.IceCandidate[],
+			dtlsParameters: params.dtlsParameters as unknown as types.DtlsParameters,
+		};
+		const device = this.#device as Device;
+		const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
+		transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+			this.#signaling
+				.request(Method.SfuConnectTransport, {
+					transportId: transport.id,
+					dtlsParameters: dtlsParameters as unknown as { fingerprints: Array<Record<string, unknown>> },
+				})
+				.then(() => callback(), errback);
+		});
+		if (direction === 'send') {
+			transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+				this.#signaling
+					.request(Method.SfuProduce, {
+						transportId: transport.id,
+						kind,
+						rtpParameters: rtpParameters as unknown as { codecs: Array<Record<string, unknown>> },
+						source: (appData as { source: 'camera' | 'microphone' }).source,
+					})
+					.then(({ producerId }) => callback({ id: producerId }), errback);
+			});
+		}
+		return transport;
+	}
+
+	async #onNewConsumer(data: NotificationData<'sfu.newConsumer'>): Promise<void> {
+		const transport = await this.#recvReady;
+		if (this.#state === 'closed' || transport.closed) return;
+		try {
+			const consumer = await transport.consume({
+				id: data.consumerId,
+				producerId: data.producerId,
+				kind: data.kind,
+				rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
+			});
+			this.#consumers.set(consumer.id, { consumer, peerId: data.peerId });
+			let stream = this.#remoteStreams.get(data.peerId);
+			if (!stream) {
+				stream = new MediaStream();
+				this.#remoteStreams.set(data.peerId, stream);
+			}
+			for (const old of stream.getTracks().filter((t) => t.kind === consumer.track.kind)) stream.removeTrack(old);
+			stream.addTrack(consumer.track);
+			if (data.producerPaused) consumer.pause();
+			this.emit('remotestream', data.peerId, stream);
+			await this.#signaling.request(Method.SfuResumeConsumer, { consumerId: consumer.id });
+		} catch (error) {
+			console.warn(`consume ${data.consumerId} from ${data.peerId} failed`, error);
+		}
+	}
+
+	#closeConsumer(consumerId: string): void {
+		const entry = this.#consumers.get(consumerId);
+		if (!entry) return;
+		this.#consumers.delete(consumerId);
+		this.#remoteStreams.get(entry.peerId)?.removeTrack(entry.consumer.track);
+		entry.consumer.close();
+	}
+
+	#teardown(): void {
+		for (const id of [...this.#consumers.keys()]) this.#closeConsumer(id);
+		for (const producer of this.#producers.values()) producer.close();
+		this.#producers.clear();
+		this.#sendTransport?.close();
+		this.#recvTransport?.close();
+		this.#sendTransport = undefined;
+		this.#recvTransport = undefined;
+		this.#resetRecvReady();
+	}
+
+	#resetRecvReady(): void {
+		this.#recvReady = new Promise((resolve) => {
+			this.#resolveRecv = resolve;
+		});
+	}
+
+	#on<N extends Notification>(method: N, listener: (data: NotificationData<N>) => void): void {
+		const on = this.#signaling.on.bind(this.#signaling) as (e: string, fn: (d: NotificationData<N>) => void) => unknown;
+		const off = this.#signaling.off.bind(this.#signaling) as (e: string, fn: (d: NotificationData<N>) => void) => unknown;
+		on(method, listener);
+		this.#unsubscribe.push(() => off(method, listener));
+	}
+
+	#setState(state: SfuSessionState): void {
+		if (this.#state === state) return;
+		this.#state = state;
+		this.emit('state', state);
+	}
+}
