@@ -90,7 +90,7 @@ export const SfuConfigSchema = z.object({
 	initialAvailableOutgoingBitrate: z.number().int().min(100_000).max(100_000_000).default(1_000_000),
 	/** Loudest-speaker detection: AudioLevelObserver interval and threshold (dBov). */
 	activeSpeakerIntervalMs: z.number().int().min(100).max(10_000).default(800),
-	activeSpeakerThresholdDb: z.number().int().min(-127).max(0).default(-60),
+	activeSpeakerThresholdDb: z.number().int().min(-127).max(0).default(-80),
 });
 
 export const AuthConfigSchema = z

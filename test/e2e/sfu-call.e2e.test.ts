@@ -70,6 +70,10 @@ describe('SFU rooms in real Chromium', () => {
 		const context = await browser.newContext();
 		const [alice, bob] = await joinAll(context, server.url, 'sfu-mute', ['Alice', 'Bob']);
 		await expectEveryPairDecodes([alice, bob], 30);
+		// The fake microphone beeps: the SFU names a speaker, and Bob's page highlights that tile.
+		const aliceId = await peerIdOf(alice);
+		const aliceTileOnBob = bob.locator(`[data-testid=remote-tile][data-peer-id="${aliceId}"]`);
+		await expect.poll(() => aliceTileOnBob.evaluate((el) => el.classList.contains('active-speaker')), { timeout: 15_000 }).toBe(true);
 		await alice.evaluate(async () => {
 			await window.__call?.setCameraEnabled(false);
 			await window.__call?.setMicrophoneEnabled(false);

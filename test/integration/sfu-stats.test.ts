@@ -36,6 +36,8 @@ describe('SFU accounting in /metrics', () => {
 		expect(sample(before, 'streaming_sfu_rtp_bytes_total{direction="in"}')).toBe(0);
 		expect(sample(before, 'streaming_sfu_transports')).toBe(0);
 		expect(sample(before, 'streaming_sfu_workers')).toBe(1);
+		const pid = server.workers.workers[0]?.pid;
+		expect(sample(before, `streaming_sfu_worker_cpu_seconds{pid="${pid}"}`)).toBeGreaterThan(0);
 
 		const router = await server.workers.createRouter();
 		const transport = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
