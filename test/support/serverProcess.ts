@@ -37,7 +37,11 @@ export async function startServer(env: Record<string, string> = {}, timeoutMs = 
 	const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 	const port = await new Promise<number>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`server did not listen within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+		const timer = setTimeout(() => {
+			// Never leave it running: nobody else holds a handle to it.
+			child.kill('SIGKILL');
+			reject(new Error(`server did not listen within ${timeoutMs} ms\n${stderr}`));
+		}, timeoutMs);
 		const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
 		lines.on('line', (line) => {
 			let entry: Record<string, unknown>;
