@@ -118,9 +118,41 @@ describe('room API: POST /api/rooms', () => {
 	it('creates a room with its settings (201) that survives being empty', async () => {
 		const res = await fetch(base, { method: 'POST', headers: auth, body: JSON.stringify({ roomId: 'standup', settings: { maxPeers: 2 } }) });
 		expect(res.status).toBe(201);
-		expect(await res.json()).toEqual({ roomId: 'standup', settings: { maxPeers: 2, requireToken: false }, peers: 0, persistent: true });
+		expect(await res.json()).toEqual({
+			roomId: 'standup',
+			settings: { maxPeers: 2, requireToken: false, mediaMode: 'mesh' },
+			peers: 0,
+			persistent: true,
+		});
 		const get = await fetch(`${base}/standup`, { headers: auth });
 		expect(get.status).toBe(200);
+	});
+
+	it('a room created with mediaMode "sfu" tells joiners so; SFU requests in a mesh room get WRONG_MEDIA_MODE', async () => {
+		const res = await fetch(base, { method: 'POST', headers: auth, body: JSON.stringify({ roomId: 'big', settings: { mediaMode: 'sfu' } }) });
+		expect(res.status).toBe(201);
+		const client = await connectClient(server.port);
+		expect((await client.request(Method.Join, join('big'))).mediaMode).toBe('sfu');
+		const caps = await client.request(Method.SfuGetRouterRtpCapabilities, {});
+		expect(JSON.stringify(caps.routerRtpCapabilities)).toContain('video/VP8');
+		const send = await client.request(Method.SfuCreateTransport, { direction: 'send' });
+		expect(send.iceCandidates.length).toBeGreaterThan(0);
+		await expect(
+			client.request(Method.SfuConnectTransport, { transportId: 'nope', dtlsParameters: { fingerprints: [{ algorithm: 'sha-256', value: 'x' }] } }),
+		).rejects.toMatchObject({ code: ErrorCode.SfuObjectNotFound });
+		await expect(
+			client.request(Method.SfuProduce, {
+				transportId: send.transportId,
+				kind: 'video',
+				source: 'camera',
+				rtpParameters: { codecs: [{ mimeType: 'video/H265', payloadType: 96, clockRate: 90000 }] },
+			}),
+		).rejects.toMatchObject({ code: ErrorCode.SfuRejected });
+		client.close();
+		const meshClient = await connectClient(server.port);
+		expect((await meshClient.request(Method.Join, join('small'))).mediaMode).toBe('mesh');
+		await expect(meshClient.request(Method.SfuGetRouterRtpCapabilities, {})).rejects.toMatchObject({ code: ErrorCode.WrongMediaMode });
+		meshClient.close();
 	});
 
 	it('picks a room id when none is given', async () => {
