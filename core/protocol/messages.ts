@@ -25,10 +25,19 @@ export const DisplayNameSchema = z.string().trim().min(1).max(64);
 export const RoleSchema = z.enum(['host', 'participant', 'viewer']);
 export type Role = z.infer<typeof RoleSchema>;
 
+export const MediaStateSchema = z.object({
+	audioMuted: z.boolean(),
+	videoMuted: z.boolean(),
+});
+export type MediaState = z.infer<typeof MediaStateSchema>;
+
 export const PeerInfoSchema = z.object({
 	peerId: PeerIdSchema,
 	displayName: DisplayNameSchema,
 	role: RoleSchema,
+	/** What the peer says of its microphone and camera (for tiles). */
+	audioMuted: z.boolean(),
+	videoMuted: z.boolean(),
 });
 export type PeerInfo = z.infer<typeof PeerInfoSchema>;
 
@@ -112,6 +121,10 @@ export const Method = {
 	Leave: 'leave',
 	Signal: 'signal',
 	QualityReport: 'qualityReport',
+	/** Text chat to everyone in the room. */
+	Chat: 'chat',
+	/** Tell the room this peer muted or unmuted. */
+	MediaState: 'mediaState',
 	SfuGetRouterRtpCapabilities: 'sfu.getRouterRtpCapabilities',
 	SfuJoin: 'sfu.join',
 	SfuCreateTransport: 'sfu.createTransport',
@@ -129,6 +142,8 @@ export const Notification = {
 	PeerJoined: 'peerJoined',
 	PeerLeft: 'peerLeft',
 	Signal: 'signal',
+	ChatMessage: 'chatMessage',
+	PeerMediaState: 'peerMediaState',
 	/** A paused consumer for another peer's producer: consume it, then `sfu.resumeConsumer`. */
 	SfuNewConsumer: 'sfu.newConsumer',
 	SfuConsumerClosed: 'sfu.consumerClosed',
@@ -162,6 +177,8 @@ export const requestSchemas = {
 		signal: MeshSignalSchema,
 	}),
 	[Method.QualityReport]: QualityReportSchema,
+	[Method.Chat]: z.object({ text: z.string().trim().min(1).max(2000) }),
+	[Method.MediaState]: MediaStateSchema,
 	[Method.SfuGetRouterRtpCapabilities]: z.object({}),
 	[Method.SfuJoin]: z.object({ rtpCapabilities: RtpCapabilitiesSchema }),
 	[Method.SfuCreateTransport]: z.object({ direction: z.enum(['send', 'recv']) }),
@@ -212,6 +229,8 @@ export const responseSchemas = {
 	[Method.Leave]: z.object({}),
 	[Method.Signal]: z.object({}),
 	[Method.QualityReport]: z.object({}),
+	[Method.Chat]: z.object({ sentAt: z.number() }),
+	[Method.MediaState]: z.object({}),
 	[Method.SfuGetRouterRtpCapabilities]: z.object({ routerRtpCapabilities: RtpCapabilitiesSchema }),
 	[Method.SfuJoin]: z.object({}),
 	[Method.SfuCreateTransport]: z.object({
@@ -236,6 +255,13 @@ export const notificationSchemas = {
 		from: PeerIdSchema,
 		signal: MeshSignalSchema,
 	}),
+	[Notification.ChatMessage]: z.object({
+		from: PeerIdSchema,
+		displayName: DisplayNameSchema,
+		text: z.string().min(1).max(2000),
+		sentAt: z.number(),
+	}),
+	[Notification.PeerMediaState]: MediaStateSchema.extend({ peerId: PeerIdSchema }),
 	[Notification.SfuNewConsumer]: z.object({
 		consumerId: sfuId,
 		producerId: sfuId,

@@ -227,6 +227,11 @@ export class Connection implements PeerChannel {
 			case Method.QualityReport:
 				this.#service.qualityReport(this.#requireJoined(), request.data);
 				return { data: {} };
+			case Method.Chat:
+				return { data: this.#service.chat(this.#requireJoined(), request.data) };
+			case Method.MediaState:
+				this.#service.mediaState(this.#requireJoined(), request.data);
+				return { data: {} };
 			default:
 				return { data: await this.#service.sfuRequest(this.#requireJoined(), request) };
 		}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { encodeNotification, type PeerInfo, type QualityReport, type Role } from '../../core/protocol/index.js';
+import { encodeNotification, type MediaState, type PeerInfo, type QualityReport, type Role } from '../../core/protocol/index.js';
 
 /** Where a peer's notifications go while its socket is up. */
 export interface PeerChannel {
@@ -45,8 +45,11 @@ export class Peer {
 		this.#state = { name: 'connected', channel: options.channel };
 	}
 
+	/** What the peer last said of its microphone and camera. */
+	mediaState: MediaState = { audioMuted: false, videoMuted: false };
+
 	get info(): PeerInfo {
-		return { peerId: this.id, displayName: this.displayName, role: this.role };
+		return { peerId: this.id, displayName: this.displayName, role: this.role, ...this.mediaState };
 	}
 
 	get state(): PeerState['name'] {

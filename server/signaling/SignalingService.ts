@@ -156,6 +156,23 @@ export class SignalingService {
 		peer.quality = { report, receivedAt: Date.now() };
 	}
 
+	/** Chat: to everyone else in the room, with the sender's name; the sender gets the timestamp. */
+	chat(peer: Peer, data: RequestData<'chat'>): ResponseData<'chat'> {
+		const room = this.#registry.get(peer.roomId);
+		const sentAt = Date.now();
+		if (room) {
+			this.#broadcast(room, Notification.ChatMessage, { from: peer.id, displayName: peer.displayName, text: data.text, sentAt }, peer.id);
+		}
+		return { sentAt };
+	}
+
+	/** Mute state for the others' tiles (media itself is muted by the client). */
+	mediaState(peer: Peer, data: RequestData<'mediaState'>): void {
+		peer.mediaState = { audioMuted: data.audioMuted, videoMuted: data.videoMuted };
+		const room = this.#registry.get(peer.roomId);
+		if (room) this.#broadcast(room, Notification.PeerMediaState, { peerId: peer.id, ...peer.mediaState }, peer.id);
+	}
+
 	/** An `sfu.*` request: only in rooms whose media goes through the SFU. */
 	async sfuRequest(peer: Peer, request: Extract<TypedRequest, { method: `sfu.${string}` }>): Promise<unknown> {
 		const room = this.#registry.get(peer.roomId);

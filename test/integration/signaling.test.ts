@@ -51,11 +51,11 @@ describe('signaling over /ws', () => {
 		const joined = nextEvent(alice, Notification.PeerJoined);
 		const b = await bob.request(Method.Join, join('sig-join', 'Bob'));
 		expect(b.role).toBe('participant');
-		expect(b.peers).toEqual([{ peerId: a.peerId, displayName: 'Alice', role: 'host' }]);
+		expect(b.peers).toEqual([{ peerId: a.peerId, displayName: 'Alice', role: 'host', audioMuted: false, videoMuted: false }]);
 		expect(b.resumeToken).not.toBe(a.resumeToken);
 		expect(b.resumeToken.length).toBeGreaterThanOrEqual(32);
 		const [info] = await joined;
-		expect(info).toEqual({ peerId: b.peerId, displayName: 'Bob', role: 'participant' });
+		expect(info).toEqual({ peerId: b.peerId, displayName: 'Bob', role: 'participant', audioMuted: false, videoMuted: false });
 
 		// Closing with 1000 is a leave: the others hear of it at once, no grace.
 		const left = nextEvent(alice, Notification.PeerLeft);
@@ -76,6 +76,24 @@ describe('signaling over /ws', () => {
 		expect((await received)[0]).toEqual({ from: a, signal });
 		alice.close();
 		bob.close();
+	});
+
+	it('chat reaches everyone else in the room with the sender\'s name; mute state too', async () => {
+		const alice = await connectClient(server.port);
+		const bob = await connectClient(server.port);
+		const a = await alice.request(Method.Join, join('sig-chat', 'Alice'));
+		await bob.request(Method.Join, join('sig-chat', 'Bob'));
+		const message = nextEvent(bob, Notification.ChatMessage);
+		const { sentAt } = await alice.request(Method.Chat, { text: '  hello room ' });
+		expect((await message)[0]).toEqual({ from: a.peerId, displayName: 'Alice', text: 'hello room', sentAt });
+		await expect(alice.request(Method.Chat, { text: '   ' })).rejects.toMatchObject({ code: ErrorCode.InvalidData });
+		const muted = nextEvent(bob, Notification.PeerMediaState);
+		await alice.request(Method.MediaState, { audioMuted: true, videoMuted: false });
+		expect((await muted)[0]).toEqual({ peerId: a.peerId, audioMuted: true, videoMuted: false });
+		const carol = await connectClient(server.port);
+		const c = await carol.request(Method.Join, join('sig-chat', 'Carol'));
+		expect(c.peers.find((p) => p.peerId === a.peerId)?.audioMuted).toBe(true);
+		for (const client of [alice, bob, carol]) client.close();
 	});
 
 	it('a peer in another room is unreachable: PEER_NOT_FOUND', async () => {
