@@ -1,6 +1,9 @@
 import { Call } from './call/Call.js';
+import { CallView } from './ui/CallView.js';
+import { explainJoinError, h } from './ui/dom.js';
+import { openMedia, showLobby } from './ui/Lobby.js';
 
-// The call page: `/?room=R&name=N` joins directly; otherwise the lobby asks.
+// The call app: `/?room=R&name=N[&token=T]` joins directly; otherwise the lobby asks.
 
 declare global {
 	interface Window {
@@ -11,112 +14,52 @@ declare global {
 	}
 }
 
-const lobby = document.querySelector<HTMLFormElement>('#lobby') as HTMLFormElement;
-const callSection = document.querySelector<HTMLElement>('#call') as HTMLElement;
-const grid = document.querySelector<HTMLElement>('#grid') as HTMLElement;
-const statusLine = document.querySelector<HTMLElement>('#status') as HTMLElement;
-const localVideo = document.querySelector<HTMLVideoElement>('[data-testid=local-video]') as HTMLVideoElement;
+const root = document.querySelector<HTMLElement>('#app') as HTMLElement;
+const params = new URLSearchParams(location.search);
+const token = params.get('token') ?? undefined;
 
-function tileFor(peerId: string): HTMLElement | null {
-	return grid.querySelector<HTMLElement>(`[data-testid=remote-tile][data-peer-id="${CSS.escape(peerId)}"]`);
-}
-
-function addTile(peerId: string, displayName: string): HTMLElement {
-	const existing = tileFor(peerId);
-	if (existing) return existing;
-	const tile = document.createElement('figure');
-	tile.className = 'tile';
-	tile.dataset.testid = 'remote-tile';
-	tile.dataset.peerId = peerId;
-	const video = document.createElement('video');
-	video.autoplay = true;
-	video.playsInline = true;
-	const caption = document.createElement('figcaption');
-	caption.textContent = displayName;
-	tile.append(video, caption);
-	grid.append(tile);
-	// Through the SFU, the tile's size picks the simulcast layer it receives.
-	new ResizeObserver(([entry]) => {
-		if (entry) window.__call?.setRemoteVideoWidth(peerId, Math.round(entry.contentRect.width * devicePixelRatio));
-	}).observe(video);
-	return tile;
-}
-
-async function getLocalStream(): Promise<MediaStream | undefined> {
-	try {
-		return await navigator.mediaDevices.getUserMedia({
-			audio: true,
-			video: { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } },
-		});
-	} catch (error) {
-		statusLine.textContent = `Joining without camera and microphone: ${(error as Error).message}`;
-		return undefined;
-	}
-}
-
-async function startCall(roomId: string, displayName: string, token: string | undefined): Promise<void> {
-	lobby.hidden = true;
-	callSection.hidden = false;
-	statusLine.textContent = `Joining ${roomId}…`;
-	const timing = { joinStartedAt: performance.now(), firstFrameAt: {} as Record<string, number> };
-	window.__timing = timing;
-	const localStream = await getLocalStream();
-	if (localStream) localVideo.srcObject = localStream;
-	const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+async function startCall(roomId: string, displayName: string, localStream: MediaStream | undefined, mediaError?: string): Promise<void> {
+	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {} };
+	history.replaceState(null, '', `/?room=${encodeURIComponent(roomId)}&name=${encodeURIComponent(displayName)}${token ? `&token=${encodeURIComponent(token)}` : ''}`);
+	const view = new CallView(localStream, () => {
+		call.close();
+		view.close();
+		for (const track of localStream?.getTracks() ?? []) track.stop();
+		const rejoin = h('a', { href: location.href, class: 'button' }, 'Rejoin');
+		root.replaceChildren(h('section', { class: 'left', 'aria-live': 'polite' }, h('h1', {}, 'You left the call.'), rejoin));
+	});
+	root.replaceChildren(view.element);
+	view.setStatus(mediaError ? `Joining without camera and microphone: ${mediaError}` : `Joining ${roomId}…`);
 	const call = new Call({
-		signalingUrl: `${scheme}://${location.host}/ws`,
+		signalingUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
 		roomId,
 		displayName,
 		...(token ? { token } : {}),
 		localStream,
-		onRemote: (event) => {
-			if (event.type === 'added') addTile(event.peer.peerId, event.peer.displayName);
-			else if (event.type === 'media') {
-				const video = (tileFor(event.peerId) ?? addTile(event.peerId, '')).querySelector('video') as HTMLVideoElement;
-				if (video.srcObject !== event.stream) {
-					video.srcObject = event.stream;
-					const { peerId } = event;
-					video.requestVideoFrameCallback(() => {
-						timing.firstFrameAt[peerId] ??= performance.now();
-					});
-				}
-			} else tileFor(event.peerId)?.remove();
-		},
+		onRemote: (event) => view.onRemote(event),
 	});
 	window.__call = call;
 	call.onSignalingState((state) => {
-		if (state === 'reconnecting') statusLine.textContent = 'Connection to the server lost; reconnecting…';
-		else if (state === 'joined') statusLine.textContent = `In room ${roomId}`;
-		else if (state === 'closed') statusLine.textContent = 'Disconnected from the server.';
+		if (state === 'joined') view.setStatus(`In ${roomId}`);
+		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
+	call.onReconnecting((attempt) => view.setStatus(`Connection to the server lost; reconnecting (attempt ${attempt})…`));
 	window.addEventListener('pagehide', () => call.close());
-	call.onActiveSpeaker((peerId) => {
-		for (const tile of grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
-			tile.classList.toggle('active-speaker', tile.dataset.peerId === peerId);
-		}
-	});
 	try {
 		await call.join();
+		view.attach(call);
+		if (mediaError) view.setStatus(`In ${roomId}, without camera and microphone.`);
 	} catch (error) {
-		const code = (error as { code?: string }).code;
-		statusLine.textContent = `Could not join: ${(error as Error).message}${code ? ` (${code})` : ''}`;
+		view.setStatus(explainJoinError(error));
 	}
 }
 
-const params = new URLSearchParams(location.search);
 const room = params.get('room');
 const name = params.get('name');
-const token = params.get('token') ?? undefined;
 if (room && name) {
-	void startCall(room, name, token);
+	void openMedia().then(({ stream, error }) => startCall(room, name, stream, error));
 } else {
-	lobby.hidden = false;
-	lobby.addEventListener('submit', (event) => {
-		event.preventDefault();
-		const data = new FormData(lobby);
-		const r = String(data.get('room') ?? '').trim();
-		const n = String(data.get('name') ?? '').trim();
-		history.replaceState(null, '', `/?room=${encodeURIComponent(r)}&name=${encodeURIComponent(n)}`);
-		void startCall(r, n, token);
-	});
+	void showLobby(root, { ...(room ? { roomId: room } : {}) }).then(({ roomId, displayName, stream }) =>
+		startCall(roomId, displayName, stream, stream ? undefined : 'not available'),
+	);
 }

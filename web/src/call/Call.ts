@@ -7,7 +7,16 @@ import { SignalingSession, type Joined, type SessionState } from '../signaling/S
 export type RemoteEvent =
 	| { type: 'added'; peer: PeerInfo }
 	| { type: 'media'; peerId: string; stream: MediaStream }
+	| { type: 'mediaState'; peerId: string; audioMuted: boolean; videoMuted: boolean }
 	| { type: 'removed'; peerId: string };
+
+export interface ChatEntry {
+	from: string;
+	displayName: string;
+	text: string;
+	sentAt: number;
+	self: boolean;
+}
 
 export interface CallOptions {
 	signalingUrl: string;
@@ -31,6 +40,9 @@ export interface RemoteConnectionStats {
 	localCandidateType?: string;
 	/** Offers and answers exchanged: 2 is one negotiation. */
 	descriptionCount: number;
+	framesPerSecond: number;
+	frameWidth: number;
+	frameHeight: number;
 }
 
 function sum(stats: Stat[], type: string, kind: string, field: string): number {
@@ -39,6 +51,12 @@ function sum(stats: Stat[], type: string, kind: string, field: string): number {
 		if (s.type === type && s.kind === kind && typeof s[field] === 'number') total += s[field] as number;
 	}
 	return total;
+}
+
+function videoShape(stats: Stat[]): { framesPerSecond: number; frameWidth: number; frameHeight: number } {
+	const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+	const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+	return { framesPerSecond: n(video?.framesPerSecond), frameWidth: n(video?.frameWidth), frameHeight: n(video?.frameHeight) };
 }
 
 /**
@@ -52,6 +70,9 @@ export class Call {
 	/** How media travels in this room: one of the two sessions, never both (yet). */
 	#media: { mode: 'mesh'; session: MeshSession } | { mode: 'sfu'; session: SfuSession } | undefined;
 	readonly #activeSpeakerListeners: Array<(peerId: string | null) => void> = [];
+	readonly #chatListeners: Array<(entry: ChatEntry) => void> = [];
+	#audioMuted = false;
+	#videoMuted = false;
 	#reportTimer: ReturnType<typeof setInterval> | undefined;
 	#lastReport: ConnectionQuality[] = [];
 	#closed = false;
@@ -88,6 +109,33 @@ export class Call {
 		this.#activeSpeakerListeners.push(listener);
 	}
 
+	onChat(listener: (entry: ChatEntry) => void): void {
+		this.#chatListeners.push(listener);
+	}
+
+	/** Attempt numbers while the signaling channel reconnects. */
+	onReconnecting(listener: (attempt: number) => void): void {
+		this.#signaling.on('reconnecting', listener);
+	}
+
+	get participantCount(): number {
+		return this.#peers.size + 1;
+	}
+
+	get audioMuted(): boolean {
+		return this.#audioMuted;
+	}
+
+	get videoMuted(): boolean {
+		return this.#videoMuted;
+	}
+
+	async sendChat(text: string): Promise<void> {
+		const { sentAt } = await this.#signaling.request(Method.Chat, { text });
+		const entry = { from: this.peerId ?? '', displayName: this.#signaling.joined?.displayName ?? '', text: text.trim(), sentAt, self: true };
+		for (const listener of this.#chatListeners) listener(entry);
+	}
+
 	get #mesh(): MeshSession | undefined {
 		return this.#media?.mode === 'mesh' ? this.#media.session : undefined;
 	}
@@ -112,6 +160,10 @@ export class Call {
 			}
 		});
 		signaling.on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
+		signaling.on(Notification.ChatMessage, (message) => {
+			for (const listener of this.#chatListeners) listener({ ...message, self: false });
+		});
+		signaling.on(Notification.PeerMediaState, (state) => this.#options.onRemote({ type: 'mediaState', ...state }));
 		signaling.on('closed', () => this.close());
 		const joined = await signaling.join({
 			roomId: this.#options.roomId,
@@ -156,22 +208,36 @@ export class Call {
 	}
 
 	async setMicrophoneEnabled(enabled: boolean): Promise<void> {
+		this.#audioMuted = !enabled;
 		this.#mesh?.setTrackEnabled('audio', enabled);
 		await this.#sfu?.setTrackEnabled('audio', enabled);
+		await this.#announceMediaState();
 	}
 
 	async setCameraEnabled(enabled: boolean): Promise<void> {
+		this.#videoMuted = !enabled;
 		this.#mesh?.setTrackEnabled('video', enabled);
 		await this.#sfu?.setTrackEnabled('video', enabled);
+		await this.#announceMediaState();
 	}
 
-	/** Switches the camera (or any video source) on every connection without renegotiating. */
-	async replaceVideoTrack(newTrack: MediaStreamTrack): Promise<void> {
+	async #announceMediaState(): Promise<void> {
+		await this.#signaling
+			.request(Method.MediaState, { audioMuted: this.#audioMuted, videoMuted: this.#videoMuted })
+			.catch((error: unknown) => console.warn('media state not sent', error));
+	}
+
+	/**
+	 * Switches the camera (or any video source, a screen) on every connection
+	 * without renegotiating. The old track is stopped unless `keepOld` (a
+	 * camera put aside during a screen share).
+	 */
+	async replaceVideoTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<void> {
 		const old = this.#options.localStream?.getVideoTracks()[0];
 		if (!old || !this.#media) throw new Error('no video track to replace');
 		if (this.#media.mode === 'mesh') this.#media.session.replaceTrack(old, newTrack);
 		else await this.#media.session.replaceTrack(old, newTrack);
-		old.stop();
+		if (!keepOld) old.stop();
 	}
 
 	/** The rendered width of a remote tile: the SFU sends the simulcast layer it needs. */
@@ -197,6 +263,7 @@ export class Call {
 				audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
 				path: 'sfu' as const,
 				descriptionCount: 0,
+				...videoShape(stats),
 			}));
 		}
 		const all = (await this.#mesh?.stats()) ?? [];
@@ -211,6 +278,7 @@ export class Call {
 				path: path.path,
 				...(path.localCandidateType ? { localCandidateType: path.localCandidateType } : {}),
 				descriptionCount,
+				...videoShape(stats),
 			};
 		});
 	}

@@ -1,0 +1,95 @@
+import { h } from './dom.js';
+
+export interface LobbyResult {
+	roomId: string;
+	displayName: string;
+	stream: MediaStream | undefined;
+}
+
+const CONSTRAINTS = { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } };
+
+/** Opens camera and microphone (optionally specific devices); undefined plus the reason when refused. */
+export async function openMedia(cameraId?: string, micId?: string): Promise<{ stream?: MediaStream; error?: string }> {
+	try {
+		const stream = await navigator.mediaDevices.getUserMedia({
+			audio: micId ? { deviceId: { exact: micId } } : true,
+			video: cameraId ? { ...CONSTRAINTS, deviceId: { exact: cameraId } } : CONSTRAINTS,
+		});
+		return { stream };
+	} catch (error) {
+		const name = (error as DOMException).name;
+		return {
+			error:
+				name === 'NotAllowedError'
+					? 'Camera and microphone are blocked. Allow them in the browser, then retry, or join without them.'
+					: `Camera or microphone unavailable (${(error as Error).message}). Retry, or join without them.`,
+		};
+	}
+}
+
+/**
+ * The lobby: room and name, a camera preview with device pickers, and a way
+ * on when the camera is denied (retry, or join without it).
+ */
+export function showLobby(root: HTMLElement, initial: { roomId?: string; displayName?: string }): Promise<LobbyResult> {
+	return new Promise((resolve) => {
+		const preview = h('video', { autoplay: true, playsinline: true, 'aria-label': 'Your camera preview', 'data-testid': 'preview' });
+		preview.muted = true;
+		const cameraSelect = h('select', { id: 'camera-select' });
+		const micSelect = h('select', { id: 'mic-select' });
+		const mediaError = h('p', { class: 'error', role: 'alert', hidden: true });
+		const retry = h('button', { type: 'button', hidden: true }, 'Retry camera');
+		const roomInput = h('input', { id: 'room-input', name: 'room', required: true, pattern: '[A-Za-z0-9_\\-]{1,64}', autocomplete: 'off', value: initial.roomId });
+		const nameInput = h('input', { id: 'name-input', name: 'name', required: true, maxlength: '64', autocomplete: 'name', value: initial.displayName });
+		const form = h(
+			'form',
+			{ class: 'lobby', 'aria-labelledby': 'lobby-title' },
+			h('h1', { id: 'lobby-title' }, 'Join a call'),
+			h('div', { class: 'preview' }, preview),
+			mediaError,
+			retry,
+			h('label', { for: 'room-input' }, 'Room'),
+			roomInput,
+			h('label', { for: 'name-input' }, 'Your name'),
+			nameInput,
+			h('label', { for: 'camera-select' }, 'Camera'),
+			cameraSelect,
+			h('label', { for: 'mic-select' }, 'Microphone'),
+			micSelect,
+			h('button', { type: 'submit', class: 'primary' }, 'Join'),
+		);
+		root.replaceChildren(form);
+		let stream: MediaStream | undefined;
+
+		const fillDevices = async () => {
+			const devices = await navigator.mediaDevices.enumerateDevices();
+			for (const [select, kind] of [[cameraSelect, 'videoinput'], [micSelect, 'audioinput']] as const) {
+				const current = stream?.getTracks().find((t) => t.kind === (kind === 'videoinput' ? 'video' : 'audio'))?.getSettings().deviceId;
+				select.replaceChildren(
+					...devices
+						.filter((d) => d.kind === kind)
+						.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`)),
+				);
+			}
+		};
+		const open = async () => {
+			for (const track of stream?.getTracks() ?? []) track.stop();
+			const result = await openMedia(cameraSelect.value || undefined, micSelect.value || undefined);
+			stream = result.stream;
+			preview.srcObject = stream ?? null;
+			mediaError.hidden = !result.error;
+			mediaError.textContent = result.error ?? '';
+			retry.hidden = !result.error;
+			await fillDevices().catch(() => undefined);
+		};
+		cameraSelect.addEventListener('change', () => void open());
+		micSelect.addEventListener('change', () => void open());
+		retry.addEventListener('click', () => void open());
+		form.addEventListener('submit', (event) => {
+			event.preventDefault();
+			resolve({ roomId: roomInput.value.trim(), displayName: nameInput.value.trim(), stream });
+		});
+		void open();
+		(initial.roomId ? nameInput : roomInput).focus();
+	});
+}

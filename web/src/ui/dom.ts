@@ -1,0 +1,37 @@
+type Attrs = Record<string, string | boolean | undefined>;
+
+/** Creates an element: `h('button', { type: 'button', 'data-testid': 'mute' }, 'Mute')`. */
+export function h<K extends keyof HTMLElementTagNameMap>(
+	tag: K,
+	attrs: Attrs = {},
+	...children: Array<Node | string>
+): HTMLElementTagNameMap[K] {
+	const el = document.createElement(tag);
+	for (const [key, value] of Object.entries(attrs)) {
+		if (value === undefined || value === false) continue;
+		el.setAttribute(key, value === true ? '' : value);
+	}
+	el.append(...children);
+	return el;
+}
+
+/** What a person should read for a join failure with this protocol error code. */
+export function explainJoinError(error: unknown): string {
+	const code = (error as { code?: string }).code;
+	switch (code) {
+		case 'ROOM_FULL':
+			return 'This room is full. Try again later or pick another room.';
+		case 'TOKEN_REQUIRED':
+			return 'This room needs an invitation link (an access token).';
+		case 'TOKEN_EXPIRED':
+			return 'Your invitation link has expired. Ask for a new one.';
+		case 'TOKEN_INVALID':
+		case 'TOKEN_WRONG_ROOM':
+			return 'Your invitation link is not valid for this room.';
+		case 'CLOSED':
+		case 'TIMEOUT':
+			return 'The server cannot be reached. Check your connection and try again.';
+		default:
+			return `Could not join: ${(error as Error).message}`;
+	}
+}
