@@ -1,0 +1,98 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
+import { joinAll, peerIdOf } from '../support/call.js';
+import { startServer, type RunningServer } from '../support/serverProcess.js';
+
+describe('the call app, driven through its test contract', () => {
+	let server: RunningServer;
+	let browser: Browser;
+
+	beforeAll(async () => {
+		server = await startServer({ ROOM_MAX_PEERS: '2' });
+		browser = await launchBrowser();
+	});
+
+	afterAll(async () => {
+		await browser?.close();
+		await server?.stop();
+	});
+
+	it('the lobby joins a room by name, with a camera preview', async () => {
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		await page.goto(`${server.url}/`);
+		await expect.poll(() => page.locator('[data-testid=preview]').evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
+		expect(await page.locator('#camera-select option').count()).toBeGreaterThan(0);
+		await page.getByLabel('Room').fill('app-lobby');
+		await page.getByLabel('Your name').fill('Lena');
+		await page.getByRole('button', { name: 'Join' }).click();
+		await expect.poll(() => page.locator('[data-testid=topology]').textContent()).toBe('mesh');
+		expect(await page.locator('[data-testid=participant-count]').textContent()).toBe('1');
+		expect(page.url()).toContain('room=app-lobby');
+		await context.close();
+	});
+
+	it('join by URL, mute, chat and leave, as the other participant sees them', async () => {
+		const context = await browser.newContext();
+		const [alice, bob] = await joinAll(context, server.url, 'app-call', ['Alice', 'Bob']);
+		const aliceId = await peerIdOf(alice);
+		for (const page of [alice, bob]) {
+			await expect.poll(() => page.locator('[data-testid=participant-count]').textContent()).toBe('2');
+			expect(await page.locator('[data-testid=topology]').textContent()).toBe('mesh');
+			await expect.poll(() => page.locator('[data-testid=remote-tile] video').evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
+		}
+		const aliceOnBob = bob.locator(`[data-testid=remote-tile][data-peer-id="${aliceId}"]`);
+		expect(await aliceOnBob.locator('figcaption').textContent()).toContain('Alice');
+
+		// Mute: the button says so, and Bob's tile for Alice shows it.
+		await alice.locator('[data-testid=mute]').click();
+		expect(await alice.locator('[data-testid=mute]').getAttribute('aria-pressed')).toBe('true');
+		await expect.poll(() => aliceOnBob.getAttribute('data-audio-muted')).toBe('true');
+		expect(await aliceOnBob.locator('[data-testid=remote-muted]').textContent()).toBe('mic off');
+		await alice.locator('[data-testid=camera]').click();
+		await expect.poll(() => aliceOnBob.getAttribute('data-video-muted')).toBe('true');
+
+		// Chat, with the keyboard.
+		await alice.locator('[data-testid=chat-input]').fill('hello from Alice');
+		await alice.locator('[data-testid=chat-input]').press('Enter');
+		await expect.poll(() => bob.locator('[data-testid=chat-message]').allTextContents()).toEqual([expect.stringContaining('hello from Alice')]);
+		expect(await bob.locator('[data-testid=chat-message]').first().textContent()).toContain('Alice');
+		expect(await alice.locator('[data-testid=chat-message]').allTextContents()).toEqual([expect.stringContaining('hello from Alice')]);
+		expect(await alice.locator('[data-testid=chat-input]').inputValue()).toBe('');
+
+		// The stats panel lists Bob's connection as direct.
+		await alice.locator('summary', { hasText: 'Connection stats' }).click();
+		await expect.poll(() => alice.locator('[data-testid=stats-panel] tbody tr td').last().textContent(), { timeout: 10_000 }).toBe('direct');
+
+		// Leave: Bob sees Alice go.
+		await alice.locator('[data-testid=leave]').click();
+		await expect.poll(() => bob.locator('[data-testid=remote-tile]').count()).toBe(0);
+		await expect.poll(() => bob.locator('[data-testid=participant-count]').textContent()).toBe('1');
+		expect(await alice.getByRole('heading', { name: 'You left the call.' }).count()).toBe(1);
+		await context.close();
+	});
+
+	it('a full room is explained in words', async () => {
+		const context = await browser.newContext();
+		await joinAll(context, server.url, 'app-full', ['One', 'Two']);
+		const third = await context.newPage();
+		await third.goto(`${server.url}/?room=app-full&name=Three`);
+		await expect.poll(() => third.locator('[role=status]').textContent()).toContain('This room is full');
+		await context.close();
+	});
+
+	it('a denied camera still lets a person join, and says so', async () => {
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		// Make getUserMedia refuse as a browser does when the user blocks it.
+		await page.addInitScript(() => {
+			navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+		});
+		await page.goto(`${server.url}/?room=app-denied&name=Nocam`);
+		await expect.poll(() => page.locator('[role=status]').textContent()).toContain('without camera and microphone');
+		await expect.poll(() => page.locator('[data-testid=participant-count]').textContent()).toBe('1');
+		expect(await page.locator('[data-testid=mute]').isDisabled()).toBe(true);
+		await context.close();
+	});
+});
