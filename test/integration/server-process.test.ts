@@ -34,7 +34,7 @@ describe('the built server process (npm start)', () => {
 		const res = await fetch(`${server.url}/`);
 		expect(res.status).toBe(200);
 		const html = await res.text();
-		expect(html).toContain('data-testid="local-video"');
+		expect(html).toContain('<main id="app">');
 		const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
 		expect(script).toBeDefined();
 		const js = await fetch(`${server.url}${script}`);
