@@ -2,7 +2,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoomDetails } from '../../core/protocol/index.js';
 import { launchBrowser } from '../support/browser.js';
-import { expectEveryPairDecodes, joinAll, metricSample, peerIdOf, remoteStats, type RemoteStats } from '../support/call.js';
+import { metricSample } from '../support/metrics.js';
+import { expectEveryPairDecodes, joinAll, peerIdOf, remoteStats, type RemoteStats } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 describe('mesh calls in real Chromium', () => {

@@ -2,16 +2,9 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Method, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
+import { metricSample } from '../support/metrics.js';
 import { startInProcessServer } from '../support/inProcessServer.js';
 import { connectClient } from '../support/signaling.js';
-
-/** The value of one sample line, e.g. `name{label="x"} 3`. */
-function sample(text: string, series: string): number | undefined {
-	for (const line of text.split('\n')) {
-		if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-	}
-	return undefined;
-}
 
 describe('GET /metrics', () => {
 	let server: Server;
@@ -41,14 +34,14 @@ describe('GET /metrics', () => {
 		expect(res.status).toBe(200);
 		expect(res.headers.get('content-type')).toMatch(/text\/plain/);
 		const text = await res.text();
-		expect(sample(text, 'streaming_signaling_connections')).toBe(4);
-		expect(sample(text, 'streaming_rooms')).toBe(2);
-		expect(sample(text, 'streaming_peers')).toBe(2);
-		expect(sample(text, 'streaming_signaling_messages_total{method="join"}')).toBe(3);
-		expect(sample(text, 'streaming_signaling_messages_total{method="leave"}')).toBe(2);
-		expect(sample(text, 'streaming_signaling_errors_total{code="NOT_JOINED"}')).toBe(1);
-		expect(sample(text, 'streaming_signaling_errors_total{code="BAD_JSON"}')).toBe(1);
-		expect(sample(text, 'streaming_signaling_request_duration_seconds_count{method="join"}')).toBe(3);
+		expect(metricSample(text, 'streaming_signaling_connections')).toBe(4);
+		expect(metricSample(text, 'streaming_rooms')).toBe(2);
+		expect(metricSample(text, 'streaming_peers')).toBe(2);
+		expect(metricSample(text, 'streaming_signaling_messages_total{method="join"}')).toBe(3);
+		expect(metricSample(text, 'streaming_signaling_messages_total{method="leave"}')).toBe(2);
+		expect(metricSample(text, 'streaming_signaling_errors_total{code="NOT_JOINED"}')).toBe(1);
+		expect(metricSample(text, 'streaming_signaling_errors_total{code="BAD_JSON"}')).toBe(1);
+		expect(metricSample(text, 'streaming_signaling_request_duration_seconds_count{method="join"}')).toBe(3);
 		expect(text).toContain('streaming_process_cpu_seconds_total');
 		raw.close();
 		for (const client of clients) client.close();

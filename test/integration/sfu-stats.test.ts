@@ -1,12 +1,8 @@
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../server/Server.js';
+import { metricSample } from '../support/metrics.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
-
-function sample(text: string, series: string): number | undefined {
-	const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-	return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 /** One RTP packet: version 2, the given payload type, sequence number and SSRC, 160 payload bytes. */
 function rtpPacket(payloadType: number, seq: number, ssrc: number): Buffer {
@@ -33,11 +29,11 @@ describe('SFU accounting in /metrics', () => {
 
 	it('counts RTP bytes that really go through a transport, and the objects that carry them', async () => {
 		const before = await scrape();
-		expect(sample(before, 'streaming_sfu_rtp_bytes_total{direction="in"}')).toBe(0);
-		expect(sample(before, 'streaming_sfu_transports')).toBe(0);
-		expect(sample(before, 'streaming_sfu_workers')).toBe(1);
+		expect(metricSample(before, 'streaming_sfu_rtp_bytes_total{direction="in"}')).toBe(0);
+		expect(metricSample(before, 'streaming_sfu_transports')).toBe(0);
+		expect(metricSample(before, 'streaming_sfu_workers')).toBe(1);
 		const pid = server.workers.workers[0]?.pid;
-		expect(sample(before, `streaming_sfu_worker_cpu_seconds{pid="${pid}"}`)).toBeGreaterThan(0);
+		expect(metricSample(before, `streaming_sfu_worker_cpu_seconds{pid="${pid}"}`)).toBeGreaterThan(0);
 
 		const router = await server.workers.createRouter();
 		const transport = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
@@ -49,9 +45,9 @@ describe('SFU accounting in /metrics', () => {
 			},
 		});
 		const counts = await scrape();
-		expect(sample(counts, 'streaming_sfu_routers')).toBe(1);
-		expect(sample(counts, 'streaming_sfu_transports')).toBe(1);
-		expect(sample(counts, 'streaming_sfu_producers')).toBe(1);
+		expect(metricSample(counts, 'streaming_sfu_routers')).toBe(1);
+		expect(metricSample(counts, 'streaming_sfu_transports')).toBe(1);
+		expect(metricSample(counts, 'streaming_sfu_producers')).toBe(1);
 
 		const udp = createSocket('udp4');
 		for (let seq = 1; seq <= 50; seq++) {
@@ -63,15 +59,15 @@ describe('SFU accounting in /metrics', () => {
 		// mediasoup counted them (the producer saw the packets).
 		await until(async () => ((await producer.getStats())[0]?.packetCount ?? 0) >= 50, 5000, 'producer to count 50 packets');
 		const during = await scrape();
-		const bytesIn = sample(during, 'streaming_sfu_rtp_bytes_total{direction="in"}') ?? 0;
+		const bytesIn = metricSample(during, 'streaming_sfu_rtp_bytes_total{direction="in"}') ?? 0;
 		expect(bytesIn).toBeGreaterThanOrEqual(50 * 172);
 
 		router.close();
 		const after = await scrape();
-		expect(sample(after, 'streaming_sfu_routers')).toBe(0);
-		expect(sample(after, 'streaming_sfu_transports')).toBe(0);
-		expect(sample(after, 'streaming_sfu_producers')).toBe(0);
+		expect(metricSample(after, 'streaming_sfu_routers')).toBe(0);
+		expect(metricSample(after, 'streaming_sfu_transports')).toBe(0);
+		expect(metricSample(after, 'streaming_sfu_producers')).toBe(0);
 		// A counter: what went through stays counted after the transport closes.
-		expect(sample(after, 'streaming_sfu_rtp_bytes_total{direction="in"}')).toBe(bytesIn);
+		expect(metricSample(after, 'streaming_sfu_rtp_bytes_total{direction="in"}')).toBe(bytesIn);
 	});
 });

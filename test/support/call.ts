@@ -58,9 +58,3 @@ export async function expectEveryPairDecodes(pages: readonly Page[], frames: num
 		.toBe(true);
 	return last;
 }
-
-/** One sample line of a Prometheus text exposition. */
-export function metricSample(text: string, series: string): number | undefined {
-	const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-	return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
