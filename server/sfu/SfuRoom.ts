@@ -49,6 +49,9 @@ export class SfuRoom {
 	readonly #peers = new Map<string, SfuPeer>();
 	readonly #routers: types.Router[] = [];
 	readonly #levelObservers = new Map<types.Router, types.AudioLevelObserver>();
+	/** "<peerId>:<producerId>" pairs consumed (or being consumed): one consumer per pair. */
+	readonly #consuming = new Set<string>();
+	/** "<producerId>:<routerId>": producers already piped to another router of the room. */
 	readonly #piped = new Set<string>();
 	/** Router creation and placement, one at a time. */
 	readonly #placement = new AwaitQueue();
@@ -178,6 +181,7 @@ export class SfuRoom {
 		if (!peer) return;
 		this.#peers.delete(peerId);
 		peer.close();
+		for (const key of [...this.#consuming]) if (key.startsWith(`${peerId}:`)) this.#consuming.delete(key);
 		this.#releaseUnusedRouters();
 	}
 
@@ -256,8 +260,8 @@ export class SfuRoom {
 		const transport = peer.recvTransport;
 		if (!peer.canReceive || !transport || producer.closed) return;
 		const key = `${peer.peerId}:${producer.id}`;
-		if (this.#piped.has(`consume:${key}`)) return;
-		this.#piped.add(`consume:${key}`);
+		if (this.#consuming.has(key)) return;
+		this.#consuming.add(key);
 		try {
 			const source = this.#peers.get(info.peerId);
 			if (source && source.router !== peer.router) await this.#pipe(producer, source.router, peer.router);
@@ -274,7 +278,7 @@ export class SfuRoom {
 			peer.consumers.set(consumer.id, consumer);
 			const closed = () => {
 				if (!peer.consumers.delete(consumer.id)) return;
-				this.#piped.delete(`consume:${key}`);
+				this.#consuming.delete(key);
 				this.#notify(peer.peerId, Notification.SfuConsumerClosed, { consumerId: consumer.id });
 			};
 			consumer.on('transportclose', closed);
@@ -291,14 +295,14 @@ export class SfuRoom {
 				producerPaused: consumer.producerPaused,
 			});
 		} catch (error) {
-			this.#piped.delete(`consume:${key}`);
+			this.#consuming.delete(key);
 			this.#logger.warn({ err: error, peerId: peer.peerId, producerId: producer.id }, 'consume failed');
 		}
 	}
 
 	/** Makes `producer` (on `from`) consumable on `to`, once. */
 	async #pipe(producer: types.Producer, from: types.Router, to: types.Router): Promise<void> {
-		const key = `pipe:${producer.id}:${to.id}`;
+		const key = `${producer.id}:${to.id}`;
 		if (this.#piped.has(key)) return;
 		this.#piped.add(key);
 		try {
@@ -320,6 +324,7 @@ export class SfuRoom {
 		const peers = [...this.#peers.values()];
 		this.#peers.clear();
 		this.#piped.clear();
+		this.#consuming.clear();
 		for (const peer of peers) peer.close();
 		for (const other of this.#routers.splice(0)) other.close();
 		this.#levelObservers.clear();

@@ -1,13 +1,11 @@
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
+import { remoteStats } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 async function framesFrom(page: Page): Promise<number> {
-	return page.evaluate(async () => {
-		const stats = (await window.__call?.inboundVideo()) ?? [];
-		return stats[0]?.framesDecoded ?? 0;
-	});
+	return (await remoteStats(page))[0]?.framesDecoded ?? 0;
 }
 
 describe('signaling drops while a call runs', () => {
@@ -62,7 +60,7 @@ describe('signaling drops while a call runs', () => {
 
 		// While signaling is down, both directions keep decoding new frames.
 		await alice.waitForFunction(
-			async (base) => window.__call?.signalingState === 'reconnecting' && (((await window.__call?.inboundVideo()) ?? [])[0]?.framesDecoded ?? 0) > base + 15,
+			async (base) => window.__call?.signalingState === 'reconnecting' && (((await window.__call?.connectionStats()) ?? [])[0]?.framesDecoded ?? 0) > base + 15,
 			aliceFramesAtCut,
 		);
 		await expect.poll(() => framesFrom(bob), { timeout: 10_000 }).toBeGreaterThan(bobFramesAtCut + 15);

@@ -53,10 +53,28 @@ function sum(stats: Stat[], type: string, kind: string, field: string): number {
 	return total;
 }
 
-function videoShape(stats: Stat[]): { framesPerSecond: number; frameWidth: number; frameHeight: number } {
+/** One remote participant's numbers from the getStats() entries of its connection (or its consumers). */
+function summarize(
+	peerId: string,
+	stats: Stat[],
+	path: { path: RemoteConnectionStats['path']; localCandidateType?: string },
+	descriptionCount: number,
+): RemoteConnectionStats {
 	const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
 	const n = (v: unknown) => (typeof v === 'number' ? v : 0);
-	return { framesPerSecond: n(video?.framesPerSecond), frameWidth: n(video?.frameWidth), frameHeight: n(video?.frameHeight) };
+	return {
+		peerId,
+		framesDecoded: sum(stats, 'inbound-rtp', 'video', 'framesDecoded'),
+		bytesReceived: sum(stats, 'inbound-rtp', 'video', 'bytesReceived'),
+		audioPacketsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived'),
+		audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
+		path: path.path,
+		...(path.localCandidateType ? { localCandidateType: path.localCandidateType } : {}),
+		descriptionCount,
+		framesPerSecond: n(video?.framesPerSecond),
+		frameWidth: n(video?.frameWidth),
+		frameHeight: n(video?.frameHeight),
+	};
 }
 
 /**
@@ -255,37 +273,10 @@ export class Call {
 
 	async connectionStats(): Promise<RemoteConnectionStats[]> {
 		if (this.#sfu) {
-			return (await this.#sfu.stats()).map(({ peerId, stats }) => ({
-				peerId,
-				framesDecoded: sum(stats, 'inbound-rtp', 'video', 'framesDecoded'),
-				bytesReceived: sum(stats, 'inbound-rtp', 'video', 'bytesReceived'),
-				audioPacketsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived'),
-				audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
-				path: 'sfu' as const,
-				descriptionCount: 0,
-				...videoShape(stats),
-			}));
+			return (await this.#sfu.stats()).map(({ peerId, stats }) => summarize(peerId, stats, { path: 'sfu' }, 0));
 		}
 		const all = (await this.#mesh?.stats()) ?? [];
-		return all.map(({ peerId, descriptionCount, stats }) => {
-			const path = pathOf(stats);
-			return {
-				peerId,
-				framesDecoded: sum(stats, 'inbound-rtp', 'video', 'framesDecoded'),
-				bytesReceived: sum(stats, 'inbound-rtp', 'video', 'bytesReceived'),
-				audioPacketsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived'),
-				audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
-				path: path.path,
-				...(path.localCandidateType ? { localCandidateType: path.localCandidateType } : {}),
-				descriptionCount,
-				...videoShape(stats),
-			};
-		});
-	}
-
-	/** Inbound video counters per remote participant (kept for tests and the stats panel). */
-	async inboundVideo(): Promise<Array<{ peerId: string; framesDecoded: number; bytesReceived: number }>> {
-		return (await this.connectionStats()).map(({ peerId, framesDecoded, bytesReceived }) => ({ peerId, framesDecoded, bytesReceived }));
+		return all.map(({ peerId, descriptionCount, stats }) => summarize(peerId, stats, pathOf(stats), descriptionCount));
 	}
 
 	close(): void {

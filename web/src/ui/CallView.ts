@@ -21,6 +21,8 @@ export class CallView {
 	readonly #names = new Map<string, string>();
 	readonly #lastBytes = new Map<string, { bytes: number; at: number }>();
 	#call: Call | undefined;
+	/** Ends the screen share in progress (back to the camera); undefined when not sharing. */
+	#stopShare: (() => void) | undefined;
 	#statsTimer: ReturnType<typeof setInterval> | undefined;
 
 	constructor(localStream: MediaStream | undefined, onLeave: () => void) {
@@ -198,12 +200,11 @@ export class CallView {
 
 	async #toggleShare(button: HTMLButtonElement, localStream: MediaStream | undefined, localVideo: HTMLVideoElement): Promise<void> {
 		if (!this.#call || !localStream) return;
-		const sharing = button.getAttribute('aria-pressed') === 'true';
-		const camera = localStream.getVideoTracks()[0];
-		if (sharing) {
-			(button as HTMLButtonElement & { stopShare?: () => void }).stopShare?.();
+		if (this.#stopShare) {
+			this.#stopShare();
 			return;
 		}
+		const camera = localStream.getVideoTracks()[0];
 		try {
 			const screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
 			const [track] = screen.getVideoTracks();
@@ -212,6 +213,7 @@ export class CallView {
 			button.setAttribute('aria-pressed', 'true');
 			button.textContent = 'Stop sharing';
 			const stop = () => {
+				this.#stopShare = undefined;
 				track.onended = null;
 				void this.#call?.replaceVideoTrack(camera).then(() => {
 					localVideo.srcObject = localStream;
@@ -219,7 +221,7 @@ export class CallView {
 				button.setAttribute('aria-pressed', 'false');
 				button.textContent = 'Share screen';
 			};
-			(button as HTMLButtonElement & { stopShare?: () => void }).stopShare = stop;
+			this.#stopShare = stop;
 			track.onended = stop;
 		} catch (error) {
 			this.setStatus(`Screen sharing unavailable: ${(error as Error).message}`);
