@@ -1,2 +1,3 @@
 export * from './config/index.js';
 export * from './protocol/index.js';
+export * from './topology/index.js';

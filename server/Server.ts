@@ -13,6 +13,7 @@ import { WorkerPool } from './sfu/WorkerPool.js';
 import { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { SignalingService } from './signaling/SignalingService.js';
+import { RoomTopology } from './topology/RoomTopology.js';
 import { TurnCredentials } from './turn/TurnCredentials.js';
 
 export interface ServerOptions {
@@ -45,14 +46,31 @@ export class Server {
 		this.workers = workers;
 		this.tokens = new AccessTokens(config.auth.tokenSecret);
 		this.sfuRooms = new SfuRooms({ pool: workers, sfu: config.sfu, mediasoup: config.mediasoup, logger });
-		this.rooms = new RoomRegistry(
-			{ maxPeers: config.rooms.maxPeers, requireToken: config.auth.requireTokens, mediaMode: config.rooms.mediaMode },
-			(roomId) => this.sfuRooms.close(roomId),
-		);
 		this.metrics = new Metrics({
 			rooms: () => this.rooms.size,
+			roomsByTopology: () => {
+				const counts = { mesh: 0, escalating: 0, sfu: 0, deescalating: 0 };
+				for (const room of this.rooms.rooms) counts[room.topology.state]++;
+				return counts;
+			},
 			peers: () => this.rooms.peerCount,
 			connections: () => this.signaling.connectionCount,
+		});
+		const { meshMaxPeers, meshMinPeers, deescalateCooldownMs } = config.topology;
+		this.rooms = new RoomRegistry({
+			defaultSettings: { maxPeers: config.rooms.maxPeers, requireToken: config.auth.requireTokens, meshMaxPeers, meshMinPeers, deescalateCooldownMs },
+			topology: (room) =>
+				new RoomTopology({
+					settings: room.settings,
+					config: config.topology,
+					metrics: this.metrics,
+					logger: logger.child({ roomId: room.id }),
+					effects: {
+						broadcast: (method, data) => service.broadcast(room, method, data),
+						closeSfu: () => this.sfuRooms.close(room.id),
+					},
+				}),
+			onRoomClosed: (roomId) => this.sfuRooms.close(roomId),
 		});
 		this.sfuStats = new SfuStats(workers, this.metrics.registry);
 		const service = new SignalingService({

@@ -79,9 +79,36 @@ export const SignalingConfigSchema = z.object({
 export const RoomsConfigSchema = z.object({
 	/** Default cap for rooms created on demand or without their own maxPeers. */
 	maxPeers: z.number().int().min(1).max(1000).default(50),
-	/** Default media mode of new rooms: peer to peer (mesh) or through the SFU. */
-	mediaMode: z.enum(['mesh', 'sfu']).default('mesh'),
 });
+
+/**
+ * When a room moves its media from the mesh to the SFU and back (the
+ * topology machine, core/topology). README, "Tuning escalation", says what
+ * each key trades off. Rooms can override the first three through the room API.
+ */
+export const TopologyConfigSchema = z
+	.object({
+		/** Escalate to the SFU when participants exceed this; 0 puts every room on the SFU from its first participant. */
+		meshMaxPeers: z.number().int().min(0).max(1000).default(4),
+		/** Eligible to return to the mesh at or below this many participants. */
+		meshMinPeers: z.number().int().min(0).max(1000).default(2),
+		/** How long a room must stay eligible before it returns to the mesh; also the hold-off after any migration. */
+		deescalateCooldownMs: z.number().int().min(0).max(3_600_000).default(10_000),
+		/** How long clients get to prepare the new path; then the room commits (someone is ready) or rolls back. */
+		migrationTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
+		/** The bitrate one outgoing mesh stream should get: (n-1) times this must fit a peer's measured uplink. 0 turns the uplink trigger off. */
+		meshStreamBitrateBps: z.number().int().min(0).max(100_000_000).default(300_000),
+		/** Inbound packet loss (0..1) above which a peer counts as struggling; 1 turns the loss trigger off. */
+		maxPacketLoss: z.number().min(0).max(1).default(0.1),
+		/** Round-trip time above which a peer counts as struggling; 0 turns the RTT trigger off. */
+		maxRttMs: z.number().int().min(0).max(60_000).default(1000),
+		/** A quality trigger fires only after a peer's reports show it this long without a break. */
+		qualityWindowMs: z.number().int().min(0).max(600_000).default(10_000),
+	})
+	.refine((t) => t.meshMaxPeers === 0 || t.meshMinPeers <= t.meshMaxPeers, {
+		message: 'must not exceed meshMaxPeers (the room would return to the mesh at a size it leaves it)',
+		path: ['meshMinPeers'],
+	});
 
 export const SfuConfigSchema = z.object({
 	/** Peers placed on one router before the room takes another router (on another worker) and pipes between them. */
@@ -117,6 +144,7 @@ export const ServerConfigSchema = z.object({
 	turn: TurnConfigSchema.default(() => TurnConfigSchema.parse({})),
 	signaling: SignalingConfigSchema.default(() => SignalingConfigSchema.parse({})),
 	rooms: RoomsConfigSchema.default(() => RoomsConfigSchema.parse({})),
+	topology: TopologyConfigSchema.default(() => TopologyConfigSchema.parse({})),
 	sfu: SfuConfigSchema.default(() => SfuConfigSchema.parse({})),
 	auth: AuthConfigSchema.default(() => AuthConfigSchema.parse({})),
 });
@@ -126,6 +154,7 @@ export type TurnConfig = z.infer<typeof TurnConfigSchema>;
 export type SignalingConfig = z.infer<typeof SignalingConfigSchema>;
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 export type SfuConfig = z.infer<typeof SfuConfigSchema>;
+export type TopologyConfig = z.infer<typeof TopologyConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 /** The embedded default configuration: what `npm start` runs with. */

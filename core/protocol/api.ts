@@ -5,13 +5,23 @@ import { PeerInfoSchema, QualityReportSchema, RoomIdSchema } from './messages.js
  * The HTTP room API (`/api/rooms`): what an operator or an app backend sends
  * to create a room with its own settings ahead of the first join.
  */
-export const RoomSettingsSchema = z.object({
+const RoomSettingsShape = z.object({
 	/** Most peers the room admits at once; further joins get ROOM_FULL. */
 	maxPeers: z.number().int().min(1).max(1000),
 	/** Joins must carry a signed access token for this room. */
 	requireToken: z.boolean(),
-	/** How media travels: peer to peer (mesh) or through the server (sfu). */
-	mediaMode: z.enum(['mesh', 'sfu']),
+	/** Move to the SFU when participants exceed this; 0: the room is on the SFU from its first participant. */
+	meshMaxPeers: z.number().int().min(0).max(1000),
+	/** Eligible to return to the mesh at or below this many participants. */
+	meshMinPeers: z.number().int().min(0).max(1000),
+	/** How long the room must stay eligible before returning to the mesh. */
+	deescalateCooldownMs: z.number().int().min(0).max(3_600_000),
+});
+
+/** A room's settings: the server's defaults, overridden per room through the API. */
+export const RoomSettingsSchema = RoomSettingsShape.refine((s) => s.meshMaxPeers === 0 || s.meshMinPeers <= s.meshMaxPeers, {
+	message: 'must not exceed meshMaxPeers',
+	path: ['meshMinPeers'],
 });
 export type RoomSettings = z.infer<typeof RoomSettingsSchema>;
 
@@ -19,14 +29,16 @@ export const CreateRoomRequestSchema = z
 	.object({
 		/** Omitted: the server picks one. */
 		roomId: RoomIdSchema.optional(),
-		settings: RoomSettingsSchema.partial().strict().default({}),
+		settings: RoomSettingsShape.partial().strict().default({}),
 	})
 	.strict();
 export type CreateRoomRequest = z.infer<typeof CreateRoomRequestSchema>;
 
 export const RoomDescriptionSchema = z.object({
 	roomId: RoomIdSchema,
-	settings: RoomSettingsSchema,
+	settings: RoomSettingsShape,
+	/** Where the room's media travels now (the topology machine's state) and its migration epoch. */
+	topology: z.object({ state: z.enum(['mesh', 'escalating', 'sfu', 'deescalating']), epoch: z.number().int().nonnegative() }),
 	peers: z.number().int().nonnegative(),
 	/** Created through the API: lives until deleted, even when empty. */
 	persistent: z.boolean(),

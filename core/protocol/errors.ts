@@ -40,6 +40,8 @@ export const ErrorCode = {
 	SfuObjectNotFound: 'SFU_OBJECT_NOT_FOUND',
 	/** mediasoup refused the request (bad parameters, unsupported codec...). */
 	SfuRejected: 'SFU_REJECTED',
+	/** A topology answer for a migration that is over (or not this room's current one). */
+	StaleEpoch: 'STALE_EPOCH',
 	/** The request did not get a response in time (client side). */
 	Timeout: 'TIMEOUT',
 	/** The connection closed while the request was pending (client side). */

@@ -113,6 +113,12 @@ export const MediaSourceSchema = z.enum(['camera', 'microphone', 'screen']);
 export type MediaSource = z.infer<typeof MediaSourceSchema>;
 const sfuId = z.string().min(1).max(64);
 
+// ---------------------------------------------------------------- topology
+
+export const TopologySchema = z.enum(['mesh', 'sfu']);
+export const TopologyStateSchema = z.enum(['mesh', 'escalating', 'sfu', 'deescalating']);
+const epoch = z.number().int().nonnegative();
+
 // ---------------------------------------------------------------- methods
 
 export const Method = {
@@ -135,6 +141,10 @@ export const Method = {
 	SfuCloseProducer: 'sfu.closeProducer',
 	SfuResumeConsumer: 'sfu.resumeConsumer',
 	SfuSetConsumerPreferredLayers: 'sfu.setConsumerPreferredLayers',
+	/** Every remote participant renders through the migration's new path. */
+	TopologyReady: 'topology.ready',
+	/** This client cannot build the migration's new path: the room rolls back. */
+	TopologyFailed: 'topology.failed',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -154,6 +164,12 @@ export const Notification = {
 	SfuActiveSpeaker: 'sfu.activeSpeaker',
 	/** The room's SFU side was lost (worker died): drop transports and start over. */
 	SfuRestart: 'sfu.restart',
+	/** A migration starts: build the `target` path beside the current one and swap tiles as it renders. */
+	TopologyPrepare: 'topology.prepare',
+	/** The migration is done: close the old path. */
+	TopologyCommit: 'topology.commit',
+	/** The migration failed: the room stays on (or returns to) `topology`; drop the other path. */
+	TopologyAbort: 'topology.abort',
 } as const;
 export type Notification = (typeof Notification)[keyof typeof Notification];
 
@@ -200,6 +216,8 @@ export const requestSchemas = {
 		spatialLayer: z.number().int().min(0).max(2),
 		temporalLayer: z.number().int().min(0).max(2).optional(),
 	}),
+	[Method.TopologyReady]: z.object({ epoch }),
+	[Method.TopologyFailed]: z.object({ epoch, reason: z.string().min(1).max(256) }),
 } as const;
 
 const JoinedSchema = z.object({
@@ -219,8 +237,10 @@ const JoinedSchema = z.object({
 	iceTransportPolicy: z.enum(['all', 'relay']),
 	/** Send a `qualityReport` this often. */
 	qualityReportIntervalMs: z.number().int().positive(),
-	/** How this room carries media now. */
-	mediaMode: z.enum(['mesh', 'sfu']),
+	/** Where this peer's media goes: the room's topology, or the target of a migration in flight. */
+	mediaMode: TopologySchema,
+	/** The room's topology state and migration epoch; in `escalating`/`deescalating` send `topology.ready` for it once every remote renders. */
+	topology: z.object({ state: TopologyStateSchema, epoch }),
 });
 
 export const responseSchemas = {
@@ -246,6 +266,8 @@ export const responseSchemas = {
 	[Method.SfuCloseProducer]: z.object({}),
 	[Method.SfuResumeConsumer]: z.object({}),
 	[Method.SfuSetConsumerPreferredLayers]: z.object({}),
+	[Method.TopologyReady]: z.object({}),
+	[Method.TopologyFailed]: z.object({}),
 } as const;
 
 export const notificationSchemas = {
@@ -277,6 +299,21 @@ export const notificationSchemas = {
 	[Notification.SfuConsumerResumed]: z.object({ consumerId: sfuId }),
 	[Notification.SfuActiveSpeaker]: z.object({ peerId: PeerIdSchema.nullable() }),
 	[Notification.SfuRestart]: z.object({ reason: z.string().max(256) }),
+	[Notification.TopologyPrepare]: z.object({
+		epoch,
+		target: TopologySchema,
+		/** What triggered it: participants, participants-low, uplink, loss or rtt. */
+		reason: z.string().max(64),
+		/** Server time (ms since the epoch) of the decision: migration durations are measured from it. */
+		decidedAt: z.number(),
+	}),
+	[Notification.TopologyCommit]: z.object({
+		epoch,
+		topology: TopologySchema,
+		/** Peers that had not confirmed in time: they continue on the new path anyway. */
+		stragglers: z.array(PeerIdSchema),
+	}),
+	[Notification.TopologyAbort]: z.object({ epoch, topology: TopologySchema, reason: z.string().max(256) }),
 } as const;
 
 export type RequestData<M extends Method> = z.infer<(typeof requestSchemas)[M]>;

@@ -53,4 +53,19 @@ describe('loadConfig()', () => {
 		expect(keyOf(() => loadConfig({ CONFIG_FILE: configFile('[1]') }))).toBe('CONFIG_FILE');
 		expect(keyOf(() => loadConfig({ CONFIG_FILE: configFile('{oops') }))).toBe('CONFIG_FILE');
 	});
+
+	it('reads the topology thresholds from MESH_MAX_PEERS, MESH_MIN_PEERS and DEESCALATE_COOLDOWN_MS', () => {
+		expect(loadConfig({}).topology).toMatchObject({ meshMaxPeers: 4, meshMinPeers: 2, deescalateCooldownMs: 10_000 });
+		const config = loadConfig({ MESH_MAX_PEERS: '2', MESH_MIN_PEERS: '1', DEESCALATE_COOLDOWN_MS: '3000', ESCALATE_MAX_PACKET_LOSS: '0.25' });
+		expect(config.topology).toMatchObject({ meshMaxPeers: 2, meshMinPeers: 1, deescalateCooldownMs: 3000, maxPacketLoss: 0.25 });
+		expect(loadConfig({ MESH_MAX_PEERS: '0' }).topology.meshMaxPeers).toBe(0);
+	});
+
+	it('refuses inconsistent or malformed topology thresholds, naming the key and the variable', () => {
+		expect(keyOf(() => loadConfig({ MESH_MAX_PEERS: 'four' }))).toBe('MESH_MAX_PEERS');
+		expect(keyOf(() => loadConfig({ MESH_MAX_PEERS: '-1' }))).toBe('topology.meshMaxPeers');
+		expect(keyOf(() => loadConfig({ DEESCALATE_COOLDOWN_MS: '1.5' }))).toBe('DEESCALATE_COOLDOWN_MS');
+		expect(keyOf(() => loadConfig({ ESCALATE_MAX_PACKET_LOSS: '2' }))).toBe('topology.maxPacketLoss');
+		expect(() => loadConfig({ MESH_MAX_PEERS: '3', MESH_MIN_PEERS: '5' })).toThrow(/topology\.meshMinPeers.*must not exceed meshMaxPeers.*MESH_MIN_PEERS/);
+	});
 });

@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** Environment variable -> config key path and value kind. */
-const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'string' | 'bool' | 'list']> = [
+const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'number' | 'string' | 'bool' | 'list']> = [
 	['PORT', ['port'], 'int'],
 	['HOST', ['host'], 'string'],
 	['LOG_LEVEL', ['logLevel'], 'string'],
@@ -31,7 +31,14 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 's
 	['RATE_LIMIT_PER_SECOND', ['signaling', 'rateLimit', 'messagesPerSecond'], 'int'],
 	['RATE_LIMIT_BURST', ['signaling', 'rateLimit', 'burst'], 'int'],
 	['ROOM_MAX_PEERS', ['rooms', 'maxPeers'], 'int'],
-	['ROOM_MEDIA_MODE', ['rooms', 'mediaMode'], 'string'],
+	['MESH_MAX_PEERS', ['topology', 'meshMaxPeers'], 'int'],
+	['MESH_MIN_PEERS', ['topology', 'meshMinPeers'], 'int'],
+	['DEESCALATE_COOLDOWN_MS', ['topology', 'deescalateCooldownMs'], 'int'],
+	['MIGRATION_TIMEOUT_MS', ['topology', 'migrationTimeoutMs'], 'int'],
+	['MESH_STREAM_BITRATE_BPS', ['topology', 'meshStreamBitrateBps'], 'int'],
+	['ESCALATE_MAX_PACKET_LOSS', ['topology', 'maxPacketLoss'], 'number'],
+	['ESCALATE_MAX_RTT_MS', ['topology', 'maxRttMs'], 'int'],
+	['ESCALATE_QUALITY_WINDOW_MS', ['topology', 'qualityWindowMs'], 'int'],
 	['SFU_MAX_PEERS_PER_ROUTER', ['sfu', 'maxPeersPerRouter'], 'int'],
 	['AUTH_TOKEN_SECRET', ['auth', 'tokenSecret'], 'string'],
 	['AUTH_REQUIRE_TOKENS', ['auth', 'requireTokens'], 'bool'],
@@ -88,12 +95,20 @@ export function loadConfig(env: Env = process.env): ServerConfig {
 			throw new ConfigError('CONFIG_FILE', `${file} is not a JSON object: ${(error as Error).message}`);
 		}
 	}
+	/** Dotted key -> the env variable that set it, to name both in an error. */
+	const setByEnv = new Map<string, string>();
 	for (const [name, path, kind] of envOverrides) {
 		const value = env[name];
 		if (value === undefined || value === '') continue;
+		setByEnv.set(path.join('.'), name);
 		if (kind === 'int') {
 			if (!/^-?\d+$/.test(value.trim())) {
 				throw new ConfigError(name, `expected an integer, got "${value}"`);
+			}
+			setPath(raw, path, Number(value));
+		} else if (kind === 'number') {
+			if (!/^-?(\d+\.?\d*|\.\d+)$/.test(value.trim())) {
+				throw new ConfigError(name, `expected a number, got "${value}"`);
 			}
 			setPath(raw, path, Number(value));
 		} else if (kind === 'bool') {
@@ -118,7 +133,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
 	if (!result.success) {
 		const issue = result.error.issues[0];
 		const key = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
-		throw new ConfigError(key, issue?.message ?? 'invalid');
+		const env = setByEnv.get(key);
+		throw new ConfigError(key, `${issue?.message ?? 'invalid'}${env ? ` (set by ${env})` : ''}`);
 	}
 	return result.data;
 }

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CreateRoomRequestSchema, RoomIdSchema, type RoomDescription, type RoomDetails } from '../../core/protocol/index.js';
+import { CreateRoomRequestSchema, RoomIdSchema, RoomSettingsSchema, type RoomDescription, type RoomDetails } from '../../core/protocol/index.js';
 import type { Room } from '../signaling/Room.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
 import { HttpError, readJson, sendJson } from './httpUtil.js';
@@ -8,7 +8,13 @@ import { HttpError, readJson, sendJson } from './httpUtil.js';
 export const ROOM_API_PREFIX = '/api/rooms';
 
 function describe(room: Room): RoomDescription {
-	return { roomId: room.id, settings: room.settings, peers: room.size, persistent: room.persistent };
+	return {
+		roomId: room.id,
+		settings: room.settings,
+		topology: { state: room.topology.state, epoch: room.topology.epoch },
+		peers: room.size,
+		persistent: room.persistent,
+	};
 }
 
 function details(room: Room, sfuRouters: RoomDetails['sfuRouters']): RoomDetails {
@@ -88,6 +94,12 @@ export class RoomApi {
 		const { settings } = parsed.data;
 		if (settings.requireToken && !this.#tokensEnabled) {
 			throw new HttpError(400, 'TOKENS_NOT_CONFIGURED', 'requireToken needs auth.tokenSecret on this server');
+		}
+		// Each key is valid alone; together with the defaults they must still make sense.
+		const merged = RoomSettingsSchema.safeParse({ ...this.#registry.defaultSettings, ...settings });
+		if (!merged.success) {
+			const issue = merged.error.issues[0];
+			throw new HttpError(400, 'INVALID_DATA', `settings.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
 		}
 		const roomId = parsed.data.roomId ?? randomBytes(6).toString('base64url');
 		const room = this.#registry.create(roomId, settings);

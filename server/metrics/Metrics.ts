@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Live counts read at scrape time. */
 export interface MetricsSources {
 	rooms: () => number;
+	/** Live rooms per topology state (mesh, escalating, sfu, deescalating). */
+	roomsByTopology: () => Record<string, number>;
 	peers: () => number;
 	connections: () => number;
 }
@@ -18,6 +20,9 @@ export class Metrics {
 	readonly requestDuration: Histogram<'method'>;
 	readonly heartbeatDrops: Counter;
 	readonly resumes: Counter<'result'>;
+	readonly migrations: Counter<'direction' | 'result'>;
+	readonly migrationDuration: Histogram<'direction'>;
+	readonly migrationStragglers: Counter;
 
 	constructor(sources: MetricsSources) {
 		const registers = [this.registry];
@@ -36,6 +41,15 @@ export class Metrics {
 			registers,
 			collect() {
 				this.set(sources.rooms());
+			},
+		});
+		new Gauge({
+			name: 'streaming_rooms_by_topology',
+			help: 'Live rooms by topology state: mesh, escalating, sfu, deescalating',
+			labelNames: ['topology'],
+			registers,
+			collect() {
+				for (const [topology, count] of Object.entries(sources.roomsByTopology())) this.set({ topology }, count);
 			},
 		});
 		new Gauge({
@@ -76,6 +90,28 @@ export class Metrics {
 			labelNames: ['result'],
 			registers,
 		});
+		this.migrations = new Counter({
+			name: 'streaming_topology_migrations_total',
+			help: 'Topology migrations by direction (escalate: mesh to SFU, deescalate: back) and result (committed, aborted)',
+			labelNames: ['direction', 'result'],
+			registers,
+		});
+		this.migrationDuration = new Histogram({
+			name: 'streaming_topology_migration_duration_seconds',
+			help: 'From the decision to migrate to the commit, by direction',
+			labelNames: ['direction'],
+			buckets: [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13, 20],
+			registers,
+		});
+		this.migrationStragglers = new Counter({
+			name: 'streaming_topology_migration_stragglers_total',
+			help: 'Peers told to continue on the new path without having confirmed it renders (migration timeout)',
+			registers,
+		});
+		// Every series exists from the start, so a dashboard reads 0 rather than nothing.
+		for (const direction of ['escalate', 'deescalate']) {
+			for (const result of ['committed', 'aborted']) this.migrations.inc({ direction, result }, 0);
+		}
 	}
 
 	get contentType(): string {

@@ -232,6 +232,12 @@ export class Connection implements PeerChannel {
 			case Method.MediaState:
 				this.#service.mediaState(this.#requireJoined(), request.data);
 				return { data: {} };
+			case Method.TopologyReady:
+				this.#service.topologyReady(this.#requireJoined(), request.data.epoch);
+				return { data: {} };
+			case Method.TopologyFailed:
+				this.#service.topologyFailed(this.#requireJoined(), request.data.epoch, request.data.reason);
+				return { data: {} };
 			default:
 				return { data: await this.#service.sfuRequest(this.#requireJoined(), request) };
 		}

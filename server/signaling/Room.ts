@@ -1,6 +1,10 @@
 import { AwaitQueue } from 'awaitqueue';
 import type { PeerInfo, RoomSettings } from '../../core/protocol/index.js';
+import type { RoomTopology } from '../topology/RoomTopology.js';
 import type { Peer } from './Peer.js';
+
+/** Makes a room's topology actor (the server wires its effects to the room). */
+export type TopologyFactory = (room: Room) => RoomTopology;
 
 /**
  * A room: the peers that can see and signal each other. A peer can only
@@ -14,15 +18,18 @@ export class Room {
 	readonly persistent: boolean;
 	/** Serializes joins, leaves and expiries, so none interleave. */
 	readonly queue = new AwaitQueue();
+	/** Decides and drives the room's mesh <-> SFU migrations. */
+	readonly topology: RoomTopology;
 	readonly #peers = new Map<string, Peer>();
 	/** Operations in flight that will touch this room (it must not be dropped under them). */
 	#holds = 0;
 	#closed = false;
 
-	constructor(id: string, settings: RoomSettings, persistent: boolean) {
+	constructor(id: string, settings: RoomSettings, persistent: boolean, topology: TopologyFactory) {
 		this.id = id;
 		this.settings = settings;
 		this.persistent = persistent;
+		this.topology = topology(this);
 	}
 
 	get size(): number {
@@ -77,6 +84,7 @@ export class Room {
 		this.#closed = true;
 		for (const peer of this.#peers.values()) peer.close();
 		this.#peers.clear();
+		this.topology.close();
 		this.queue.stop();
 	}
 }

@@ -1,6 +1,6 @@
 import type { RoomSettings } from '../../core/protocol/index.js';
 import type { Peer } from './Peer.js';
-import { Room } from './Room.js';
+import { Room, type TopologyFactory } from './Room.js';
 
 /**
  * All live rooms and the resume-token index. Rooms created on demand are
@@ -12,11 +12,21 @@ export class RoomRegistry {
 	readonly #byResumeToken = new Map<string, Peer>();
 	readonly #defaultSettings: RoomSettings;
 	readonly #onRoomClosed: (roomId: string) => void;
+	readonly #topology: TopologyFactory;
 
-	/** `onRoomClosed` runs when a room goes away (emptied, deleted, shutdown), to free what else it held. */
-	constructor(defaultSettings: RoomSettings, onRoomClosed: (roomId: string) => void = () => undefined) {
-		this.#defaultSettings = defaultSettings;
-		this.#onRoomClosed = onRoomClosed;
+	/**
+	 * `topology` makes each room's topology actor; `onRoomClosed` runs when a
+	 * room goes away (emptied, deleted, shutdown), to free what else it held.
+	 */
+	constructor(options: { defaultSettings: RoomSettings; topology: TopologyFactory; onRoomClosed?: (roomId: string) => void }) {
+		this.#defaultSettings = options.defaultSettings;
+		this.#topology = options.topology;
+		this.#onRoomClosed = options.onRoomClosed ?? (() => undefined);
+	}
+
+	/** What a room gets for every setting it does not override. */
+	get defaultSettings(): RoomSettings {
+		return this.#defaultSettings;
 	}
 
 	get size(): number {
@@ -40,7 +50,7 @@ export class RoomRegistry {
 	/** Creates a persistent room; undefined if the id is taken. */
 	create(roomId: string, settings: Partial<RoomSettings>): Room | undefined {
 		if (this.#rooms.has(roomId)) return undefined;
-		const room = new Room(roomId, { ...this.#defaultSettings, ...settings }, true);
+		const room = new Room(roomId, { ...this.#defaultSettings, ...settings }, true, this.#topology);
 		this.#rooms.set(roomId, room);
 		return room;
 	}
@@ -52,7 +62,7 @@ export class RoomRegistry {
 	acquire(roomId: string): Room {
 		let room = this.#rooms.get(roomId);
 		if (!room) {
-			room = new Room(roomId, { ...this.#defaultSettings }, false);
+			room = new Room(roomId, { ...this.#defaultSettings }, false, this.#topology);
 			this.#rooms.set(roomId, room);
 		}
 		room.hold();

@@ -9,6 +9,7 @@ import {
 	type ResponseData,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
+import { topologyForNewcomer } from '../../core/topology/index.js';
 import type { AccessTokens } from '../auth/AccessTokens.js';
 import type { SfuRooms } from '../sfu/SfuRooms.js';
 import type { TurnCredentials } from '../turn/TurnCredentials.js';
@@ -84,11 +85,15 @@ export class SignalingService {
 					channel,
 				});
 				const peers = room.peerInfos();
+				// The topology is decided before the answer: a join that tips the room
+				// over starts the migration (the others get topology.prepare first), and
+				// the newcomer goes straight to the target instead of migrating twice.
+				const placement = room.topology.peerJoined(peer.id);
 				room.addPeer(peer);
 				this.#registry.indexResumeToken(peer);
-				this.#broadcast(room, Notification.PeerJoined, peer.info, peer.id);
-				this.#logger.info({ roomId: room.id, peerId: peer.id, role: peer.role }, 'peer joined');
-				return { peer, response: this.#describe(peer, peers) };
+				this.broadcast(room, Notification.PeerJoined, peer.info, peer.id);
+				this.#logger.info({ roomId: room.id, peerId: peer.id, role: peer.role, mediaMode: placement.mediaMode }, 'peer joined');
+				return { peer, response: this.#describe(peer, peers, placement) };
 			}, 'join');
 		} finally {
 			this.#registry.release(room);
@@ -116,7 +121,8 @@ export class SignalingService {
 				peer.rotateResumeToken();
 				this.#registry.indexResumeToken(peer, previous);
 				this.#logger.info({ roomId: room.id, peerId: peer.id, replayed: replay.length }, 'peer resumed');
-				return { peer, response: this.#describe(peer, room.peerInfos(peer.id)), replay };
+				const placement = { mediaMode: topologyForNewcomer(room.topology.state), topology: { state: room.topology.state, epoch: room.topology.epoch } };
+				return { peer, response: this.#describe(peer, room.peerInfos(peer.id), placement), replay };
 			}, 'resume');
 		} finally {
 			this.#registry.release(room);
@@ -151,9 +157,22 @@ export class SignalingService {
 		this.#deliver(room, target, Notification.Signal, { from: from.id, signal: data.signal });
 	}
 
-	/** Keeps the peer's latest connection-quality report (read by the topology policy). */
+	/** Keeps the peer's latest connection-quality report and hands it to the room's topology machine. */
 	qualityReport(peer: Peer, report: RequestData<'qualityReport'>): void {
-		peer.quality = { report, receivedAt: Date.now() };
+		const receivedAt = Date.now();
+		peer.quality = { report, receivedAt };
+		const room = this.#registry.get(peer.roomId);
+		if (room?.getPeer(peer.id) === peer) room.topology.qualityReport(peer.id, report, room.size, receivedAt);
+	}
+
+	/** The peer renders every remote through the migration's new path. */
+	topologyReady(peer: Peer, epoch: number): void {
+		this.#roomOf(peer).topology.ready(peer.id, epoch);
+	}
+
+	/** The peer could not build the migration's new path: the room rolls back. */
+	topologyFailed(peer: Peer, epoch: number, reason: string): void {
+		this.#roomOf(peer).topology.failed(peer.id, epoch, reason);
 	}
 
 	/** Chat: to everyone else in the room, with the sender's name; the sender gets the timestamp. */
@@ -161,7 +180,7 @@ export class SignalingService {
 		const room = this.#registry.get(peer.roomId);
 		const sentAt = Date.now();
 		if (room) {
-			this.#broadcast(room, Notification.ChatMessage, { from: peer.id, displayName: peer.displayName, text: data.text, sentAt }, peer.id);
+			this.broadcast(room, Notification.ChatMessage, { from: peer.id, displayName: peer.displayName, text: data.text, sentAt }, peer.id);
 		}
 		return { sentAt };
 	}
@@ -170,14 +189,14 @@ export class SignalingService {
 	mediaState(peer: Peer, data: RequestData<'mediaState'>): void {
 		peer.mediaState = { audioMuted: data.audioMuted, videoMuted: data.videoMuted };
 		const room = this.#registry.get(peer.roomId);
-		if (room) this.#broadcast(room, Notification.PeerMediaState, { peerId: peer.id, ...peer.mediaState }, peer.id);
+		if (room) this.broadcast(room, Notification.PeerMediaState, { peerId: peer.id, ...peer.mediaState }, peer.id);
 	}
 
 	/** An `sfu.*` request: only in rooms whose media goes through the SFU. */
 	async sfuRequest(peer: Peer, request: Extract<TypedRequest, { method: `sfu.${string}` }>): Promise<unknown> {
 		const room = this.#registry.get(peer.roomId);
-		if (!room || room.settings.mediaMode !== 'sfu') {
-			throw new SignalingError(ErrorCode.WrongMediaMode, `room "${peer.roomId}" carries media peer to peer, not through the SFU`);
+		if (!room || !room.topology.allowsSfu) {
+			throw new SignalingError(ErrorCode.WrongMediaMode, `room "${peer.roomId}" carries media peer to peer now, not through the SFU`);
 		}
 		const sfu = this.#sfu.getOrCreate(room.id, (peerId, method, data) => {
 			const target = this.#registry.get(room.id)?.getPeer(peerId);
@@ -208,7 +227,13 @@ export class SignalingService {
 		}
 	}
 
-	#describe(peer: Peer, peers: Joined['peers']): Joined {
+	#roomOf(peer: Peer): Room {
+		const room = this.#registry.get(peer.roomId);
+		if (!room || room.getPeer(peer.id) !== peer) throw new SignalingError(ErrorCode.PeerNotFound, 'not in a room');
+		return room;
+	}
+
+	#describe(peer: Peer, peers: Joined['peers'], placement: Pick<Joined, 'mediaMode' | 'topology'>): Joined {
 		return {
 			peerId: peer.id,
 			roomId: peer.roomId,
@@ -220,11 +245,12 @@ export class SignalingService {
 			iceServers: this.#turn.iceServersFor(peer.identity),
 			iceTransportPolicy: this.#iceTransportPolicy,
 			qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
-			mediaMode: this.#registry.get(peer.roomId)?.settings.mediaMode ?? 'mesh',
+			...placement,
 		};
 	}
 
-	#broadcast(room: Room, method: string, data: unknown, exceptId?: string): void {
+	/** A notification to every peer of the room but `exceptId`. */
+	broadcast(room: Room, method: string, data: unknown, exceptId?: string): void {
 		for (const peer of room.peers) {
 			if (peer.id !== exceptId) this.#deliver(room, peer, method, data);
 		}
@@ -246,9 +272,10 @@ export class SignalingService {
 			await room.queue.push(async () => {
 				if (!room.removePeer(peer.id)) return;
 				peer.close();
+				room.topology.peerLeft(peer.id);
 				this.#sfu.get(room.id)?.removePeer(peer.id);
 				this.#registry.peerRemoved(room, peer);
-				this.#broadcast(room, Notification.PeerLeft, { peerId: peer.id });
+				this.broadcast(room, Notification.PeerLeft, { peerId: peer.id });
 				this.#logger.info({ roomId: room.id, peerId: peer.id, why }, 'peer left');
 			}, 'remove');
 		} catch (error) {

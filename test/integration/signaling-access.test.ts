@@ -120,7 +120,8 @@ describe('room API: POST /api/rooms', () => {
 		expect(res.status).toBe(201);
 		expect(await res.json()).toEqual({
 			roomId: 'standup',
-			settings: { maxPeers: 2, requireToken: false, mediaMode: 'mesh' },
+			settings: { maxPeers: 2, requireToken: false, meshMaxPeers: 4, meshMinPeers: 2, deescalateCooldownMs: 10_000 },
+			topology: { state: 'mesh', epoch: 0 },
 			peers: 0,
 			persistent: true,
 		});
@@ -128,11 +129,25 @@ describe('room API: POST /api/rooms', () => {
 		expect(get.status).toBe(200);
 	});
 
-	it('a room created with mediaMode "sfu" tells joiners so; SFU requests in a mesh room get WRONG_MEDIA_MODE', async () => {
-		const res = await fetch(base, { method: 'POST', headers: auth, body: JSON.stringify({ roomId: 'big', settings: { mediaMode: 'sfu' } }) });
+	it('refuses topology settings that contradict each other or the defaults, naming the key', async () => {
+		for (const settings of [{ meshMinPeers: 5 }, { meshMaxPeers: 3, meshMinPeers: 4 }, { meshMaxPeers: -1 }, { deescalateCooldownMs: 'soon' }]) {
+			const res = await fetch(base, { method: 'POST', headers: auth, body: JSON.stringify({ settings }) });
+			expect(res.status).toBe(400);
+			const body = (await res.json()) as { error: string; message: string };
+			expect(body.error).toBe('INVALID_DATA');
+			expect(body.message).toMatch(/^settings\.(meshMinPeers|meshMaxPeers|deescalateCooldownMs)/);
+		}
+		const res = await fetch(base, { method: 'POST', headers: auth, body: JSON.stringify({ settings: { meshMaxPeers: 8, meshMinPeers: 5 } }) });
+		expect(res.status).toBe(201);
+	});
+
+	it('a room created with meshMaxPeers 0 is on the SFU from its first joiner; SFU requests in a mesh room get WRONG_MEDIA_MODE', async () => {
+		const res = await fetch(base, { method: 'POST', headers: auth, body: JSON.stringify({ roomId: 'big', settings: { meshMaxPeers: 0 } }) });
 		expect(res.status).toBe(201);
 		const client = await connectClient(server.port);
-		expect((await client.request(Method.Join, join('big'))).mediaMode).toBe('sfu');
+		const joined = await client.request(Method.Join, join('big'));
+		expect(joined.mediaMode).toBe('sfu');
+		expect(joined.topology).toEqual({ state: 'sfu', epoch: 0 });
 		const caps = await client.request(Method.SfuGetRouterRtpCapabilities, {});
 		expect(JSON.stringify(caps.routerRtpCapabilities)).toContain('video/VP8');
 		const send = await client.request(Method.SfuCreateTransport, { direction: 'send' });

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { ConnectionQuality } from '../protocol/index.js';
+import { assessQuality, type QualityThresholds } from './EscalationPolicy.js';
+
+const thresholds: QualityThresholds = { meshStreamBitrateBps: 500_000, maxPacketLoss: 0.1, maxRttMs: 400 };
+
+function connection(partial: Partial<ConnectionQuality> = {}): ConnectionQuality {
+	return {
+		remotePeerId: 'x',
+		path: 'direct',
+		outboundBitrateBps: 400_000,
+		availableOutgoingBitrateBps: 2_000_000,
+		rttMs: 20,
+		packetLoss: 0,
+		...partial,
+	};
+}
+
+const report = (...connections: ConnectionQuality[]) => ({ intervalMs: 2000, connections });
+
+describe('assessQuality()', () => {
+	it('sees no pressure on a healthy mesh, nor without any connection', () => {
+		expect(assessQuality(report(connection(), connection()), 3, thresholds)).toBeNull();
+		expect(assessQuality(report(), 3, thresholds)).toBeNull();
+	});
+
+	it('says uplink when (n-1) streams need more than the summed estimates', () => {
+		// 4 participants: 3 x 500 kb/s = 1.5 Mb/s needed, 3 x 400 kb/s = 1.2 Mb/s available.
+		const tight = connection({ availableOutgoingBitrateBps: 400_000 });
+		expect(assessQuality(report(tight, tight, tight), 4, thresholds)).toBe('uplink');
+		// 3 participants: 1 Mb/s needed, 1.2 Mb/s available.
+		expect(assessQuality(report(tight, tight, tight), 3, thresholds)).toBeNull();
+	});
+
+	it('leaves the uplink open while a connection has no estimate yet', () => {
+		const unknown = connection({ availableOutgoingBitrateBps: null });
+		const tight = connection({ availableOutgoingBitrateBps: 100_000 });
+		expect(assessQuality(report(unknown, tight), 3, thresholds)).toBeNull();
+	});
+
+	it('weighs the SFU connection estimate against what a mesh would need (it blocks a return)', () => {
+		const sfu = connection({ path: 'sfu', remotePeerId: 'sfu', availableOutgoingBitrateBps: 800_000 });
+		expect(assessQuality(report(sfu), 2, thresholds)).toBeNull();
+		expect(assessQuality(report(sfu), 3, thresholds)).toBe('uplink');
+	});
+
+	it('says loss or rtt past their limits, and each limit can be turned off', () => {
+		expect(assessQuality(report(connection({ packetLoss: 0.2 })), 2, thresholds)).toBe('loss');
+		expect(assessQuality(report(connection({ rttMs: 900 })), 2, thresholds)).toBe('rtt');
+		const off = { meshStreamBitrateBps: 0, maxPacketLoss: 1, maxRttMs: 0 };
+		const bad = connection({ packetLoss: 0.9, rttMs: 5000, availableOutgoingBitrateBps: 1 });
+		expect(assessQuality(report(bad), 5, off)).toBeNull();
+	});
+});

@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, SimulatedClock } from 'xstate';
+import { topologyMachine, topologyState, type TopologyEmitted, type TopologyThresholds } from './TopologyMachine.js';
+
+const defaults: TopologyThresholds = {
+	meshMaxPeers: 2,
+	meshMinPeers: 2,
+	deescalateCooldownMs: 3000,
+	migrationTimeoutMs: 1000,
+	qualityWindowMs: 4000,
+};
+
+/** A room's topology actor on a simulated clock, with what it emitted. */
+function room(thresholds: Partial<TopologyThresholds> = {}) {
+	const clock = new SimulatedClock();
+	const actor = createActor(topologyMachine, { clock, input: { thresholds: { ...defaults, ...thresholds } } });
+	const emitted: Array<TopologyEmitted & { at: number }> = [];
+	actor.on('*', (event) => emitted.push({ ...event, at: clock.now() }));
+	actor.start();
+	const api = {
+		actor,
+		clock,
+		emitted,
+		get state() {
+			return topologyState(actor.getSnapshot());
+		},
+		get epoch() {
+			return actor.getSnapshot().context.epoch;
+		},
+		join: (...ids: string[]) => ids.forEach((peerId) => actor.send({ type: 'peer.joined', peerId })),
+		leave: (...ids: string[]) => ids.forEach((peerId) => actor.send({ type: 'peer.left', peerId })),
+		ready: (...ids: string[]) => ids.forEach((peerId) => actor.send({ type: 'client.ready', peerId, epoch: api.epoch })),
+		/** Everyone present confirms the migration in flight. */
+		allReady: () => api.ready(...actor.getSnapshot().context.peers),
+		advance: (ms: number) => clock.increment(ms),
+	};
+	return api;
+}
+
+describe('topology machine', () => {
+	it('starts on the mesh, and on the SFU when meshMaxPeers is 0', () => {
+		expect(room().state).toBe('mesh');
+		const sfuOnly = room({ meshMaxPeers: 0 });
+		expect(sfuOnly.state).toBe('sfu');
+		sfuOnly.join('a');
+		sfuOnly.advance(60_000);
+		expect(sfuOnly.state).toBe('sfu');
+		expect(sfuOnly.emitted).toEqual([]);
+	});
+
+	it('escalates when participants exceed meshMaxPeers, and commits once everyone renders the SFU path', () => {
+		const r = room();
+		r.join('a', 'b');
+		expect(r.state).toBe('mesh');
+		r.join('c');
+		expect(r.state).toBe('escalating');
+		expect(r.emitted).toEqual([{ type: 'prepare', epoch: 1, target: 'sfu', reason: 'participants', at: 0 }]);
+		r.ready('a', 'b');
+		expect(r.state).toBe('escalating');
+		r.ready('c');
+		expect(r.state).toBe('sfu');
+		expect(r.emitted[1]).toEqual({ type: 'commit', epoch: 1, topology: 'sfu', stragglers: [], at: 0 });
+	});
+
+	it('ignores confirmations for another epoch and from strangers', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.actor.send({ type: 'client.ready', peerId: 'a', epoch: 0 });
+		r.actor.send({ type: 'client.ready', peerId: 'b', epoch: 7 });
+		r.actor.send({ type: 'client.ready', peerId: 'zed', epoch: 1 });
+		expect(r.actor.getSnapshot().context.ready).toEqual([]);
+		r.actor.send({ type: 'client.failed', peerId: 'a', epoch: 0, reason: 'old news' });
+		expect(r.state).toBe('escalating');
+	});
+
+	it('on timeout commits with the stragglers named when someone is ready', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.ready('a');
+		r.advance(999);
+		expect(r.state).toBe('escalating');
+		r.advance(1);
+		expect(r.state).toBe('sfu');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'commit', topology: 'sfu', stragglers: ['b', 'c'] });
+	});
+
+	it('rolls back when nobody is ready in time, and holds off for the cooldown before trying again', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.advance(1000);
+		expect(r.state).toBe('mesh');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', epoch: 1, topology: 'mesh', reason: 'timeout: nobody ready' });
+		r.join('d');
+		r.advance(2999);
+		expect(r.state).toBe('mesh');
+		r.advance(1);
+		expect(r.state).toBe('escalating');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'prepare', epoch: 2, target: 'sfu' });
+	});
+
+	it('rolls back at once when a client cannot build the new path, saying why', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.ready('a');
+		r.actor.send({ type: 'client.failed', peerId: 'b', epoch: 1, reason: 'ICE failed' });
+		expect(r.state).toBe('mesh');
+		expect(r.emitted.at(-1)).toEqual({ type: 'abort', epoch: 1, topology: 'mesh', reason: 'client failed: ICE failed', at: 0 });
+	});
+
+	it('a peer leaving mid-migration no longer holds it up', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.ready('a', 'b');
+		r.leave('c');
+		expect(r.state).toBe('sfu');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'commit', stragglers: [] });
+	});
+
+	it('returns to the mesh only after the count stays at meshMinPeers or below for the whole cooldown', () => {
+		const r = room({ meshMinPeers: 1 });
+		r.join('a', 'b', 'c');
+		r.allReady();
+		r.leave('c');
+		expect(r.state).toBe('sfu'); // 2 > meshMinPeers 1
+		r.leave('b');
+		r.advance(2000);
+		r.join('b'); // above the threshold again: the cooldown restarts
+		r.advance(2000);
+		r.leave('b');
+		r.advance(2999);
+		expect(r.state).toBe('sfu');
+		r.advance(1);
+		expect(r.state).toBe('deescalating');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'prepare', epoch: 2, target: 'mesh', reason: 'participants-low' });
+		r.allReady();
+		expect(r.state).toBe('mesh');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'commit', epoch: 2, topology: 'mesh' });
+	});
+
+	it('a failed return to the mesh stays on the SFU and retries only after another cooldown', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.allReady();
+		r.leave('c');
+		r.advance(3000);
+		expect(r.state).toBe('deescalating');
+		r.advance(1000);
+		expect(r.state).toBe('sfu');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', topology: 'sfu' });
+		r.advance(2999);
+		expect(r.state).toBe('sfu');
+		r.advance(1);
+		expect(r.state).toBe('deescalating');
+	});
+
+	it('escalates on quality pressure only when it lasts the whole window, and an interruption restarts the window', () => {
+		const r = room({ meshMaxPeers: 4 });
+		r.join('a', 'b');
+		const report = (at: number, pressure: 'uplink' | 'loss' | null) => r.actor.send({ type: 'quality.report', peerId: 'a', at, pressure });
+		report(0, 'uplink');
+		report(2000, 'uplink');
+		report(3000, null);
+		report(4000, 'loss');
+		report(7999, 'loss');
+		expect(r.state).toBe('mesh');
+		report(8000, 'loss');
+		expect(r.state).toBe('escalating');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'prepare', target: 'sfu', reason: 'loss' });
+	});
+
+	it('does not return to the mesh while anyone reports pressure', () => {
+		const r = room({ meshMinPeers: 2 });
+		r.join('a', 'b', 'c');
+		r.allReady();
+		r.actor.send({ type: 'quality.report', peerId: 'a', at: 100, pressure: 'uplink' });
+		r.leave('c');
+		r.advance(10_000);
+		expect(r.state).toBe('sfu');
+		r.actor.send({ type: 'quality.report', peerId: 'a', at: 10_100, pressure: null });
+		r.advance(3000);
+		expect(r.state).toBe('deescalating');
+	});
+
+	it('a join/leave storm around the threshold does not make the room flap', () => {
+		const r = room({ meshMaxPeers: 2, meshMinPeers: 2, deescalateCooldownMs: 3000 });
+		r.join('a', 'b');
+		// A third participant joins and leaves every 700 ms for a minute (shorter than the cooldown).
+		for (let t = 0; t < 60_000; t += 700) {
+			if (r.actor.getSnapshot().context.peers.includes('c')) r.leave('c');
+			else r.join('c');
+			r.allReady();
+			r.advance(700);
+		}
+		const migrations = r.emitted.filter((e) => e.type === 'prepare');
+		expect(migrations).toHaveLength(1);
+		expect(r.state).toBe('sfu');
+		// When the storm stops the room settles back on the mesh after one cooldown.
+		if (r.actor.getSnapshot().context.peers.includes('c')) r.leave('c');
+		r.advance(3000);
+		r.allReady();
+		expect(r.state).toBe('mesh');
+	});
+
+	it('never migrates twice within a cooldown, whatever the storm', () => {
+		const r = room({ meshMaxPeers: 2, meshMinPeers: 2, deescalateCooldownMs: 3000 });
+		r.join('a', 'b');
+		// Joins and leaves with irregular spacing, some longer than the cooldown.
+		const steps = [100, 3500, 200, 4000, 50, 50, 3100, 2900, 6000, 10, 3200, 100, 8000];
+		for (const ms of steps) {
+			if (r.actor.getSnapshot().context.peers.includes('c')) r.leave('c');
+			else r.join('c');
+			r.allReady();
+			r.advance(ms);
+			r.allReady();
+		}
+		const ends = r.emitted.filter((e) => e.type === 'commit' || e.type === 'abort').map((e) => e.at);
+		const starts = r.emitted.filter((e) => e.type === 'prepare').map((e) => e.at);
+		expect(starts.length).toBeGreaterThanOrEqual(2);
+		for (let i = 1; i < starts.length; i++) {
+			expect(starts[i]! - ends[i - 1]!).toBeGreaterThanOrEqual(3000);
+		}
+	});
+});

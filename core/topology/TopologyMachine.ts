@@ -1,0 +1,246 @@
+import { and, assign, emit, not, setup, type SnapshotFrom } from 'xstate';
+import type { QualityPressure } from './EscalationPolicy.js';
+
+/**
+ * The topology machine: one actor per room decides whether the room's media
+ * travels peer to peer (mesh) or through the SFU, and drives each migration
+ * between them make-before-break:
+ *
+ *   mesh ──(too many peers, or sustained quality pressure)──▶ escalating ──(everyone ready)──▶ sfu
+ *    ▲                                                           │ (failed / nobody ready)
+ *    └───────────────────────────── abort ◀──────────────────────┘
+ *   sfu ──(few peers, no pressure, for the cooldown)──▶ deescalating ──(everyone ready)──▶ mesh
+ *
+ * Each migration has an epoch; clients answer `client.ready` or
+ * `client.failed` for it and stale epochs are ignored. The machine is pure:
+ * it emits `prepare`, `commit` and `abort`, and the server turns them into
+ * notifications (server/topology/RoomTopology.ts). Time enters only through
+ * named delays and the `at` of quality reports, so tests drive it with a
+ * simulated clock.
+ */
+
+export type Topology = 'mesh' | 'sfu';
+export type TopologyStateName = 'mesh' | 'escalating' | 'sfu' | 'deescalating';
+
+/** What started a migration. */
+export type MigrationReason = 'participants' | QualityPressure | 'participants-low';
+
+export interface TopologyThresholds {
+	meshMaxPeers: number;
+	meshMinPeers: number;
+	deescalateCooldownMs: number;
+	migrationTimeoutMs: number;
+	qualityWindowMs: number;
+}
+
+export interface TopologyContext {
+	thresholds: TopologyThresholds;
+	/** Everyone in the room, in join order. */
+	peers: string[];
+	/** The current (or last) migration's number; 0 before the first. */
+	epoch: number;
+	/** Peers that confirmed the current migration's new path renders. */
+	ready: string[];
+	/** Per peer: since when (report time) and why its reports argue for the SFU. */
+	pressure: Record<string, { since: number; kind: QualityPressure }>;
+	/** The latest report time seen: the machine's notion of "now" for quality windows. */
+	reportClock: number;
+}
+
+export type TopologyEvent =
+	| { type: 'peer.joined'; peerId: string }
+	| { type: 'peer.left'; peerId: string }
+	| { type: 'quality.report'; peerId: string; at: number; pressure: QualityPressure | null }
+	| { type: 'client.ready'; peerId: string; epoch: number }
+	| { type: 'client.failed'; peerId: string; epoch: number; reason: string };
+
+export type TopologyEmitted =
+	| { type: 'prepare'; epoch: number; target: Topology; reason: MigrationReason }
+	| { type: 'commit'; epoch: number; topology: Topology; stragglers: string[] }
+	| { type: 'abort'; epoch: number; topology: Topology; reason: string };
+
+function sustained(context: TopologyContext): QualityPressure | null {
+	for (const { since, kind } of Object.values(context.pressure)) {
+		if (context.reportClock - since >= context.thresholds.qualityWindowMs) return kind;
+	}
+	return null;
+}
+
+function escalationReason(context: TopologyContext): MigrationReason | null {
+	if (context.peers.length > context.thresholds.meshMaxPeers) return 'participants';
+	return sustained(context);
+}
+
+export const topologyMachine = setup({
+	types: {
+		context: {} as TopologyContext,
+		events: {} as TopologyEvent,
+		emitted: {} as TopologyEmitted,
+		input: {} as { thresholds: TopologyThresholds },
+	},
+	guards: {
+		/** meshMaxPeers 0: the room never uses the mesh. */
+		sfuOnly: ({ context }) => context.thresholds.meshMaxPeers === 0,
+		shouldEscalate: ({ context }) => escalationReason(context) !== null,
+		/** Few enough peers, and nobody's reports argue for the SFU right now. */
+		mayDeescalate: ({ context }) =>
+			context.thresholds.meshMaxPeers > 0 &&
+			context.peers.length <= context.thresholds.meshMinPeers &&
+			Object.keys(context.pressure).length === 0,
+		isCurrentEpoch: ({ context, event }) => 'epoch' in event && event.epoch === context.epoch,
+		isMember: ({ context, event }) => 'peerId' in event && context.peers.includes(event.peerId),
+		everyoneReady: ({ context }) => context.peers.every((p) => context.ready.includes(p)),
+		anyoneReady: ({ context }) => context.ready.length > 0,
+	},
+	delays: {
+		migrationTimeout: ({ context }) => context.thresholds.migrationTimeoutMs,
+		deescalateCooldown: ({ context }) => context.thresholds.deescalateCooldownMs,
+	},
+	actions: {
+		addPeer: assign({
+			peers: ({ context, event }) =>
+				event.type === 'peer.joined' && !context.peers.includes(event.peerId) ? [...context.peers, event.peerId] : context.peers,
+		}),
+		removePeer: assign(({ context, event }) => {
+			if (event.type !== 'peer.left') return {};
+			const { [event.peerId]: _gone, ...pressure } = context.pressure;
+			return {
+				peers: context.peers.filter((p) => p !== event.peerId),
+				ready: context.ready.filter((p) => p !== event.peerId),
+				pressure,
+			};
+		}),
+		trackPressure: assign(({ context, event }) => {
+			if (event.type !== 'quality.report' || !context.peers.includes(event.peerId)) return {};
+			const reportClock = Math.max(context.reportClock, event.at);
+			const { [event.peerId]: previous, ...others } = context.pressure;
+			if (event.pressure === null) return { reportClock, pressure: others };
+			// A run of pressure keeps its start; a different kind keeps it too (still a reason).
+			return { reportClock, pressure: { ...others, [event.peerId]: { since: previous?.since ?? event.at, kind: event.pressure } } };
+		}),
+		beginMigration: assign({ epoch: ({ context }) => context.epoch + 1, ready: () => [] }),
+		markReady: assign({
+			ready: ({ context, event }) =>
+				event.type === 'client.ready' && !context.ready.includes(event.peerId) ? [...context.ready, event.peerId] : context.ready,
+		}),
+		announceEscalation: emit(({ context }) => ({
+			type: 'prepare' as const,
+			epoch: context.epoch,
+			target: 'sfu' as const,
+			reason: escalationReason(context) ?? 'participants',
+		})),
+		announceDeescalation: emit(({ context }) => ({
+			type: 'prepare' as const,
+			epoch: context.epoch,
+			target: 'mesh' as const,
+			reason: 'participants-low' as const,
+		})),
+		announceCommit: emit(({ context }, params: { topology: Topology }) => ({
+			type: 'commit' as const,
+			epoch: context.epoch,
+			topology: params.topology,
+			stragglers: context.peers.filter((p) => !context.ready.includes(p)),
+		})),
+		announceAbort: emit(({ context }, params: { topology: Topology; reason: string }) => ({
+			type: 'abort' as const,
+			epoch: context.epoch,
+			topology: params.topology,
+			reason: params.reason,
+		})),
+	},
+}).createMachine({
+	id: 'topology',
+	context: ({ input }) => ({ thresholds: input.thresholds, peers: [], epoch: 0, ready: [], pressure: {}, reportClock: 0 }),
+	initial: 'deciding',
+	on: {
+		'peer.joined': { actions: 'addPeer' },
+		'peer.left': { actions: 'removePeer' },
+		'quality.report': { actions: 'trackPressure' },
+	},
+	states: {
+		deciding: {
+			always: [{ guard: 'sfuOnly', target: 'sfu' }, { target: 'mesh' }],
+		},
+		mesh: {
+			initial: 'steady',
+			states: {
+				steady: {
+					always: { guard: 'shouldEscalate', target: '#topology.escalating' },
+				},
+				/** Just back from the SFU (or a failed escalation): hold still for the cooldown, so the room cannot flap. */
+				settling: {
+					after: { deescalateCooldown: 'steady' },
+				},
+			},
+		},
+		escalating: {
+			entry: ['beginMigration', 'announceEscalation'],
+			on: {
+				'client.ready': { guard: and(['isCurrentEpoch', 'isMember']), actions: 'markReady' },
+				'client.failed': {
+					guard: and(['isCurrentEpoch', 'isMember']),
+					target: 'mesh.settling',
+					actions: { type: 'announceAbort', params: ({ event }) => ({ topology: 'mesh' as const, reason: `client failed: ${event.reason}` }) },
+				},
+			},
+			always: { guard: 'everyoneReady', target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
+			after: {
+				migrationTimeout: [
+					{ guard: 'anyoneReady', target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
+					{ target: 'mesh.settling', actions: { type: 'announceAbort', params: { topology: 'mesh', reason: 'timeout: nobody ready' } } },
+				],
+			},
+		},
+		sfu: {
+			initial: 'steady',
+			states: {
+				steady: {
+					always: { guard: 'mayDeescalate', target: 'cooling' },
+				},
+				/** Eligible for the mesh; it must stay so for the whole cooldown (hysteresis). */
+				cooling: {
+					always: { guard: not('mayDeescalate'), target: 'steady' },
+					after: { deescalateCooldown: '#topology.deescalating' },
+				},
+			},
+		},
+		deescalating: {
+			entry: ['beginMigration', 'announceDeescalation'],
+			on: {
+				'client.ready': { guard: and(['isCurrentEpoch', 'isMember']), actions: 'markReady' },
+				'client.failed': {
+					guard: and(['isCurrentEpoch', 'isMember']),
+					target: 'sfu',
+					actions: { type: 'announceAbort', params: ({ event }) => ({ topology: 'sfu' as const, reason: `client failed: ${event.reason}` }) },
+				},
+			},
+			always: { guard: 'everyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
+			after: {
+				migrationTimeout: [
+					{ guard: 'anyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
+					{ target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'timeout: nobody ready' } } },
+				],
+			},
+		},
+	},
+});
+
+export type TopologySnapshot = SnapshotFrom<typeof topologyMachine>;
+
+/** The top-level state: mesh, escalating, sfu or deescalating. */
+export function topologyState(snapshot: TopologySnapshot): TopologyStateName {
+	const value = snapshot.value;
+	const top = typeof value === 'string' ? value : Object.keys(value)[0];
+	if (top === 'escalating' || top === 'sfu' || top === 'deescalating') return top;
+	return 'mesh';
+}
+
+/** Where a peer joining now should put its media: the target of a migration in flight, else the current topology. */
+export function topologyForNewcomer(state: TopologyStateName): Topology {
+	return state === 'escalating' || state === 'sfu' ? 'sfu' : 'mesh';
+}
+
+/** Whether the room has (or is building) an SFU side: SFU requests are allowed. */
+export function usesSfu(state: TopologyStateName): boolean {
+	return state !== 'mesh';
+}

@@ -1,0 +1,2 @@
+export * from './EscalationPolicy.js';
+export * from './TopologyMachine.js';
