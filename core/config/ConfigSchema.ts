@@ -96,8 +96,8 @@ export const TopologyConfigSchema = z
 		deescalateCooldownMs: z.number().int().min(0).max(3_600_000).default(10_000),
 		/** How long clients get to prepare the new path; then the room commits (someone is ready) or rolls back. */
 		migrationTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
-		/** The bitrate one outgoing mesh stream should get: (n-1) times this must fit a peer's measured uplink. 0 turns the uplink trigger off. */
-		meshStreamBitrateBps: z.number().int().min(0).max(100_000_000).default(300_000),
+		/** A peer's n-1 mesh streams, at the bitrate it sends each, times this, must fit its measured uplink. 0 turns the uplink trigger off. */
+		uplinkHeadroom: z.number().min(0).max(10).default(1),
 		/** Inbound packet loss (0..1) above which a peer counts as struggling; 1 turns the loss trigger off. */
 		maxPacketLoss: z.number().min(0).max(1).default(0.1),
 		/** Round-trip time above which a peer counts as struggling; 0 turns the RTT trigger off. */

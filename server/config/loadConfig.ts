@@ -35,7 +35,7 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'n
 	['MESH_MIN_PEERS', ['topology', 'meshMinPeers'], 'int'],
 	['DEESCALATE_COOLDOWN_MS', ['topology', 'deescalateCooldownMs'], 'int'],
 	['MIGRATION_TIMEOUT_MS', ['topology', 'migrationTimeoutMs'], 'int'],
-	['MESH_STREAM_BITRATE_BPS', ['topology', 'meshStreamBitrateBps'], 'int'],
+	['ESCALATE_UPLINK_HEADROOM', ['topology', 'uplinkHeadroom'], 'number'],
 	['ESCALATE_MAX_PACKET_LOSS', ['topology', 'maxPacketLoss'], 'number'],
 	['ESCALATE_MAX_RTT_MS', ['topology', 'maxRttMs'], 'int'],
 	['ESCALATE_QUALITY_WINDOW_MS', ['topology', 'qualityWindowMs'], 'int'],

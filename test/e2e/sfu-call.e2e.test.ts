@@ -27,7 +27,7 @@ describe('SFU rooms in real Chromium', () => {
 	let browser: Browser;
 
 	beforeAll(async () => {
-		server = await startServer({ ROOM_MEDIA_MODE: 'sfu', MEDIASOUP_NUM_WORKERS: '2' });
+		server = await startServer({ MESH_MAX_PEERS: '0', MEDIASOUP_NUM_WORKERS: '2' });
 		browser = await launchBrowser();
 	});
 
@@ -134,7 +134,7 @@ describe('a room spanning two workers (pipeToRouter)', () => {
 	let browser: Browser;
 
 	beforeAll(async () => {
-		server = await startServer({ ROOM_MEDIA_MODE: 'sfu', MEDIASOUP_NUM_WORKERS: '2', SFU_MAX_PEERS_PER_ROUTER: '1' });
+		server = await startServer({ MESH_MAX_PEERS: '0', MEDIASOUP_NUM_WORKERS: '2', SFU_MAX_PEERS_PER_ROUTER: '1' });
 		browser = await launchBrowser();
 	});
 

@@ -7,7 +7,9 @@ export interface RemoteStats {
 	bytesReceived: number;
 	audioPacketsReceived: number;
 	audioEnergy: number;
-	path: 'direct' | 'relay';
+	path: 'direct' | 'relay' | 'sfu';
+	/** The call's media path the numbers come from (during a migration a peer has one entry per path). */
+	via: 'mesh' | 'sfu';
 	localCandidateType?: string;
 	descriptionCount: number;
 }

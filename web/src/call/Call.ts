@@ -1,8 +1,7 @@
 import { Method, Notification, type ConnectionQuality, type PeerInfo } from '../../../core/protocol/index.js';
 import { pathOf, type Stat } from '../media/QualitySampler.js';
-import { MeshSession } from '../mesh/MeshSession.js';
-import { SfuSession } from '../sfu/SfuSession.js';
 import { SignalingSession, type Joined, type SessionState } from '../signaling/SignalingSession.js';
+import { MediaPaths, type MigrationRecord, type TopologyLabel } from '../topology/MediaPaths.js';
 
 export type RemoteEvent =
 	| { type: 'added'; peer: PeerInfo }
@@ -36,7 +35,11 @@ export interface RemoteConnectionStats {
 	audioPacketsReceived: number;
 	/** Sum of decoded audio energy: stops growing when the sender mutes. */
 	audioEnergy: number;
+	/** How long ago (at the stats' own timestamp) the last audio packet arrived; null before any. */
+	audioLastPacketAgoMs: number | null;
 	path: 'direct' | 'relay' | 'sfu';
+	/** Which of the call's media paths the numbers come from (both appear during a migration). */
+	via: 'mesh' | 'sfu';
 	localCandidateType?: string;
 	/** Offers and answers exchanged: 2 is one negotiation. */
 	descriptionCount: number;
@@ -56,18 +59,27 @@ function sum(stats: Stat[], type: string, kind: string, field: string): number {
 /** One remote participant's numbers from the getStats() entries of its connection (or its consumers). */
 function summarize(
 	peerId: string,
+	via: 'mesh' | 'sfu',
 	stats: Stat[],
 	path: { path: RemoteConnectionStats['path']; localCandidateType?: string },
 	descriptionCount: number,
 ): RemoteConnectionStats {
 	const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
 	const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+	let audioLastPacketAgoMs: number | null = null;
+	for (const a of stats) {
+		if (a.type !== 'inbound-rtp' || a.kind !== 'audio' || typeof a.lastPacketReceivedTimestamp !== 'number') continue;
+		const ago = Math.max(0, n(a.timestamp) - a.lastPacketReceivedTimestamp);
+		audioLastPacketAgoMs = audioLastPacketAgoMs === null ? ago : Math.min(audioLastPacketAgoMs, ago);
+	}
 	return {
 		peerId,
+		via,
 		framesDecoded: sum(stats, 'inbound-rtp', 'video', 'framesDecoded'),
 		bytesReceived: sum(stats, 'inbound-rtp', 'video', 'bytesReceived'),
 		audioPacketsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived'),
 		audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
+		audioLastPacketAgoMs,
 		path: path.path,
 		...(path.localCandidateType ? { localCandidateType: path.localCandidateType } : {}),
 		descriptionCount,
@@ -78,17 +90,21 @@ function summarize(
 }
 
 /**
- * A call in one room: the signaling session, the local media and the mesh
- * of peer connections, plus the periodic quality report to the server.
+ * A call in one room: the signaling session, the local media, and the media
+ * paths (mesh, SFU, and the migrations between them), plus the periodic
+ * quality report to the server.
  */
 export class Call {
 	readonly #options: CallOptions;
 	readonly #signaling: SignalingSession;
 	readonly #peers = new Map<string, PeerInfo>();
-	/** How media travels in this room: one of the two sessions, never both (yet). */
-	#media: { mode: 'mesh'; session: MeshSession } | { mode: 'sfu'; session: SfuSession } | undefined;
+	#media: MediaPaths | undefined;
 	readonly #activeSpeakerListeners: Array<(peerId: string | null) => void> = [];
 	readonly #chatListeners: Array<(entry: ChatEntry) => void> = [];
+	readonly #topologyListeners: Array<(label: TopologyLabel) => void> = [];
+	readonly #dataListeners: Array<(peerId: string, message: string) => void> = [];
+	/** Every migration this client took part in (tests and the migration benchmark read it). */
+	readonly migrations: MigrationRecord[] = [];
 	#audioMuted = false;
 	#videoMuted = false;
 	#reportTimer: ReturnType<typeof setInterval> | undefined;
@@ -118,9 +134,18 @@ export class Call {
 		this.#signaling.on('state', listener);
 	}
 
-	/** `mesh` or `sfu` once joined. */
+	/** `mesh` or `sfu` once joined: the path this client is committed to. */
 	get mediaMode(): 'mesh' | 'sfu' | undefined {
 		return this.#media?.mode;
+	}
+
+	/** What the topology badge shows: `mesh`, `sfu`, or `migrating` while a migration is in flight. */
+	get topology(): TopologyLabel | undefined {
+		return this.#media?.label;
+	}
+
+	onTopology(listener: (label: TopologyLabel) => void): void {
+		this.#topologyListeners.push(listener);
 	}
 
 	onActiveSpeaker(listener: (peerId: string | null) => void): void {
@@ -154,88 +179,71 @@ export class Call {
 		for (const listener of this.#chatListeners) listener(entry);
 	}
 
-	get #mesh(): MeshSession | undefined {
-		return this.#media?.mode === 'mesh' ? this.#media.session : undefined;
-	}
-
-	get #sfu(): SfuSession | undefined {
-		return this.#media?.mode === 'sfu' ? this.#media.session : undefined;
-	}
-
 	async join(): Promise<Joined> {
 		const signaling = this.#signaling;
 		signaling.on(Notification.PeerJoined, (peer) => {
 			this.#peers.set(peer.peerId, peer);
 			this.#options.onRemote({ type: 'added', peer });
-			this.#mesh?.addPeer(peer.peerId);
+			this.#media?.peerJoined(peer.peerId);
 		});
 		signaling.on(Notification.PeerLeft, ({ peerId }) => {
-			this.#peers.delete(peerId);
-			this.#mesh?.removePeer(peerId);
-			if (this.#sfu) {
-				this.#sfu.removePeer(peerId);
-				this.#options.onRemote({ type: 'removed', peerId });
-			}
+			if (!this.#peers.delete(peerId)) return;
+			this.#media?.peerLeft(peerId);
+			this.#options.onRemote({ type: 'removed', peerId });
 		});
-		signaling.on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
 		signaling.on(Notification.ChatMessage, (message) => {
 			for (const listener of this.#chatListeners) listener({ ...message, self: false });
 		});
-		signaling.on(Notification.PeerMediaState, (state) => this.#options.onRemote({ type: 'mediaState', ...state }));
+		signaling.on(Notification.PeerMediaState, (state) => {
+			const peer = this.#peers.get(state.peerId);
+			if (peer) this.#peers.set(state.peerId, { ...peer, audioMuted: state.audioMuted, videoMuted: state.videoMuted });
+			this.#options.onRemote({ type: 'mediaState', ...state });
+		});
 		signaling.on('closed', () => this.close());
 		const joined = await signaling.join({
 			roomId: this.#options.roomId,
 			displayName: this.#options.displayName,
 			...(this.#options.token ? { token: this.#options.token } : {}),
 		});
-		if (joined.mediaMode === 'sfu') {
-			const sfu = new SfuSession({ signaling, localStream: this.#options.localStream });
-			sfu.on('remotestream', (peerId, stream) => this.#options.onRemote({ type: 'media', peerId, stream }));
-			sfu.on('activespeaker', (peerId) => {
-				for (const listener of this.#activeSpeakerListeners) listener(peerId);
-			});
-			this.#media = { mode: 'sfu', session: sfu };
-			for (const peer of joined.peers) {
-				this.#peers.set(peer.peerId, peer);
-				this.#options.onRemote({ type: 'added', peer });
-			}
-			await sfu.start();
-		} else {
-			const mesh = new MeshSession({
-				selfId: joined.peerId,
-				localStream: this.#options.localStream,
-				iceServers: joined.iceServers,
-				iceTransportPolicy: joined.iceTransportPolicy,
-				sendSignal: (to, signal) => {
-					signaling
-						.request(Method.Signal, { to, signal })
-						.catch((error: unknown) => console.warn('signal to', to, 'failed', error));
-				},
-			});
-			mesh.on('remotestream', (peerId, stream) => this.#options.onRemote({ type: 'media', peerId, stream }));
-			mesh.on('remoteclosed', (peerId) => this.#options.onRemote({ type: 'removed', peerId }));
-			this.#media = { mode: 'mesh', session: mesh };
-			for (const peer of joined.peers) {
-				this.#peers.set(peer.peerId, peer);
-				this.#options.onRemote({ type: 'added', peer });
-				mesh.addPeer(peer.peerId);
-			}
+		for (const peer of joined.peers) {
+			this.#peers.set(peer.peerId, peer);
+			this.#options.onRemote({ type: 'added', peer });
 		}
+		const media = new MediaPaths({
+			signaling,
+			joined,
+			localStream: this.#options.localStream,
+			peerIds: () => [...this.#peers.keys()],
+			videoMuted: (peerId) => this.#peers.get(peerId)?.videoMuted ?? false,
+		});
+		media.on('show', (peerId, stream) => this.#options.onRemote({ type: 'media', peerId, stream }));
+		media.on('activespeaker', (peerId) => {
+			for (const listener of this.#activeSpeakerListeners) listener(peerId);
+		});
+		media.on('topology', (label) => {
+			for (const listener of this.#topologyListeners) listener(label);
+		});
+		media.on('migration', (record) => {
+			if (!this.migrations.includes(record)) this.migrations.push(record);
+		});
+		media.on('data', (peerId, message) => {
+			for (const listener of this.#dataListeners) listener(peerId, message);
+		});
+		this.#media = media;
 		this.#reportTimer = setInterval(() => void this.#report(), joined.qualityReportIntervalMs);
+		await media.start();
 		return joined;
 	}
 
 	async setMicrophoneEnabled(enabled: boolean): Promise<void> {
 		this.#audioMuted = !enabled;
-		this.#mesh?.setTrackEnabled('audio', enabled);
-		await this.#sfu?.setTrackEnabled('audio', enabled);
+		await this.#media?.setTrackEnabled('audio', enabled);
 		await this.#announceMediaState();
 	}
 
 	async setCameraEnabled(enabled: boolean): Promise<void> {
 		this.#videoMuted = !enabled;
-		this.#mesh?.setTrackEnabled('video', enabled);
-		await this.#sfu?.setTrackEnabled('video', enabled);
+		await this.#media?.setTrackEnabled('video', enabled);
 		await this.#announceMediaState();
 	}
 
@@ -253,43 +261,42 @@ export class Call {
 	async replaceVideoTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<void> {
 		const old = this.#options.localStream?.getVideoTracks()[0];
 		if (!old || !this.#media) throw new Error('no video track to replace');
-		if (this.#media.mode === 'mesh') this.#media.session.replaceTrack(old, newTrack);
-		else await this.#media.session.replaceTrack(old, newTrack);
+		await this.#media.replaceTrack(old, newTrack);
 		if (!keepOld) old.stop();
 	}
 
 	/** The rendered width of a remote tile: the SFU sends the simulcast layer it needs. */
 	setRemoteVideoWidth(peerId: string, widthPx: number): void {
-		this.#sfu?.setRemoteVideoWidth(peerId, widthPx).catch((error: unknown) => console.warn('layer request failed', error));
+		this.#media?.setRemoteVideoWidth(peerId, widthPx).catch((error: unknown) => console.warn('layer request failed', error));
 	}
 
 	sendData(message: string, peerId?: string): number {
-		return this.#mesh?.sendData(message, peerId) ?? 0;
+		return this.#media?.sendData(message, peerId) ?? 0;
 	}
 
 	onData(listener: (peerId: string, message: string) => void): void {
-		this.#mesh?.on('data', listener);
+		this.#dataListeners.push(listener);
 	}
 
+	/** Per remote participant and media path: during a migration a participant appears once per path. */
 	async connectionStats(): Promise<RemoteConnectionStats[]> {
-		if (this.#sfu) {
-			return (await this.#sfu.stats()).map(({ peerId, stats }) => summarize(peerId, stats, { path: 'sfu' }, 0));
-		}
-		const all = (await this.#mesh?.stats()) ?? [];
-		return all.map(({ peerId, descriptionCount, stats }) => summarize(peerId, stats, pathOf(stats), descriptionCount));
+		const all = (await this.#media?.stats()) ?? [];
+		return all.map(({ peerId, path, descriptionCount, stats }) =>
+			summarize(peerId, path, stats, path === 'sfu' ? { path: 'sfu' } : pathOf(stats), descriptionCount),
+		);
 	}
 
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		clearInterval(this.#reportTimer);
-		this.#media?.session.close();
+		this.#media?.close();
 		this.#signaling.close();
 	}
 
 	async #report(): Promise<void> {
 		if (!this.#media || this.#signaling.state !== 'joined') return;
-		const connections = await this.#media.session.quality(performance.now());
+		const connections = await this.#media.quality(performance.now());
 		this.#lastReport = connections;
 		const intervalMs = this.#signaling.joined?.qualityReportIntervalMs ?? 2000;
 		await this.#signaling

@@ -98,6 +98,7 @@ export class CallView {
 			}
 		});
 		call.onChat((entry) => this.#addChat(entry));
+		call.onTopology(() => this.refresh());
 		this.#statsTimer = setInterval(() => void this.#refreshStats(), 2000);
 		this.refresh();
 	}
@@ -107,7 +108,9 @@ export class CallView {
 	}
 
 	refresh(): void {
-		this.#badge.textContent = this.#call?.mediaMode ?? 'mesh';
+		const topology = this.#call?.topology ?? 'mesh';
+		this.#badge.textContent = topology;
+		this.#badge.dataset.topology = topology;
 		this.#count.textContent = String(this.#call?.participantCount ?? 1);
 	}
 
@@ -179,13 +182,14 @@ export class CallView {
 		const now = performance.now();
 		this.#statsBody.replaceChildren(
 			...stats.map((s) => {
-				const last = this.#lastBytes.get(s.peerId);
-				this.#lastBytes.set(s.peerId, { bytes: s.bytesReceived, at: now });
+				const key = `${s.peerId}:${s.via}`;
+				const last = this.#lastBytes.get(key);
+				this.#lastBytes.set(key, { bytes: s.bytesReceived, at: now });
 				const bitrate = last ? ((s.bytesReceived - last.bytes) * 8) / ((now - last.at) / 1000) : 0;
 				const q = quality.get(s.peerId) ?? quality.get('sfu');
 				return h(
 					'tr',
-					{ 'data-peer-id': s.peerId },
+					{ 'data-peer-id': s.peerId, 'data-via': s.via },
 					h('th', { scope: 'row' }, this.#names.get(s.peerId) ?? s.peerId.slice(0, 8)),
 					h('td', {}, formatBitrate(Math.max(0, bitrate))),
 					h('td', {}, String(Math.round(s.framesPerSecond))),

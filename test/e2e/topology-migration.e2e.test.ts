@@ -1,0 +1,136 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
+import { launchBrowser } from '../support/browser.js';
+import { expectEveryPairDecodes, joinAll, peerIdOf, remoteStats } from '../support/call.js';
+import { metricSample } from '../support/metrics.js';
+import { audioLog, frameLog, longestAudioSilence, measureGaps, migrations, startAudioLog, startFrameLog, type GapMeasurement } from '../support/migration.js';
+import { startServer, type RunningServer } from '../support/serverProcess.js';
+
+/**
+ * A room growing past MESH_MAX_PEERS=2 moves every peer to the SFU, and back
+ * to the mesh when it shrinks, make-before-break: every remote tile keeps
+ * rendering and audio keeps arriving through each migration. Three browsers
+ * on a 2-core machine: five would stall it mid-migration.
+ */
+
+const COOLDOWN_MS = 3000;
+
+/** Waits for this page's migration to `target` to be committed and its old path closed. */
+async function committedMigration(page: Page, target: 'mesh' | 'sfu'): Promise<MigrationRecord> {
+	let found: MigrationRecord | undefined;
+	await expect
+		.poll(
+			async () => {
+				found = (await migrations(page)).find((r) => r.target === target && r.oldClosedAt !== undefined);
+				return found?.result;
+			},
+			{ timeout: 45_000, interval: 250 },
+		)
+		.toBe('committed');
+	return found as MigrationRecord;
+}
+
+function expectSmooth(gaps: GapMeasurement[]): void {
+	console.log('frame gaps (ms):', gaps.map((g) => `${g.receiver}<-${g.sender.slice(0, 4)} window ${g.windowMs} migration ${Math.round(g.migrationGapMs)} steady ${Math.round(g.steadyGapMs)}`).join('; '));
+	for (const g of gaps) {
+		const limit = Math.max(750, 2 * g.steadyGapMs);
+		expect(g.migrationGapMs, `${g.receiver} rendering ${g.sender}: ${JSON.stringify(g)}`).toBeLessThanOrEqual(limit);
+	}
+}
+
+async function expectAudioFlowed(page: Page, receiver: string, senders: string[], record: MigrationRecord): Promise<void> {
+	const samples = await audioLog(page);
+	for (const sender of senders) {
+		const { silenceMs, sampleSpacingMs } = longestAudioSilence(samples, sender, record.preparedAt, record.oldClosedAt as number);
+		// Packets arrive every 20 ms: a torn-down path would show seconds.
+		expect(sampleSpacingMs, `${receiver} sampled audio through the migration`).toBeLessThanOrEqual(1000);
+		expect(silenceMs, `${receiver} hearing ${sender}: no audio packet for ${silenceMs} ms`).toBeLessThanOrEqual(1000);
+	}
+}
+
+async function badge(page: Page): Promise<string | null> {
+	return page.locator('[data-testid=topology]').textContent();
+}
+
+describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
+	let server: RunningServer;
+	let browser: Browser;
+	const contexts: BrowserContext[] = [];
+
+	/** One browser window per participant: Chromium paints (and calls frame callbacks in) only the front tab of a window. */
+	async function participant(name: string): Promise<Page> {
+		const context = await browser.newContext();
+		contexts.push(context);
+		const [page] = await joinAll(context, server.url, 'grow-shrink', [name]);
+		return page;
+	}
+
+	beforeAll(async () => {
+		server = await startServer({
+			MESH_MAX_PEERS: '2',
+			MESH_MIN_PEERS: '2',
+			DEESCALATE_COOLDOWN_MS: String(COOLDOWN_MS),
+			QUALITY_REPORT_INTERVAL_MS: '1000',
+		});
+		browser = await launchBrowser();
+	});
+
+	afterAll(async () => {
+		for (const context of contexts) await context.close();
+		await browser?.close();
+		await server?.stop();
+	});
+
+	it('a third participant moves the room to the SFU, and its leaving brings it back after the cooldown, with no visible break', async () => {
+		const alice = await participant('Alice');
+		const bob = await participant('Bob');
+		const [aliceId, bobId] = (await Promise.all([peerIdOf(alice), peerIdOf(bob)])) as [string, string];
+		await Promise.all([alice, bob].map((p) => Promise.all([startFrameLog(p), startAudioLog(p)])));
+		await expectEveryPairDecodes([alice, bob], 10);
+		expect(await badge(alice)).toBe('mesh');
+		// A steady window to compare with: the migration must not be longer than what was rendered before it.
+		await expect.poll(async () => (await frameLog(alice))[bobId]?.length ?? 0, { timeout: 20_000 }).toBeGreaterThan(60);
+
+		// --- mesh -> sfu: Carol tips the room over.
+		const carol = await participant('Carol');
+		const [upA, upB] = await Promise.all([committedMigration(alice, 'sfu'), committedMigration(bob, 'sfu')]);
+		for (const page of [alice, bob, carol]) await expect.poll(() => badge(page), { timeout: 10_000 }).toBe('sfu');
+		// Carol joined the SFU directly: no mesh connection, no migration of her own.
+		expect(await carol.evaluate(() => window.__call?.mediaMode)).toBe('sfu');
+		expect(await migrations(carol)).toEqual([]);
+		const everyone = await expectEveryPairDecodes([alice, bob, carol], 10);
+		for (const stats of everyone) expect(stats.every((s) => s.via === 'sfu')).toBe(true);
+
+		expectSmooth([...measureGaps('Alice', upA, await frameLog(alice), [bobId]), ...measureGaps('Bob', upB, await frameLog(bob), [aliceId])]);
+		await expectAudioFlowed(alice, 'Alice', [bobId], upA);
+		await expectAudioFlowed(bob, 'Bob', [aliceId], upB);
+		let text = await (await fetch(`${server.url}/metrics`)).text();
+		expect(metricSample(text, 'streaming_topology_migrations_total{direction="escalate",result="committed"}')).toBe(1);
+		expect(metricSample(text, 'streaming_rooms_by_topology{topology="sfu"}')).toBe(1);
+
+		// --- sfu -> mesh: Carol leaves; after the cooldown the two go back to peer to peer.
+		const leftAt = Date.now();
+		await carol.locator('[data-testid=leave]').click();
+		const [downA, downB] = await Promise.all([committedMigration(alice, 'mesh'), committedMigration(bob, 'mesh')]);
+		expect(downA.decidedAt - leftAt).toBeGreaterThanOrEqual(COOLDOWN_MS);
+		for (const page of [alice, bob]) await expect.poll(() => badge(page), { timeout: 10_000 }).toBe('mesh');
+		await expectEveryPairDecodes([alice, bob], 10);
+		const back = await remoteStats(alice);
+		expect(back.map((s) => s.via)).toEqual(['mesh']);
+
+		expectSmooth([...measureGaps('Alice', downA, await frameLog(alice), [bobId]), ...measureGaps('Bob', downB, await frameLog(bob), [aliceId])]);
+		await expectAudioFlowed(alice, 'Alice', [bobId], downA);
+		await expectAudioFlowed(bob, 'Bob', [aliceId], downB);
+
+		// Back on the mesh, the room holds nothing on the SFU.
+		await expect
+			.poll(async () => {
+				text = await (await fetch(`${server.url}/metrics`)).text();
+				return [metricSample(text, 'streaming_sfu_routers'), metricSample(text, 'streaming_sfu_transports')];
+			})
+			.toEqual([0, 0]);
+		expect(metricSample(text, 'streaming_topology_migrations_total{direction="deescalate",result="committed"}')).toBe(1);
+		expect(metricSample(text, 'streaming_rooms_by_topology{topology="mesh"}')).toBe(1);
+	});
+});

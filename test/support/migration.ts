@@ -1,0 +1,175 @@
+import type { Page } from 'playwright-core';
+import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
+
+/**
+ * Measuring a migration from inside the call pages: when each remote tile
+ * rendered frames (requestVideoFrameCallback on the tile's own <video>,
+ * which keeps its element across the swap), and whether inbound audio
+ * packets kept arriving. Times are ms since the epoch (performance.timeOrigin
+ * + now), the clock the migration records and the server's decidedAt use.
+ */
+
+/** One look at inbound audio: per remote peer, how long ago its freshest path got an audio packet. */
+export interface AudioSample {
+	at: number;
+	agoMs: Record<string, number>;
+}
+
+interface FrameLogWindow {
+	__frames?: Record<string, number[]>;
+	__audio?: AudioSample[];
+}
+
+/** Starts logging rendered frames of every remote tile, present and future. */
+export async function startFrameLog(page: Page): Promise<void> {
+	await page.evaluate(() => {
+		const w = window as unknown as FrameLogWindow;
+		if (w.__frames) return;
+		const frames: Record<string, number[]> = {};
+		w.__frames = frames;
+		const watch = () => {
+			for (const video of document.querySelectorAll<HTMLVideoElement>('[data-testid=remote-tile] video')) {
+				if (video.dataset.frameLog) continue;
+				video.dataset.frameLog = '1';
+				const peerId = (video.closest('[data-peer-id]') as HTMLElement).dataset.peerId as string;
+				const log = (frames[peerId] ??= []);
+				let pending = 0;
+				const onFrame = (now: number) => {
+					log.push(performance.timeOrigin + now);
+					pending = video.requestVideoFrameCallback(onFrame);
+				};
+				pending = video.requestVideoFrameCallback(onFrame);
+				// A new srcObject restarts the element's load: keep exactly one callback armed.
+				video.addEventListener('loadstart', () => {
+					video.cancelVideoFrameCallback(pending);
+					pending = video.requestVideoFrameCallback(onFrame);
+				});
+			}
+		};
+		watch();
+		setInterval(watch, 200);
+	});
+}
+
+/**
+ * Starts sampling inbound audio every `intervalMs`: for each remote peer,
+ * the time since the last audio packet on whichever path got one last
+ * (inbound-rtp lastPacketReceivedTimestamp against the stats' own clock),
+ * so a busy page that samples late still sees a silence that happened.
+ */
+export async function startAudioLog(page: Page, intervalMs = 200): Promise<void> {
+	await page.evaluate((interval) => {
+		const w = window as unknown as FrameLogWindow;
+		if (w.__audio) return;
+		const samples: AudioSample[] = [];
+		w.__audio = samples;
+		let busy = false;
+		setInterval(() => {
+			if (busy || !window.__call) return;
+			busy = true;
+			void window.__call.connectionStats().then((stats) => {
+				const agoMs: Record<string, number> = {};
+				for (const s of stats) {
+					if (s.audioLastPacketAgoMs === null) continue;
+					agoMs[s.peerId] = Math.min(agoMs[s.peerId] ?? Infinity, s.audioLastPacketAgoMs);
+				}
+				samples.push({ at: Date.now(), agoMs });
+				busy = false;
+			});
+		}, interval);
+	}, intervalMs);
+}
+
+export function frameLog(page: Page): Promise<Record<string, number[]>> {
+	return page.evaluate(() => (window as unknown as FrameLogWindow).__frames ?? {});
+}
+
+export function audioLog(page: Page): Promise<AudioSample[]> {
+	return page.evaluate(() => (window as unknown as FrameLogWindow).__audio ?? []);
+}
+
+export function migrations(page: Page): Promise<MigrationRecord[]> {
+	return page.evaluate(() => (window.__call?.migrations ?? []) as never);
+}
+
+/** The longest stretch of [from, to] with no rendered frame in it. */
+export function largestGap(frames: readonly number[], from: number, to: number): number {
+	let previous = from;
+	let gap = 0;
+	for (const t of frames) {
+		if (t < from) continue;
+		if (t > to) break;
+		gap = Math.max(gap, t - previous);
+		previous = t;
+	}
+	return Math.max(gap, to - previous);
+}
+
+/**
+ * The longest audio silence from `peerId` seen by samples covering
+ * [from, to] (and up to `slackMs` after, so a short window still gets a
+ * sample that looks back over its end), and the longest wait between
+ * samples: a silence shorter than that wait could go unseen.
+ */
+export function longestAudioSilence(
+	samples: readonly AudioSample[],
+	peerId: string,
+	from: number,
+	to: number,
+	slackMs = 1000,
+): { silenceMs: number; sampleSpacingMs: number } {
+	let silenceMs = 0;
+	let previous = from;
+	let spacing = 0;
+	let coveredEnd = false;
+	for (const s of samples) {
+		if (s.at < from) continue;
+		if (s.at > to + slackMs) break;
+		spacing = Math.max(spacing, s.at - previous);
+		previous = s.at;
+		// A peer never heard counts as silent since the window began.
+		silenceMs = Math.max(silenceMs, s.agoMs[peerId] ?? s.at - from);
+		if (s.at >= to) {
+			coveredEnd = true;
+			break;
+		}
+	}
+	return { silenceMs, sampleSpacingMs: coveredEnd ? spacing : Infinity };
+}
+
+export interface GapMeasurement {
+	receiver: string;
+	sender: string;
+	/** Largest frame gap during the migration (prepare received to old path closed on the receiver). */
+	migrationGapMs: number;
+	/** Largest frame gap in an equally long steady window just before. */
+	steadyGapMs: number;
+	windowMs: number;
+}
+
+/**
+ * For one receiver and one migration record: each remote tile's largest
+ * frame gap during the migration window and during the steady window of the
+ * same length just before it. Throws when the tile had not rendered for the
+ * whole steady window (nothing to compare with).
+ */
+export function measureGaps(receiver: string, record: MigrationRecord, frames: Record<string, number[]>, senders: readonly string[]): GapMeasurement[] {
+	if (record.oldClosedAt === undefined) throw new Error(`migration ${record.epoch} on ${receiver} has not finished`);
+	const start = record.preparedAt;
+	const end = record.oldClosedAt;
+	const windowMs = end - start;
+	return senders.map((sender) => {
+		const log = frames[sender] ?? [];
+		const first = log[0];
+		if (first === undefined || first > start - windowMs) {
+			throw new Error(`${receiver} had not rendered ${sender} for a steady window of ${windowMs} ms before the migration`);
+		}
+		return {
+			receiver,
+			sender,
+			windowMs,
+			migrationGapMs: largestGap(log, start, end),
+			steadyGapMs: largestGap(log, start - windowMs, start),
+		};
+	});
+}

@@ -1,0 +1,380 @@
+import { EventEmitter } from 'eventemitter3';
+import { Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
+import { firstFrame } from '../media/firstFrame.js';
+import type { Stat } from '../media/QualitySampler.js';
+import { MeshSession } from '../mesh/MeshSession.js';
+import { SfuSession } from '../sfu/SfuSession.js';
+import type { Joined, SignalingSession } from '../signaling/SignalingSession.js';
+
+export type Topology = 'mesh' | 'sfu';
+/** What the topology badge says. */
+export type TopologyLabel = Topology | 'migrating';
+
+/** One migration as this client lived it; times are Date.now() (the server's decidedAt is on the same clock on one machine). */
+export interface MigrationRecord {
+	epoch: number;
+	target: Topology;
+	decidedAt: number;
+	preparedAt: number;
+	readyAt?: number;
+	/** When the commit (or abort) arrived. */
+	endedAt?: number;
+	/** When the old path was closed on this client. */
+	oldClosedAt?: number;
+	result?: 'committed' | 'aborted';
+}
+
+export type MediaPathsEvents = {
+	/** Show this stream on the peer's tile (swap the tile's srcObject; never rebuild the element). */
+	show: [peerId: string, stream: MediaStream];
+	topology: [label: TopologyLabel];
+	migration: [record: MigrationRecord];
+	activespeaker: [peerId: string | null];
+	data: [peerId: string, message: string];
+};
+
+export interface MediaPathsOptions {
+	signaling: SignalingSession;
+	joined: Joined;
+	localStream: MediaStream | undefined;
+	/** Everyone else in the room now. */
+	peerIds: () => string[];
+	/** Whether a remote participant has its camera off (its new path will not render frames to wait for). */
+	videoMuted: (peerId: string) => boolean;
+}
+
+/** How long a receiver waits for a new path's first frame before swapping anyway. */
+const FIRST_FRAME_TIMEOUT_MS = 6000;
+
+interface Migration {
+	epoch: number;
+	target: Topology;
+	/** Converging by ourselves after an abort to a topology we never had (we joined mid-migration): no ready to send. */
+	local: boolean;
+	record: MigrationRecord | undefined;
+	reported: boolean;
+}
+
+/**
+ * The media paths of one call, the mesh and the SFU, and the switch between
+ * them that the room's topology machine commands (topology.prepare, commit,
+ * abort). Make before break: the new path is built beside the old one, each
+ * remote tile swaps to the new path only once it has rendered a frame off
+ * screen, `topology.ready` goes out when every tile has swapped, and the old
+ * path closes on commit.
+ */
+export class MediaPaths extends EventEmitter<MediaPathsEvents> {
+	readonly #options: MediaPathsOptions;
+	#mesh: MeshSession | undefined;
+	#sfu: SfuSession | undefined;
+	/** The path this client is committed to. */
+	#mode: Topology;
+	#migration: Migration | undefined;
+	/** Per remote peer, the stream each path delivers. */
+	readonly #streams = new Map<string, Partial<Record<Topology, MediaStream>>>();
+	/** Per remote peer, the path its tile shows. */
+	readonly #shown = new Map<string, Topology>();
+	readonly #probing = new Set<string>();
+	readonly #unsubscribe: Array<() => void> = [];
+	#closed = false;
+
+	constructor(options: MediaPathsOptions) {
+		super();
+		this.#options = options;
+		this.#mode = options.joined.mediaMode;
+		const { state, epoch } = options.joined.topology;
+		// Joined mid-migration: we are on its target already, and confirm like everyone else.
+		if (state === 'escalating' || state === 'deescalating') {
+			this.#migration = { epoch, target: this.#mode, local: false, record: undefined, reported: false };
+		}
+		this.#on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
+		this.#on(Notification.TopologyPrepare, (data) => this.#prepare(data));
+		this.#on(Notification.TopologyCommit, (data) => this.#commit(data));
+		this.#on(Notification.TopologyAbort, (data) => this.#abort(data));
+	}
+
+	get mode(): Topology {
+		return this.#mode;
+	}
+
+	get label(): TopologyLabel {
+		return this.#migration ? 'migrating' : this.#mode;
+	}
+
+	/** Builds the path the join response named. */
+	async start(): Promise<void> {
+		if (this.#mode === 'sfu') await this.#openSfu();
+		else this.#openMesh();
+		this.#checkReady();
+	}
+
+	/** A participant joined: it is on the path the room is heading to. */
+	peerJoined(peerId: string): void {
+		if (this.#heading === 'mesh') this.#openMesh().addPeer(peerId);
+	}
+
+	peerLeft(peerId: string): void {
+		this.#mesh?.removePeer(peerId);
+		this.#sfu?.removePeer(peerId);
+		this.#streams.delete(peerId);
+		this.#shown.delete(peerId);
+		this.#checkReady();
+	}
+
+	async setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): Promise<void> {
+		this.#mesh?.setTrackEnabled(kind, enabled);
+		await this.#sfu?.setTrackEnabled(kind, enabled);
+	}
+
+	async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
+		// Both paths share the local stream; the mesh goes first (simple-peer finds its sender by the old track in the stream).
+		this.#mesh?.replaceTrack(oldTrack, newTrack);
+		await this.#sfu?.replaceTrack(oldTrack, newTrack);
+	}
+
+	async setRemoteVideoWidth(peerId: string, widthPx: number): Promise<void> {
+		await this.#sfu?.setRemoteVideoWidth(peerId, widthPx);
+	}
+
+	sendData(message: string, peerId?: string): number {
+		return this.#mesh?.sendData(message, peerId) ?? 0;
+	}
+
+	/** getStats() per remote peer and path: during a migration a peer has an entry on each. */
+	async stats(): Promise<Array<{ peerId: string; path: Topology; descriptionCount: number; stats: Stat[] }>> {
+		const mesh = (await this.#mesh?.stats()) ?? [];
+		const sfu = (await this.#sfu?.stats()) ?? [];
+		return [
+			...mesh.map((m) => ({ peerId: m.peerId, path: 'mesh' as const, descriptionCount: m.descriptionCount, stats: m.stats })),
+			...sfu.map((s) => ({ peerId: s.peerId, path: 'sfu' as const, descriptionCount: 0, stats: s.stats })),
+		];
+	}
+
+	/** Quality of the committed path (what the topology machine weighs). */
+	async quality(now: number): Promise<ConnectionQuality[]> {
+		return this.#mode === 'sfu' ? ((await this.#sfu?.quality(now)) ?? []) : ((await this.#mesh?.quality(now)) ?? []);
+	}
+
+	/** Closes both paths. Idempotent. */
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const off of this.#unsubscribe.splice(0)) off();
+		this.#mesh?.close();
+		this.#sfu?.close();
+		this.#mesh = this.#sfu = undefined;
+		this.removeAllListeners();
+	}
+
+	/** Where the room is heading: the migration's target, else the committed path. */
+	get #heading(): Topology {
+		return this.#migration?.target ?? this.#mode;
+	}
+
+	#openMesh(): MeshSession {
+		if (this.#mesh) return this.#mesh;
+		const { joined, signaling } = this.#options;
+		const mesh = new MeshSession({
+			selfId: joined.peerId,
+			localStream: this.#options.localStream,
+			iceServers: joined.iceServers,
+			iceTransportPolicy: joined.iceTransportPolicy,
+			sendSignal: (to, signal) => {
+				signaling.request(Method.Signal, { to, signal }).catch((error: unknown) => console.warn('signal to', to, 'failed', error));
+			},
+		});
+		mesh.on('remotestream', (peerId, stream) => this.#onStream('mesh', peerId, stream));
+		mesh.on('remoteclosed', (peerId) => this.#onPathClosed('mesh', peerId));
+		mesh.on('data', (peerId, message) => this.emit('data', peerId, message));
+		this.#mesh = mesh;
+		for (const peerId of this.#options.peerIds()) mesh.addPeer(peerId);
+		return mesh;
+	}
+
+	async #openSfu(): Promise<void> {
+		if (this.#sfu) return;
+		const sfu = new SfuSession({ signaling: this.#options.signaling, localStream: this.#options.localStream });
+		sfu.on('remotestream', (peerId, stream) => this.#onStream('sfu', peerId, stream));
+		sfu.on('remoteclosed', (peerId) => this.#onPathClosed('sfu', peerId));
+		sfu.on('activespeaker', (peerId) => this.emit('activespeaker', peerId));
+		this.#sfu = sfu;
+		await sfu.start();
+	}
+
+	#closePath(path: Topology): void {
+		if (path === 'mesh') {
+			const mesh = this.#mesh;
+			this.#mesh = undefined;
+			mesh?.close();
+		} else {
+			const sfu = this.#sfu;
+			this.#sfu = undefined;
+			sfu?.close();
+			this.emit('activespeaker', null);
+		}
+		for (const [peerId, streams] of this.#streams) {
+			delete streams[path];
+			if (this.#shown.get(peerId) === path) this.#shown.delete(peerId);
+		}
+	}
+
+	#onStream(path: Topology, peerId: string, stream: MediaStream): void {
+		if (this.#closed) return;
+		const streams = this.#streams.get(peerId) ?? {};
+		streams[path] = stream;
+		this.#streams.set(peerId, streams);
+		const shown = this.#shown.get(peerId);
+		if (shown === path) {
+			this.emit('show', peerId, stream);
+		} else if (shown === undefined && (path === this.#heading || !streams[this.#heading])) {
+			// Nothing on the tile yet (a newcomer, or a path that just closed): show at once.
+			this.#show(peerId, path);
+		} else if (path === this.#heading) {
+			void this.#swapWhenRendered(path, peerId);
+		}
+	}
+
+	/** Swaps the peer's tile to `path` once that path has rendered a frame off screen. */
+	async #swapWhenRendered(path: Topology, peerId: string): Promise<void> {
+		const key = `${path}:${peerId}`;
+		if (this.#probing.has(key)) return;
+		const stream = this.#streams.get(peerId)?.[path];
+		const video = stream?.getVideoTracks()[0];
+		if (!video && !this.#options.videoMuted(peerId)) return; // the video track is on its way (SFU consumers come one by one)
+		this.#probing.add(key);
+		try {
+			if (video && !this.#options.videoMuted(peerId)) {
+				await firstFrame(video, FIRST_FRAME_TIMEOUT_MS, () => this.#framesDecoded(path, peerId));
+			}
+		} finally {
+			this.#probing.delete(key);
+		}
+		if (this.#closed || this.#heading !== path || !this.#streams.get(peerId)?.[path]) return;
+		this.#show(peerId, path);
+	}
+
+	/** Video frames decoded from `peerId` on `path` so far. */
+	async #framesDecoded(path: Topology, peerId: string): Promise<number> {
+		const entries = path === 'mesh' ? ((await this.#mesh?.stats()) ?? []) : ((await this.#sfu?.stats()) ?? []);
+		let frames = 0;
+		for (const entry of entries) {
+			if (entry.peerId !== peerId) continue;
+			for (const s of entry.stats) if (s.type === 'inbound-rtp' && s.kind === 'video' && typeof s.framesDecoded === 'number') frames += s.framesDecoded;
+		}
+		return frames;
+	}
+
+	#show(peerId: string, path: Topology): void {
+		const stream = this.#streams.get(peerId)?.[path];
+		if (!stream) return;
+		this.#shown.set(peerId, path);
+		this.emit('show', peerId, stream);
+		this.#checkReady();
+	}
+
+	#onPathClosed(path: Topology, peerId: string): void {
+		const streams = this.#streams.get(peerId);
+		if (!streams) return;
+		delete streams[path];
+		if (this.#shown.get(peerId) !== path) return;
+		this.#shown.delete(peerId);
+		const other = path === 'mesh' ? 'sfu' : 'mesh';
+		if (streams[other]) this.#show(peerId, other);
+	}
+
+	/** Every remote tile shows the migration's target: say so (or, converging alone, finish). */
+	#checkReady(): void {
+		const migration = this.#migration;
+		if (!migration || migration.reported || this.#closed) return;
+		if (!this.#options.peerIds().every((p) => this.#shown.get(p) === migration.target)) return;
+		migration.reported = true;
+		if (migration.record) {
+			migration.record.readyAt = Date.now();
+			this.emit('migration', migration.record);
+		}
+		if (migration.local) {
+			this.#finish(migration.target, 'committed');
+			return;
+		}
+		this.#options.signaling
+			.request(Method.TopologyReady, { epoch: migration.epoch })
+			.catch((error: unknown) => console.warn(`topology.ready ${migration.epoch} not taken`, error));
+	}
+
+	#prepare(data: NotificationData<'topology.prepare'>): void {
+		if (this.#closed) return;
+		const record: MigrationRecord = { epoch: data.epoch, target: data.target, decidedAt: data.decidedAt, preparedAt: Date.now() };
+		this.#migration = { epoch: data.epoch, target: data.target, local: false, record, reported: false };
+		this.emit('topology', this.label);
+		this.emit('migration', record);
+		this.#build(data.target, data.epoch);
+	}
+
+	/** Builds `target` beside the current path; streams already there are swapped as they render. */
+	#build(target: Topology, epoch: number): void {
+		if (target === 'mesh') {
+			this.#openMesh();
+		} else {
+			this.#openSfu().catch((error: unknown) => {
+				console.warn('SFU path failed', error);
+				if (this.#migration?.epoch === epoch && !this.#migration.local) {
+					void this.#options.signaling
+						.request(Method.TopologyFailed, { epoch, reason: String((error as Error).message ?? error).slice(0, 200) })
+						.catch(() => undefined);
+				}
+			});
+		}
+		for (const [peerId, streams] of this.#streams) {
+			if (streams[target] && this.#shown.get(peerId) !== target) void this.#swapWhenRendered(target, peerId);
+		}
+		this.#checkReady();
+	}
+
+	#commit(data: NotificationData<'topology.commit'>): void {
+		if (this.#closed || (this.#migration && this.#migration.epoch !== data.epoch)) return;
+		this.#finish(data.topology, 'committed');
+	}
+
+	#abort(data: NotificationData<'topology.abort'>): void {
+		if (this.#closed || (this.#migration && this.#migration.epoch !== data.epoch)) return;
+		if (this.#mode === data.topology || this.#hasPath(data.topology)) {
+			this.#finish(data.topology, 'aborted');
+			return;
+		}
+		// We joined on the target of a migration that failed: converge to the room's topology by ourselves.
+		const record = this.#migration?.record;
+		this.#migration = { epoch: data.epoch, target: data.topology, local: true, record, reported: false };
+		this.#build(data.topology, data.epoch);
+	}
+
+	#hasPath(path: Topology): boolean {
+		return path === 'mesh' ? this.#mesh !== undefined : this.#sfu !== undefined;
+	}
+
+	/** Settles on `topology`: every tile shows it (stragglers swap now), the other path closes. */
+	#finish(topology: Topology, result: 'committed' | 'aborted'): void {
+		const record = this.#migration?.record;
+		if (record) record.endedAt = Date.now();
+		this.#migration = undefined;
+		this.#mode = topology;
+		if (topology === 'mesh') this.#openMesh();
+		for (const [peerId, streams] of this.#streams) {
+			if (streams[topology] && this.#shown.get(peerId) !== topology) this.#show(peerId, topology);
+		}
+		this.#closePath(topology === 'mesh' ? 'sfu' : 'mesh');
+		if (record) {
+			record.oldClosedAt = Date.now();
+			record.result = result;
+			this.emit('migration', record);
+		}
+		this.emit('topology', this.label);
+	}
+
+	#on<N extends Notification>(method: N, listener: (data: NotificationData<N>) => void): void {
+		const signaling = this.#options.signaling;
+		const on = signaling.on.bind(signaling) as (e: string, fn: (d: NotificationData<N>) => void) => unknown;
+		const off = signaling.off.bind(signaling) as (e: string, fn: (d: NotificationData<N>) => void) => unknown;
+		on(method, listener);
+		this.#unsubscribe.push(() => off(method, listener));
+	}
+}
