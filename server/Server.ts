@@ -67,6 +67,9 @@ export class Server {
 					logger: logger.child({ roomId: room.id }),
 					effects: {
 						broadcast: (method, data) => service.broadcast(room, method, data),
+						prepareSfu: () => {
+							service.sfuRoomOf(room).prepare().catch((error: unknown) => logger.warn({ err: error, roomId: room.id }, 'no router for the migration yet'));
+						},
 						closeSfu: () => this.sfuRooms.close(room.id),
 					},
 				}),

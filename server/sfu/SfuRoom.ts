@@ -82,9 +82,12 @@ export class SfuRoom {
 		return [...this.#peers.keys()];
 	}
 
-	async getRouterRtpCapabilities(peerId: string): Promise<ResponseData<'sfu.getRouterRtpCapabilities'>> {
-		const peer = await this.#peer(peerId);
-		return { routerRtpCapabilities: peer.router.rtpCapabilities as Record<string, unknown> };
+	/** A migration to the SFU starts: take the room's first router now, before the clients ask. */
+	async prepare(): Promise<void> {
+		if (this.#closed) return;
+		await this.#placement.push(async () => {
+			if (this.#routers.length === 0) await this.#routerWithRoom();
+		}, 'prepare');
 	}
 
 	async join(peerId: string, data: RequestData<'sfu.join'>): Promise<void> {

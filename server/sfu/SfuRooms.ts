@@ -1,3 +1,4 @@
+import type { types } from 'mediasoup';
 import type { MediasoupConfig, SfuConfig } from '../../core/config/index.js';
 import type { Logger } from '../logger.js';
 import { SfuRoom, type SfuNotify } from './SfuRoom.js';
@@ -10,6 +11,11 @@ export class SfuRooms {
 
 	constructor(options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger }) {
 		this.#options = options;
+	}
+
+	/** What every router offers (the same codecs everywhere). */
+	get routerRtpCapabilities(): types.RtpCapabilities {
+		return this.#options.pool.routerRtpCapabilities;
 	}
 
 	get(roomId: string): SfuRoom | undefined {

@@ -24,6 +24,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	readonly #workers: types.Worker[] = [];
 	readonly #routerCount = new Map<types.Worker, number>();
 	readonly #closedPids: number[] = [];
+	#rtpCapabilities: types.RtpCapabilities | undefined;
 	#closed = false;
 
 	private constructor(config: MediasoupConfig, logger: Logger) {
@@ -40,6 +41,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			for (let i = 0; i < count; i++) {
 				await pool.#startWorker();
 			}
+			// Every router has the same codecs, so the same capabilities: read them once
+			// from a router closed at once, and hand them out without holding one per room.
+			const probe = await pool.createRouter({ probe: true });
+			pool.#rtpCapabilities = probe.rtpCapabilities;
+			probe.close();
 		} catch (error) {
 			pool.close();
 			throw error;
@@ -49,6 +55,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
 	get closed(): boolean {
 		return this.#closed;
+	}
+
+	/** The RTP capabilities every router of this pool has (clients load their Device with them ahead of need). */
+	get routerRtpCapabilities(): types.RtpCapabilities {
+		if (!this.#rtpCapabilities) throw new Error('WorkerPool not started');
+		return this.#rtpCapabilities;
 	}
 
 	get workers(): readonly types.Worker[] {

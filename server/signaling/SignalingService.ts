@@ -11,6 +11,7 @@ import {
 } from '../../core/protocol/index.js';
 import { topologyForNewcomer } from '../../core/topology/index.js';
 import type { AccessTokens } from '../auth/AccessTokens.js';
+import type { SfuRoom } from '../sfu/SfuRoom.js';
 import type { SfuRooms } from '../sfu/SfuRooms.js';
 import type { TurnCredentials } from '../turn/TurnCredentials.js';
 import type { Logger } from '../logger.js';
@@ -192,20 +193,23 @@ export class SignalingService {
 		if (room) this.broadcast(room, Notification.PeerMediaState, { peerId: peer.id, ...peer.mediaState }, peer.id);
 	}
 
-	/** An `sfu.*` request: only in rooms whose media goes through the SFU. */
+	/**
+	 * An `sfu.*` request: only in rooms whose media goes through the SFU (or is
+	 * moving there). The router capabilities are the exception: the same for
+	 * every router, asked ahead of any migration so the client's Device is
+	 * loaded before it is needed.
+	 */
 	async sfuRequest(peer: Peer, request: Extract<TypedRequest, { method: `sfu.${string}` }>): Promise<unknown> {
+		if (request.method === 'sfu.getRouterRtpCapabilities') {
+			return { routerRtpCapabilities: this.#sfu.routerRtpCapabilities as unknown as Record<string, unknown> };
+		}
 		const room = this.#registry.get(peer.roomId);
 		if (!room || !room.topology.allowsSfu) {
 			throw new SignalingError(ErrorCode.WrongMediaMode, `room "${peer.roomId}" carries media peer to peer now, not through the SFU`);
 		}
-		const sfu = this.#sfu.getOrCreate(room.id, (peerId, method, data) => {
-			const target = this.#registry.get(room.id)?.getPeer(peerId);
-			if (target) this.#deliver(room, target, method, data);
-		});
+		const sfu = this.sfuRoomOf(room);
 		const id = peer.id;
 		switch (request.method) {
-			case 'sfu.getRouterRtpCapabilities':
-				return sfu.getRouterRtpCapabilities(id);
 			case 'sfu.join':
 				return sfu.join(id, request.data).then(() => ({}));
 			case 'sfu.createTransport':
@@ -225,6 +229,14 @@ export class SignalingService {
 			case 'sfu.setConsumerPreferredLayers':
 				return sfu.setConsumerPreferredLayers(id, request.data).then(() => ({}));
 		}
+	}
+
+	/** The room's SFU side, created on first use; its notifications go to the room's peers. */
+	sfuRoomOf(room: Room): SfuRoom {
+		return this.#sfu.getOrCreate(room.id, (peerId, method, data) => {
+			const target = this.#registry.get(room.id)?.getPeer(peerId);
+			if (target) this.#deliver(room, target, method, data);
+		});
 	}
 
 	#roomOf(peer: Peer): Room {

@@ -25,6 +25,8 @@ import type { Metrics } from '../metrics/Metrics.js';
 export interface TopologyEffects {
 	/** Sends a notification to every peer of the room. */
 	broadcast<N extends Notification>(method: N, data: NotificationData<N>): void;
+	/** A move to the SFU begins: take the room's router now. */
+	prepareSfu(): void;
 	/** Drops the room's SFU side (every router, transport, producer, consumer). */
 	closeSfu(): void;
 }
@@ -136,6 +138,7 @@ export class RoomTopology {
 			case 'prepare': {
 				this.#decidedAt = Date.now();
 				this.#logger.info({ epoch: event.epoch, target: event.target, reason: event.reason }, 'migration decided');
+				if (event.target === 'sfu') this.#effects.prepareSfu();
 				this.#effects.broadcast(Notification.TopologyPrepare, {
 					epoch: event.epoch,
 					target: event.target,

@@ -166,7 +166,7 @@ describe('room API: POST /api/rooms', () => {
 		client.close();
 		const meshClient = await connectClient(server.port);
 		expect((await meshClient.request(Method.Join, join('small'))).mediaMode).toBe('mesh');
-		await expect(meshClient.request(Method.SfuGetRouterRtpCapabilities, {})).rejects.toMatchObject({ code: ErrorCode.WrongMediaMode });
+		await expect(meshClient.request(Method.SfuCreateTransport, { direction: 'send' })).rejects.toMatchObject({ code: ErrorCode.WrongMediaMode });
 		meshClient.close();
 	});
 

@@ -56,7 +56,11 @@ describe('room topology through signaling', () => {
 		const b = await member(server, 'grow', 'Bo');
 		clients.push(a.client, b.client);
 		expect(a.joined).toMatchObject({ mediaMode: 'mesh', topology: { state: 'mesh', epoch: 0 } });
-		await expect(a.client.request(Method.SfuGetRouterRtpCapabilities, {})).rejects.toMatchObject({ code: ErrorCode.WrongMediaMode });
+		await expect(a.client.request(Method.SfuCreateTransport, { direction: 'send' })).rejects.toMatchObject({ code: ErrorCode.WrongMediaMode });
+		// The router capabilities are the same everywhere and answered in any room, with no router held for it.
+		const early = await a.client.request(Method.SfuGetRouterRtpCapabilities, {});
+		expect(JSON.stringify(early.routerRtpCapabilities)).toContain('video/VP8');
+		expect(server.sfuRooms.get('grow')).toBeUndefined();
 
 		const prepared = nextEvent(a.client, Notification.TopologyPrepare);
 		const before = Date.now();
@@ -71,9 +75,10 @@ describe('room topology through signaling', () => {
 		expect(a.log.indexOf(Notification.TopologyPrepare)).toBeLessThan(a.log.lastIndexOf(Notification.PeerJoined));
 		expect(c.log).not.toContain(Notification.TopologyPrepare);
 
-		// The SFU side exists for the migration.
-		const caps = await a.client.request(Method.SfuGetRouterRtpCapabilities, {});
-		expect(JSON.stringify(caps.routerRtpCapabilities)).toContain('video/VP8');
+		// The SFU side exists for the migration: the server took a router at the decision.
+		await until(() => (server.sfuRooms.get('grow')?.routers.length ?? 0) === 1, 2000, 'router for the migration');
+		const send = await a.client.request(Method.SfuCreateTransport, { direction: 'send' });
+		expect(send.iceCandidates.length).toBeGreaterThan(0);
 
 		const commits = [a, b, c].map((m) => nextEvent(m.client, Notification.TopologyCommit));
 		await a.client.request(Method.TopologyReady, { epoch: 1 });
@@ -108,7 +113,7 @@ describe('room topology through signaling', () => {
 		// A room on the mesh costs the server no media.
 		expect(server.sfuRooms.get('grow')).toBeUndefined();
 		await until(async () => (await Promise.all(server.workers.workers.map((w) => w.dump()))).every((d) => d.routerIds.length === 0), 3000, 'routers closed');
-		await expect(ada!.request(Method.SfuGetRouterRtpCapabilities, {})).rejects.toMatchObject({ code: ErrorCode.WrongMediaMode });
+		await expect(ada!.request(Method.SfuCreateTransport, { direction: 'send' })).rejects.toMatchObject({ code: ErrorCode.WrongMediaMode });
 		expect(metricSample(await metrics(server), 'streaming_topology_migrations_total{direction="deescalate",result="committed"}')).toBe(1);
 	});
 

@@ -20,8 +20,17 @@ interface FrameLogWindow {
 	__audio?: AudioSample[];
 }
 
+/**
+ * tsx (the benchmarks' runner) compiles with esbuild's keepNames, which wraps
+ * named functions in a `__name()` helper that does not exist in the page.
+ */
+async function allowKeepNames(page: Page): Promise<void> {
+	await page.evaluate('globalThis.__name ??= (fn) => fn');
+}
+
 /** Starts logging rendered frames of every remote tile, present and future. */
 export async function startFrameLog(page: Page): Promise<void> {
+	await allowKeepNames(page);
 	await page.evaluate(() => {
 		const w = window as unknown as FrameLogWindow;
 		if (w.__frames) return;
@@ -58,6 +67,7 @@ export async function startFrameLog(page: Page): Promise<void> {
  * so a busy page that samples late still sees a silence that happened.
  */
 export async function startAudioLog(page: Page, intervalMs = 200): Promise<void> {
+	await allowKeepNames(page);
 	await page.evaluate((interval) => {
 		const w = window as unknown as FrameLogWindow;
 		if (w.__audio) return;
@@ -94,15 +104,20 @@ export function migrations(page: Page): Promise<MigrationRecord[]> {
 
 /** The longest stretch of [from, to] with no rendered frame in it. */
 export function largestGap(frames: readonly number[], from: number, to: number): number {
+	return largestGapAt(frames, from, to).gapMs;
+}
+
+/** The longest stretch of [from, to] with no rendered frame in it, and where it starts. */
+export function largestGapAt(frames: readonly number[], from: number, to: number): { gapMs: number; at: number } {
 	let previous = from;
-	let gap = 0;
+	let best = { gapMs: 0, at: from };
 	for (const t of frames) {
 		if (t < from) continue;
 		if (t > to) break;
-		gap = Math.max(gap, t - previous);
+		if (t - previous > best.gapMs) best = { gapMs: t - previous, at: previous };
 		previous = t;
 	}
-	return Math.max(gap, to - previous);
+	return to - previous > best.gapMs ? { gapMs: to - previous, at: previous } : best;
 }
 
 /**
@@ -142,6 +157,8 @@ export interface GapMeasurement {
 	sender: string;
 	/** Largest frame gap during the migration (prepare received to old path closed on the receiver). */
 	migrationGapMs: number;
+	/** When that gap began. */
+	migrationGapAt: number;
 	/** Largest frame gap in an equally long steady window just before. */
 	steadyGapMs: number;
 	windowMs: number;
@@ -164,11 +181,13 @@ export function measureGaps(receiver: string, record: MigrationRecord, frames: R
 		if (first === undefined || first > start - windowMs) {
 			throw new Error(`${receiver} had not rendered ${sender} for a steady window of ${windowMs} ms before the migration`);
 		}
+		const migration = largestGapAt(log, start, end);
 		return {
 			receiver,
 			sender,
 			windowMs,
-			migrationGapMs: largestGap(log, start, end),
+			migrationGapMs: migration.gapMs,
+			migrationGapAt: migration.at,
 			steadyGapMs: largestGap(log, start - windowMs, start),
 		};
 	});

@@ -13,12 +13,42 @@ export type SfuSessionEvents = {
 	state: [state: SfuSessionState];
 };
 
-/** Three VP8 simulcast layers: quarter, half and full resolution. */
-const SIMULCAST: RTCRtpEncodingParameters[] = [
-	{ rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 100_000 },
-	{ rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 300_000 },
-	{ rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 900_000 },
-];
+/**
+ * The encodings to send a camera of this width with: three VP8 simulcast
+ * layers (quarter, half, full) from 960 px up, two (half, full) from 480 px,
+ * one below. Chromium enables only as many layers as the resolution allows
+ * and keeps the lowest ones, so asking three of a 320 px camera would send
+ * just the 80 px layer.
+ */
+export function videoEncodings(widthPx: number): RTCRtpEncodingParameters[] {
+	if (widthPx >= 960) {
+		return [
+			{ rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+			{ rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+			{ rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+		];
+	}
+	if (widthPx >= 480) {
+		return [
+			{ rid: 'r0', scaleResolutionDownBy: 2, maxBitrate: 300_000 },
+			{ rid: 'r1', scaleResolutionDownBy: 1, maxBitrate: 900_000 },
+		];
+	}
+	return [{ maxBitrate: 600_000 }];
+}
+
+/**
+ * A mediasoup-client Device loaded with the server's router capabilities
+ * (the same for every router). Loading probes the browser's own
+ * capabilities with a throwaway peer connection, a few hundred ms on a busy
+ * machine: callers load it ahead of need.
+ */
+export async function loadDevice(signaling: SignalingSession): Promise<Device> {
+	const { routerRtpCapabilities } = await signaling.request(Method.SfuGetRouterRtpCapabilities, {});
+	const device = new Device();
+	await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+	return device;
+}
 
 /** The simulcast layer a tile this wide needs. */
 export function spatialLayerForWidth(widthPx: number): number {
@@ -38,7 +68,7 @@ function collect(report: RTCStatsReport, into: Stat[]): void {
 
 /**
  * Media through the SFU, on mediasoup-client: one send transport producing
- * the local tracks (video as 3 simulcast layers), one receive transport
+ * the local tracks (video as up to 3 simulcast layers, by camera size), one receive transport
  * consuming everyone else. Same outward shape as MeshSession: tracks in,
  * remote streams out, stats, close.
  */
@@ -60,10 +90,14 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	/** Serializes start and restart. */
 	#starting: Promise<void> = Promise.resolve();
 
-	constructor(options: { signaling: SignalingSession; localStream: MediaStream | undefined }) {
+	readonly #loadDevice: () => Promise<Device>;
+
+	/** `device` hands over a Device loaded ahead of time (see loadDevice); without it the session loads its own. */
+	constructor(options: { signaling: SignalingSession; localStream: MediaStream | undefined; device?: () => Promise<Device> }) {
 		super();
 		this.#signaling = options.signaling;
 		this.#localStream = options.localStream;
+		this.#loadDevice = options.device ?? (() => loadDevice(options.signaling));
 		this.#resetRecvReady();
 		this.#on(Notification.SfuNewConsumer, (data) => void this.#onNewConsumer(data));
 		this.#on(Notification.SfuConsumerClosed, ({ consumerId }) => this.#closeConsumer(consumerId));
@@ -171,35 +205,36 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	async #start(): Promise<void> {
 		if (this.#state === 'closed') return;
 		this.#setState('connecting');
-		const { routerRtpCapabilities } = await this.#signaling.request(Method.SfuGetRouterRtpCapabilities, {});
-		const device = new Device();
-		await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
-		this.#device = device;
+		this.#device ??= await this.#loadDevice();
+		const device = this.#device;
 
-		const recv = await this.#createTransport('recv');
+		// Both transports at once; consumers can come as soon as the receive side and our capabilities are known.
+		const [recv, send] = await Promise.all([this.#createTransport('recv'), this.#createTransport('send')]);
 		this.#recvTransport = recv;
+		this.#sendTransport = send;
 		this.#resolveRecv(recv);
 		await this.#signaling.request(Method.SfuJoin, { rtpCapabilities: device.rtpCapabilities as Record<string, unknown> });
 
-		const send = await this.#createTransport('send');
-		this.#sendTransport = send;
-		for (const track of this.#localStream?.getTracks() ?? []) {
-			const kind = track.kind as 'audio' | 'video';
-			if (!device.canProduce(kind)) continue;
-			const producer = await send.produce({
-				track,
-				// The track may be shared (the mesh uses it too): closing the producer must not stop it.
-				stopTracks: false,
-				...(kind === 'video' ? { encodings: SIMULCAST, codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
-				appData: { source: kind === 'video' ? 'camera' : 'microphone' },
-			});
-			if (!track.enabled) {
-				producer.pause();
-				await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
-			}
-			this.#producers.set(kind, producer);
-		}
+		// Both tracks at once: mediasoup-client queues the negotiations, the requests overlap.
+		const tracks = (this.#localStream?.getTracks() ?? []).filter((t) => device.canProduce(t.kind as 'audio' | 'video'));
+		await Promise.all(tracks.map((track) => this.#produce(send, track)));
 		this.#setState('connected');
+	}
+
+	async #produce(send: types.Transport, track: MediaStreamTrack): Promise<void> {
+		const kind = track.kind as 'audio' | 'video';
+		const producer = await send.produce({
+			track,
+			// The track may be shared (the mesh uses it too): closing the producer must not stop it.
+			stopTracks: false,
+			...(kind === 'video' ? { encodings: videoEncodings(track.getSettings().width ?? 640), codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
+			appData: { source: kind === 'video' ? 'camera' : 'microphone' },
+		});
+		if (!track.enabled) {
+			producer.pause();
+			await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
+		}
+		this.#producers.set(kind, producer);
 	}
 
 	async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {

@@ -3,7 +3,8 @@ import { Method, Notification, type ConnectionQuality, type NotificationData } f
 import { firstFrame } from '../media/firstFrame.js';
 import type { Stat } from '../media/QualitySampler.js';
 import { MeshSession } from '../mesh/MeshSession.js';
-import { SfuSession } from '../sfu/SfuSession.js';
+import type { Device } from 'mediasoup-client';
+import { loadDevice, SfuSession } from '../sfu/SfuSession.js';
 import type { Joined, SignalingSession } from '../signaling/SignalingSession.js';
 
 export type Topology = 'mesh' | 'sfu';
@@ -16,12 +17,20 @@ export interface MigrationRecord {
 	target: Topology;
 	decidedAt: number;
 	preparedAt: number;
+	/** When this client's side of the new path was built (SFU transports and producers; mesh connections are created at once). */
+	builtAt?: number;
+	/** When each remote tile swapped to the new path. */
+	swappedAt: Record<string, number>;
 	readyAt?: number;
 	/** When the commit (or abort) arrived. */
 	endedAt?: number;
 	/** When the old path was closed on this client. */
 	oldClosedAt?: number;
 	result?: 'committed' | 'aborted';
+	/** This client joined during the migration, straight onto its target (decidedAt is then unknown: 0). */
+	joinedDuring?: boolean;
+	/** Peers the server committed without their confirmation (the timeout passed). */
+	stragglers?: string[];
 }
 
 export type MediaPathsEvents = {
@@ -75,6 +84,9 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	/** Per remote peer, the path its tile shows. */
 	readonly #shown = new Map<string, Topology>();
 	readonly #probing = new Set<string>();
+	/** The mediasoup-client Device, loaded while the call is calm so a migration does not wait for it. */
+	#device: Promise<Device> | undefined;
+	#preloadTimer: ReturnType<typeof setTimeout> | undefined;
 	readonly #unsubscribe: Array<() => void> = [];
 	#closed = false;
 
@@ -85,7 +97,8 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		const { state, epoch } = options.joined.topology;
 		// Joined mid-migration: we are on its target already, and confirm like everyone else.
 		if (state === 'escalating' || state === 'deescalating') {
-			this.#migration = { epoch, target: this.#mode, local: false, record: undefined, reported: false };
+			const record: MigrationRecord = { epoch, target: this.#mode, decidedAt: 0, preparedAt: Date.now(), swappedAt: {}, joinedDuring: true };
+			this.#migration = { epoch, target: this.#mode, local: false, record, reported: false };
 		}
 		this.#on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
 		this.#on(Notification.TopologyPrepare, (data) => this.#prepare(data));
@@ -103,9 +116,14 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 
 	/** Builds the path the join response named. */
 	async start(): Promise<void> {
+		const record = this.#migration?.record;
+		if (record) this.emit('migration', record);
 		if (this.#mode === 'sfu') await this.#openSfu();
 		else this.#openMesh();
+		if (record) record.builtAt = Date.now();
 		this.#checkReady();
+		// On the mesh, get the SFU's Device ready a little after the call settles.
+		if (this.#mode === 'mesh') this.#preloadTimer = setTimeout(() => void this.#device$().catch(() => undefined), 2000);
 	}
 
 	/** A participant joined: it is on the path the room is heading to. */
@@ -159,6 +177,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
+		clearTimeout(this.#preloadTimer);
 		for (const off of this.#unsubscribe.splice(0)) off();
 		this.#mesh?.close();
 		this.#sfu?.close();
@@ -191,9 +210,18 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		return mesh;
 	}
 
+	/** The loaded Device (the same for the whole call: every router has the same capabilities); a failed load is retried next time. */
+	#device$(): Promise<Device> {
+		this.#device ??= loadDevice(this.#options.signaling).catch((error: unknown) => {
+			this.#device = undefined;
+			throw error;
+		});
+		return this.#device;
+	}
+
 	async #openSfu(): Promise<void> {
 		if (this.#sfu) return;
-		const sfu = new SfuSession({ signaling: this.#options.signaling, localStream: this.#options.localStream });
+		const sfu = new SfuSession({ signaling: this.#options.signaling, localStream: this.#options.localStream, device: () => this.#device$() });
 		sfu.on('remotestream', (peerId, stream) => this.#onStream('sfu', peerId, stream));
 		sfu.on('remoteclosed', (peerId) => this.#onPathClosed('sfu', peerId));
 		sfu.on('activespeaker', (peerId) => this.emit('activespeaker', peerId));
@@ -250,7 +278,16 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 			this.#probing.delete(key);
 		}
 		if (this.#closed || this.#heading !== path || !this.#streams.get(peerId)?.[path]) return;
+		if (!this.#carriesAudio(peerId, path)) return; // the audio consumer is on its way; its arrival tries again
 		this.#show(peerId, path);
+	}
+
+	/** The new path has the audio the tile plays now (or the tile plays none): swapping will not silence it. */
+	#carriesAudio(peerId: string, path: Topology): boolean {
+		const shown = this.#shown.get(peerId);
+		const current = shown ? this.#streams.get(peerId)?.[shown] : undefined;
+		if (!current || current.getAudioTracks().length === 0) return true;
+		return (this.#streams.get(peerId)?.[path]?.getAudioTracks().length ?? 0) > 0;
 	}
 
 	/** Video frames decoded from `peerId` on `path` so far. */
@@ -268,6 +305,8 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		const stream = this.#streams.get(peerId)?.[path];
 		if (!stream) return;
 		this.#shown.set(peerId, path);
+		const record = this.#migration?.record;
+		if (record && path === this.#migration?.target) record.swappedAt[peerId] = Date.now();
 		this.emit('show', peerId, stream);
 		this.#checkReady();
 	}
@@ -282,11 +321,16 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (streams[other]) this.#show(peerId, other);
 	}
 
-	/** Every remote tile shows the migration's target: say so (or, converging alone, finish). */
+	/**
+	 * No remote tile shows the old path any more: say so (or, converging
+	 * alone, finish). A tile with nothing on it yet (someone who joined on the
+	 * target) does not hold the old path, so it does not hold this up either.
+	 */
 	#checkReady(): void {
 		const migration = this.#migration;
 		if (!migration || migration.reported || this.#closed) return;
-		if (!this.#options.peerIds().every((p) => this.#shown.get(p) === migration.target)) return;
+		const old = migration.target === 'mesh' ? 'sfu' : 'mesh';
+		if (this.#options.peerIds().some((p) => this.#shown.get(p) === old)) return;
 		migration.reported = true;
 		if (migration.record) {
 			migration.record.readyAt = Date.now();
@@ -303,7 +347,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 
 	#prepare(data: NotificationData<'topology.prepare'>): void {
 		if (this.#closed) return;
-		const record: MigrationRecord = { epoch: data.epoch, target: data.target, decidedAt: data.decidedAt, preparedAt: Date.now() };
+		const record: MigrationRecord = { epoch: data.epoch, target: data.target, decidedAt: data.decidedAt, preparedAt: Date.now(), swappedAt: {} };
 		this.#migration = { epoch: data.epoch, target: data.target, local: false, record, reported: false };
 		this.emit('topology', this.label);
 		this.emit('migration', record);
@@ -312,10 +356,14 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 
 	/** Builds `target` beside the current path; streams already there are swapped as they render. */
 	#build(target: Topology, epoch: number): void {
+		const record = this.#migration?.record;
 		if (target === 'mesh') {
 			this.#openMesh();
+			if (record) record.builtAt = Date.now();
 		} else {
-			this.#openSfu().catch((error: unknown) => {
+			this.#openSfu().then(() => {
+				if (record) record.builtAt = Date.now();
+			}, (error: unknown) => {
 				console.warn('SFU path failed', error);
 				if (this.#migration?.epoch === epoch && !this.#migration.local) {
 					void this.#options.signaling
@@ -332,6 +380,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 
 	#commit(data: NotificationData<'topology.commit'>): void {
 		if (this.#closed || (this.#migration && this.#migration.epoch !== data.epoch)) return;
+		if (this.#migration?.record) this.#migration.record.stragglers = data.stragglers;
 		this.#finish(data.topology, 'committed');
 	}
 

@@ -120,13 +120,7 @@ export class CallView {
 			this.#setMuted(this.#tile(event.peer.peerId), event.peer.audioMuted, event.peer.videoMuted);
 		} else if (event.type === 'media') {
 			const video = this.#tile(event.peerId).querySelector('video') as HTMLVideoElement;
-			if (video.srcObject !== event.stream) {
-				video.srcObject = event.stream;
-				const { peerId } = event;
-				video.requestVideoFrameCallback(() => {
-					if (window.__timing) window.__timing.firstFrameAt[peerId] ??= performance.now();
-				});
-			}
+			this.#display(video, event.stream);
 		} else if (event.type === 'mediaState') {
 			this.#setMuted(this.#tile(event.peerId), event.audioMuted, event.videoMuted);
 		} else {
@@ -157,6 +151,31 @@ export class CallView {
 			if (entry) this.#call?.setRemoteVideoWidth(peerId, Math.round(entry.contentRect.width * devicePixelRatio));
 		}).observe(video);
 		return tile;
+	}
+
+	/**
+	 * Puts `stream`'s tracks on the tile. The element keeps one MediaStream of
+	 * its own and only its tracks change: a migration swaps the tracks in
+	 * place, so the element is never reloaded (a new srcObject restarts it
+	 * and shows nothing until it has loaded again).
+	 */
+	#display(video: HTMLVideoElement, stream: MediaStream): void {
+		let shown = video.srcObject as MediaStream | null;
+		if (!shown) {
+			shown = new MediaStream();
+			video.srcObject = shown;
+			const peerId = (video.closest('[data-peer-id]') as HTMLElement).dataset.peerId as string;
+			video.requestVideoFrameCallback(() => {
+				if (window.__timing) window.__timing.firstFrameAt[peerId] ??= performance.now();
+			});
+		}
+		for (const kind of ['video', 'audio'] as const) {
+			const next = kind === 'video' ? stream.getVideoTracks() : stream.getAudioTracks();
+			const current = kind === 'video' ? shown.getVideoTracks() : shown.getAudioTracks();
+			if (next.length === 0 || (current.length === next.length && current.every((t, i) => t === next[i]))) continue;
+			for (const track of next) shown.addTrack(track);
+			for (const track of current) shown.removeTrack(track);
+		}
 	}
 
 	#setMuted(tile: HTMLElement, audioMuted: boolean, videoMuted: boolean): void {

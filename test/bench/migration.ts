@@ -1,0 +1,228 @@
+// npm run bench:migration [-- --runs 5 --runs-large 3]
+//
+// Migration cost, measured in real Chromium on loopback (fake camera from a
+// small Y4M clip, one browser window per participant):
+//   - 3 peers -> sfu: two in a mesh, a third joins past MESH_MAX_PEERS=2;
+//   - sfu -> mesh:    the third leaves, the room returns after the cooldown;
+//   - 5 peers -> sfu: four in a mesh, a fifth joins past MESH_MAX_PEERS=4,
+//     reported as saturated when this machine cannot keep up.
+// For each: the duration from the server's decision to the last old
+// connection closed on any client, and for every receiver that migrated, the
+// largest frame gap of each remote tile during the migration divided by its
+// largest gap in a steady window of the same length just before (1.0 is a
+// perfect make-before-break).
+
+import { parseArgs } from 'node:util';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
+import { launchBrowser } from '../support/browser.js';
+import { joinAll, peerIdOf } from '../support/call.js';
+import { frameLog, measureGaps, migrations, startFrameLog, type GapMeasurement } from '../support/migration.js';
+import { startServer, type RunningServer } from '../support/serverProcess.js';
+
+const { values } = parseArgs({
+	options: { runs: { type: 'string', default: '5' }, 'runs-large': { type: 'string', default: '3' }, verbose: { type: 'boolean', default: false } },
+});
+const RUNS = Math.max(1, Math.min(20, Number(values.runs)));
+const RUNS_LARGE = Math.max(0, Math.min(20, Number(values['runs-large'])));
+const COOLDOWN_MS = 2000;
+/** Past this a migration has not finished: the machine is saturated. */
+const MIGRATION_LIMIT_MS = 30_000;
+
+interface Sample {
+	durationMs: number;
+	ratios: number[];
+	stragglers: number;
+}
+
+interface Outcome {
+	samples: Sample[];
+	failures: string[];
+}
+
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = Math.floor(sorted.length / 2);
+	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+class Room {
+	readonly pages: Page[] = [];
+	readonly #contexts: BrowserContext[] = [];
+
+	constructor(
+		readonly browser: Browser,
+		readonly server: RunningServer,
+		readonly id: string,
+	) {}
+
+	async add(name: string): Promise<Page> {
+		const context = await this.browser.newContext();
+		this.#contexts.push(context);
+		const [page] = await joinAll(context, this.server.url, this.id, [name]);
+		await startFrameLog(page);
+		this.pages.push(page);
+		return page;
+	}
+
+	async close(): Promise<void> {
+		for (const context of this.#contexts) await context.close();
+	}
+}
+
+/** Waits until every page in `migrating` has finished a migration to `target`; null on the time limit. */
+async function finished(migrating: Page[], target: 'mesh' | 'sfu'): Promise<MigrationRecord[] | null> {
+	const deadline = Date.now() + MIGRATION_LIMIT_MS;
+	while (Date.now() < deadline) {
+		const records = await Promise.all(migrating.map(async (p) => (await migrations(p)).find((r) => r.target === target && r.oldClosedAt !== undefined)));
+		if (records.every((r) => r !== undefined)) return records as MigrationRecord[];
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	return null;
+}
+
+/** Waits until every page renders each remote tile for `ms` (the steady window to compare with). */
+async function steady(pages: Page[], ms: number): Promise<boolean> {
+	const ids = (await Promise.all(pages.map(peerIdOf))) as string[];
+	const deadline = Date.now() + MIGRATION_LIMIT_MS;
+	while (Date.now() < deadline) {
+		const logs = await Promise.all(pages.map(frameLog));
+		const since = Date.now() - ms;
+		if (logs.every((log, i) => ids.every((id, j) => j === i || (log[id]?.[0] ?? Infinity) < since))) return true;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	return false;
+}
+
+/** --verbose: each client's steps, in ms after the decision. */
+async function timeline(label: string, pages: Page[], epoch: number, decidedAt: number): Promise<void> {
+	if (!values.verbose) return;
+	const rel = (t: number | undefined) => (t === undefined ? '-' : String(t - decidedAt));
+	console.log(label);
+	for (const page of pages) {
+		const record = (await migrations(page)).find((r) => r.epoch === epoch);
+		if (!record) continue;
+		const swaps = Object.values(record.swappedAt).map(rel).join('/');
+		console.log(
+			`  ${record.joinedDuring ? 'newcomer' : 'member  '} prepared ${rel(record.preparedAt)} built ${rel(record.builtAt)} swapped ${swaps} ready ${rel(record.readyAt)} ended ${rel(record.endedAt)} closed ${rel(record.oldClosedAt)}`,
+		);
+	}
+}
+
+async function measure(pages: Page[], records: MigrationRecord[]): Promise<Sample> {
+	const ids = (await Promise.all(pages.map(peerIdOf))) as string[];
+	const gaps: GapMeasurement[] = [];
+	for (const [i, page] of pages.entries()) {
+		const record = records[i] as MigrationRecord;
+		gaps.push(...measureGaps(ids[i] as string, record, await frameLog(page), ids.filter((_, j) => j !== i)));
+	}
+	const decidedAt = (records[0] as MigrationRecord).decidedAt;
+	if (values.verbose) {
+		for (const g of gaps) {
+			console.log(`  gap ${g.receiver.slice(0, 4)}<-${g.sender.slice(0, 4)}: ${Math.round(g.migrationGapMs)} ms at ${Math.round(g.migrationGapAt - decidedAt)} (steady ${Math.round(g.steadyGapMs)})`);
+		}
+	}
+	return {
+		durationMs: Math.max(...records.map((r) => r.oldClosedAt as number)) - decidedAt,
+		ratios: gaps.map((g) => g.migrationGapMs / Math.max(1, g.steadyGapMs)),
+		stragglers: Math.max(...records.map((r) => r.stragglers?.length ?? 0)),
+	};
+}
+
+/** n-1 peers in a mesh, the n-th joins past MESH_MAX_PEERS=n-1; optionally the n-th leaves again. */
+async function growAndShrink(browser: Browser, server: RunningServer, size: number, run: number, up: Outcome, down?: Outcome): Promise<void> {
+	const room = new Room(browser, server, `bench-migrate-${size}-${run}`);
+	let phase: 'up' | 'down' = 'up';
+	try {
+		const first = [];
+		for (let i = 0; i < size - 1; i++) first.push(await room.add(`P${i}`));
+		if (!(await steady(first, 4000))) {
+			up.failures.push(`run ${run}: the mesh of ${size - 1} never rendered steadily`);
+			down?.failures.push(`run ${run}: not reached`);
+			return;
+		}
+		const newcomer = await room.add(`P${size - 1}`);
+		const escalated = await finished(first, 'sfu');
+		if (!escalated) {
+			up.failures.push(`run ${run}: not finished within ${MIGRATION_LIMIT_MS} ms`);
+			down?.failures.push(`run ${run}: not reached`);
+			return;
+		}
+		up.samples.push(await measure(first, escalated));
+		await timeline(`${size} peers -> sfu, run ${run}`, room.pages, escalated[0]!.epoch, escalated[0]!.decidedAt);
+		if (!down) return;
+		phase = 'down';
+		// Let the SFU call settle, then the newcomer leaves; the cooldown follows.
+		await steady(first, 3000);
+		await newcomer.locator('[data-testid=leave]').click();
+		const back = await finished(first, 'mesh');
+		if (!back) {
+			down.failures.push(`run ${run}: not finished within ${MIGRATION_LIMIT_MS} ms`);
+			return;
+		}
+		down.samples.push(await measure(first, back));
+		await timeline(`sfu -> mesh, run ${run}`, first, back[0]!.epoch, back[0]!.decidedAt);
+	} catch (error) {
+		(phase === 'up' ? up : (down as Outcome)).failures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
+	} finally {
+		await room.close();
+	}
+}
+
+function report(name: string, outcome: Outcome, runs: number): string {
+	const { samples, failures } = outcome;
+	if (samples.length === 0) return `${name} | saturated: 0/${runs} runs finished (${failures.join('; ')}) | | | | `;
+	const durations = samples.map((s) => s.durationMs);
+	const ratios = samples.flatMap((s) => s.ratios);
+	const stragglers = samples.filter((s) => s.stragglers > 0).length;
+	const note = [
+		failures.length ? `saturated in ${failures.length}/${runs} runs (${failures.join('; ')})` : '',
+		stragglers ? `${stragglers} run(s) committed with stragglers (timeout)` : '',
+	]
+		.filter(Boolean)
+		.join('; ');
+	return [
+		name,
+		`${samples.length}/${runs}`,
+		`${median(durations).toFixed(0)} (${Math.min(...durations).toFixed(0)}-${Math.max(...durations).toFixed(0)})`,
+		median(ratios).toFixed(2),
+		Math.max(...ratios).toFixed(2),
+		note || '-',
+	].join(' | ');
+}
+
+async function main(): Promise<void> {
+	const browser = await launchBrowser();
+	const rows: string[] = [];
+	try {
+		let server = await startServer({ MESH_MAX_PEERS: '2', MESH_MIN_PEERS: '2', DEESCALATE_COOLDOWN_MS: String(COOLDOWN_MS) });
+		const up: Outcome = { samples: [], failures: [] };
+		const down: Outcome = { samples: [], failures: [] };
+		try {
+			for (let run = 0; run < RUNS; run++) await growAndShrink(browser, server, 3, run, up, down);
+		} finally {
+			await server.stop();
+		}
+		rows.push(report('3 peers -> sfu', up, RUNS), report('sfu -> mesh (2 peers)', down, RUNS));
+		if (RUNS_LARGE > 0) {
+			server = await startServer({ MESH_MAX_PEERS: '4', MESH_MIN_PEERS: '2' });
+			const large: Outcome = { samples: [], failures: [] };
+			try {
+				for (let run = 0; run < RUNS_LARGE; run++) await growAndShrink(browser, server, 5, run, large);
+			} finally {
+				await server.stop();
+			}
+			rows.push(report('5 peers -> sfu', large, RUNS_LARGE));
+		}
+	} finally {
+		await browser.close();
+	}
+	console.log('migration: decision -> last old connection closed (ms), and per receiver the largest frame gap during the migration / in a steady window as long just before');
+	console.log('migration | runs done | duration median (min-max) | gap ratio median | gap ratio worst | notes');
+	for (const row of rows) console.log(row);
+}
+
+main().catch((error: unknown) => {
+	console.error(error);
+	process.exit(1);
+});
