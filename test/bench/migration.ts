@@ -33,6 +33,8 @@ interface Sample {
 	durationMs: number;
 	ratios: number[];
 	stragglers: number;
+	/** The receivers' largest frame gap in the steady window before: how well the machine kept up before migrating. */
+	steadyGapMs: number;
 }
 
 interface Outcome {
@@ -126,6 +128,7 @@ async function measure(pages: Page[], records: MigrationRecord[]): Promise<Sampl
 		durationMs: Math.max(...records.map((r) => r.oldClosedAt as number)) - decidedAt,
 		ratios: gaps.map((g) => g.migrationGapMs / Math.max(1, g.steadyGapMs)),
 		stragglers: Math.max(...records.map((r) => r.stragglers?.length ?? 0)),
+		steadyGapMs: median(gaps.map((g) => g.steadyGapMs)),
 	};
 }
 
@@ -143,8 +146,8 @@ async function growAndShrink(browser: Browser, server: RunningServer, size: numb
 		}
 		const newcomer = await room.add(`P${size - 1}`);
 		const escalated = await finished(first, 'sfu');
-		if (!escalated) {
-			up.failures.push(`run ${run}: not finished within ${MIGRATION_LIMIT_MS} ms`);
+		if (!escalated || escalated.some((r) => r.result !== 'committed')) {
+			up.failures.push(`run ${run}: ${escalated ? 'rolled back' : `not finished within ${MIGRATION_LIMIT_MS} ms`}`);
 			down?.failures.push(`run ${run}: not reached`);
 			return;
 		}
@@ -156,8 +159,8 @@ async function growAndShrink(browser: Browser, server: RunningServer, size: numb
 		await steady(first, 3000);
 		await newcomer.locator('[data-testid=leave]').click();
 		const back = await finished(first, 'mesh');
-		if (!back) {
-			down.failures.push(`run ${run}: not finished within ${MIGRATION_LIMIT_MS} ms`);
+		if (!back || back.some((r) => r.result !== 'committed')) {
+			down.failures.push(`run ${run}: ${back ? 'rolled back' : `not finished within ${MIGRATION_LIMIT_MS} ms`}`);
 			return;
 		}
 		down.samples.push(await measure(first, back));
@@ -175,9 +178,14 @@ function report(name: string, outcome: Outcome, runs: number): string {
 	const durations = samples.map((s) => s.durationMs);
 	const ratios = samples.flatMap((s) => s.ratios);
 	const stragglers = samples.filter((s) => s.stragglers > 0).length;
+	const steadyGap = median(samples.map((s) => s.steadyGapMs));
+	// 15 fps is a frame every 67 ms: a steady gap past 250 ms means the call was starved before any migration.
+	const starved = steadyGap > 250;
 	const note = [
-		failures.length ? `saturated in ${failures.length}/${runs} runs (${failures.join('; ')})` : '',
-		stragglers ? `${stragglers} run(s) committed with stragglers (timeout)` : '',
+		starved || stragglers || failures.length ? 'SATURATED: this machine does not keep up' : '',
+		starved ? `already before migrating, receivers went ${Math.round(steadyGap)} ms without a frame (median)` : '',
+		failures.length ? `${failures.length}/${runs} runs did not finish (${failures.join('; ')})` : '',
+		stragglers ? `${stragglers}/${samples.length} runs committed only at the timeout, with stragglers` : '',
 	]
 		.filter(Boolean)
 		.join('; ');

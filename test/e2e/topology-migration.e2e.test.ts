@@ -53,6 +53,22 @@ async function badge(page: Page): Promise<string | null> {
 	return page.locator('[data-testid=topology]').textContent();
 }
 
+/** Records every text the topology badge shows from now on. */
+async function recordBadge(page: Page): Promise<void> {
+	await page.evaluate(() => {
+		const el = document.querySelector('[data-testid=topology]') as HTMLElement;
+		const seen = [el.textContent ?? ''];
+		(window as unknown as { __badges: string[] }).__badges = seen;
+		new MutationObserver(() => {
+			if (seen.at(-1) !== el.textContent) seen.push(el.textContent ?? '');
+		}).observe(el, { childList: true, characterData: true, subtree: true });
+	});
+}
+
+function badgeHistory(page: Page): Promise<string[]> {
+	return page.evaluate(() => (window as unknown as { __badges: string[] }).__badges);
+}
+
 describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 	let server: RunningServer;
 	let browser: Browser;
@@ -89,6 +105,7 @@ describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 		await Promise.all([alice, bob].map((p) => Promise.all([startFrameLog(p), startAudioLog(p)])));
 		await expectEveryPairDecodes([alice, bob], 10);
 		expect(await badge(alice)).toBe('mesh');
+		await recordBadge(alice);
 		// A steady window to compare with: the migration must not be longer than what was rendered before it.
 		await expect.poll(async () => (await frameLog(alice))[bobId]?.length ?? 0, { timeout: 20_000 }).toBeGreaterThan(60);
 
@@ -132,5 +149,7 @@ describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 			.toEqual([0, 0]);
 		expect(metricSample(text, 'streaming_topology_migrations_total{direction="deescalate",result="committed"}')).toBe(1);
 		expect(metricSample(text, 'streaming_rooms_by_topology{topology="mesh"}')).toBe(1);
+		// What Alice saw on the badge through it all.
+		expect(await badgeHistory(alice)).toEqual(['mesh', 'migrating', 'sfu', 'migrating', 'mesh']);
 	});
 });

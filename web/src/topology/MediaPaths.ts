@@ -1,9 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
+import type { Device } from 'mediasoup-client';
 import { Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
 import { firstFrame } from '../media/firstFrame.js';
 import type { Stat } from '../media/QualitySampler.js';
 import { MeshSession } from '../mesh/MeshSession.js';
-import type { Device } from 'mediasoup-client';
 import { loadDevice, SfuSession } from '../sfu/SfuSession.js';
 import type { Joined, SignalingSession } from '../signaling/SignalingSession.js';
 
@@ -34,7 +34,7 @@ export interface MigrationRecord {
 }
 
 export type MediaPathsEvents = {
-	/** Show this stream on the peer's tile (swap the tile's srcObject; never rebuild the element). */
+	/** Show this stream's tracks on the peer's tile (swap them in place; never rebuild or reload the element). */
 	show: [peerId: string, stream: MediaStream];
 	topology: [label: TopologyLabel];
 	migration: [record: MigrationRecord];
@@ -58,10 +58,14 @@ const FIRST_FRAME_TIMEOUT_MS = 6000;
 interface Migration {
 	epoch: number;
 	target: Topology;
-	/** Converging by ourselves after an abort to a topology we never had (we joined mid-migration): no ready to send. */
-	local: boolean;
+	/**
+	 * `server`: commanded by topology.prepare (or joined during one): confirm with topology.ready.
+	 * `local`: converging by ourselves after an abort to a topology we never had (we joined on the aborted target).
+	 */
+	origin: 'server' | 'local';
+	/** `building` until no tile shows the old path; then `confirmed` (ready sent, or local finish). */
+	phase: 'building' | 'confirmed';
 	record: MigrationRecord | undefined;
-	reported: boolean;
 }
 
 /**
@@ -69,8 +73,8 @@ interface Migration {
  * them that the room's topology machine commands (topology.prepare, commit,
  * abort). Make before break: the new path is built beside the old one, each
  * remote tile swaps to the new path only once it has rendered a frame off
- * screen, `topology.ready` goes out when every tile has swapped, and the old
- * path closes on commit.
+ * screen (and carries the audio), `topology.ready` goes out when no tile
+ * shows the old path any more, and the old path closes on commit.
  */
 export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	readonly #options: MediaPathsOptions;
@@ -98,7 +102,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		// Joined mid-migration: we are on its target already, and confirm like everyone else.
 		if (state === 'escalating' || state === 'deescalating') {
 			const record: MigrationRecord = { epoch, target: this.#mode, decidedAt: 0, preparedAt: Date.now(), swappedAt: {}, joinedDuring: true };
-			this.#migration = { epoch, target: this.#mode, local: false, record, reported: false };
+			this.#migration = { epoch, target: this.#mode, origin: 'server', phase: 'building', record };
 		}
 		this.#on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
 		this.#on(Notification.TopologyPrepare, (data) => this.#prepare(data));
@@ -322,21 +326,24 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	}
 
 	/**
-	 * No remote tile shows the old path any more: say so (or, converging
-	 * alone, finish). A tile with nothing on it yet (someone who joined on the
-	 * target) does not hold the old path, so it does not hold this up either.
+	 * No remote tile shows the old path any more, and the new one has shown
+	 * someone (it works for us): say so (or, converging alone, finish). A tile
+	 * with nothing on it yet (someone who joined on the target) does not hold
+	 * the old path, so it does not hold this up.
 	 */
 	#checkReady(): void {
 		const migration = this.#migration;
-		if (!migration || migration.reported || this.#closed) return;
+		if (!migration || migration.phase !== 'building' || this.#closed) return;
 		const old = migration.target === 'mesh' ? 'sfu' : 'mesh';
-		if (this.#options.peerIds().some((p) => this.#shown.get(p) === old)) return;
-		migration.reported = true;
+		const peers = this.#options.peerIds();
+		if (peers.some((p) => this.#shown.get(p) === old)) return;
+		if (peers.length > 0 && !peers.some((p) => this.#shown.get(p) === migration.target)) return;
+		migration.phase = 'confirmed';
 		if (migration.record) {
 			migration.record.readyAt = Date.now();
 			this.emit('migration', migration.record);
 		}
-		if (migration.local) {
+		if (migration.origin === 'local') {
 			this.#finish(migration.target, 'committed');
 			return;
 		}
@@ -348,7 +355,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	#prepare(data: NotificationData<'topology.prepare'>): void {
 		if (this.#closed) return;
 		const record: MigrationRecord = { epoch: data.epoch, target: data.target, decidedAt: data.decidedAt, preparedAt: Date.now(), swappedAt: {} };
-		this.#migration = { epoch: data.epoch, target: data.target, local: false, record, reported: false };
+		this.#migration = { epoch: data.epoch, target: data.target, origin: 'server', phase: 'building', record };
 		this.emit('topology', this.label);
 		this.emit('migration', record);
 		this.#build(data.target, data.epoch);
@@ -365,7 +372,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 				if (record) record.builtAt = Date.now();
 			}, (error: unknown) => {
 				console.warn('SFU path failed', error);
-				if (this.#migration?.epoch === epoch && !this.#migration.local) {
+				if (this.#migration?.epoch === epoch && this.#migration.origin === 'server') {
 					void this.#options.signaling
 						.request(Method.TopologyFailed, { epoch, reason: String((error as Error).message ?? error).slice(0, 200) })
 						.catch(() => undefined);
@@ -392,7 +399,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		}
 		// We joined on the target of a migration that failed: converge to the room's topology by ourselves.
 		const record = this.#migration?.record;
-		this.#migration = { epoch: data.epoch, target: data.topology, local: true, record, reported: false };
+		this.#migration = { epoch: data.epoch, target: data.topology, origin: 'local', phase: 'building', record };
 		this.#build(data.topology, data.epoch);
 	}
 
