@@ -26,6 +26,9 @@ export default defineConfig({
 					include: ['test/e2e/**/*.e2e.test.ts'],
 					testTimeout: 90_000,
 					hookTimeout: 90_000,
+					// expect.poll waits on a condition; 1 s (vitest's default) is too short a bound
+					// for a browser on a busy 2-core machine to get there.
+					expect: { poll: { timeout: 15_000, interval: 100 } },
 					// Browsers share 2 cores: one e2e file at a time.
 					fileParallelism: false,
 				},

@@ -12,11 +12,13 @@ import { topologyMachine, topologyState, type TopologyEmitted, type TopologyEven
 
 const thresholds: TopologyThresholds = {
 	meshMaxPeers: 2,
-	meshMinPeers: 1,
+	meshMinPeers: 2,
 	deescalateCooldownMs: 3000,
 	migrationTimeoutMs: 1000,
 	qualityWindowMs: 2000,
 };
+/** A smaller room, so three peers also reach twice meshMaxPeers. */
+const tiny: TopologyThresholds = { ...thresholds, meshMaxPeers: 1, meshMinPeers: 1 };
 /** The other kind of room: on the SFU from its first participant. */
 const sfuOnly: TopologyThresholds = { ...thresholds, meshMaxPeers: 0, meshMinPeers: 0 };
 const universe = ['a', 'b', 'c'];
@@ -151,7 +153,7 @@ function walk(thresholds: TopologyThresholds): { taken: Set<AnyTransitionDefinit
 describe('topology machine, model-based (xstate/graph)', () => {
 	let worlds: Array<ReturnType<typeof walk>> = [];
 	beforeAll(() => {
-		worlds = [walk(thresholds), walk(sfuOnly)];
+		worlds = [walk(thresholds), walk(tiny), walk(sfuOnly)];
 	});
 
 	it('drives a live actor through every state node of the machine', () => {

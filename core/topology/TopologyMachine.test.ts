@@ -220,4 +220,55 @@ describe('topology machine', () => {
 			expect(starts[i]! - ends[i - 1]!).toBeGreaterThanOrEqual(3000);
 		}
 	});
+
+	it('holding still after a migration, it still leaves the mesh at once past twice meshMaxPeers', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.advance(1000); // nobody ready: rolled back, settling
+		expect(r.state).toBe('mesh');
+		r.join('d');
+		expect(r.state).toBe('mesh'); // 4 = 2 x meshMaxPeers: waits out the cooldown
+		r.join('e');
+		expect(r.state).toBe('escalating');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'prepare', epoch: 2, target: 'sfu', reason: 'participants' });
+	});
+
+	it('a return to the mesh that joins take past meshMaxPeers is rolled back: the room stays on the SFU', () => {
+		const r = room();
+		r.join('a', 'b', 'c');
+		r.allReady();
+		r.leave('c');
+		r.advance(3000);
+		expect(r.state).toBe('deescalating');
+		r.join('c');
+		expect(r.state).toBe('sfu'); // 3 > meshMaxPeers 2: no mesh for three
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', topology: 'sfu', reason: 'superseded: participants over meshMaxPeers' });
+	});
+
+	it('a peer that reported pressure once and then fell silent does not escalate the room', () => {
+		const r = room({ meshMaxPeers: 4 });
+		r.join('a', 'b');
+		r.actor.send({ type: 'quality.report', peerId: 'a', at: 0, pressure: 'loss' });
+		// Only b keeps reporting, healthy; the room clock moves on well past the window.
+		for (let at = 2000; at <= 20_000; at += 2000) r.actor.send({ type: 'quality.report', peerId: 'b', at, pressure: null });
+		expect(r.state).toBe('mesh');
+		expect(r.actor.getSnapshot().context.pressure).toEqual({});
+	});
+
+	it('a migration whose room empties ends: an escalation rolls back, a return to the mesh completes', () => {
+		const up = room();
+		up.join('a', 'b', 'c');
+		up.leave('a', 'b', 'c');
+		expect(up.state).toBe('mesh');
+		expect(up.emitted.at(-1)).toMatchObject({ type: 'abort', reason: 'room emptied' });
+		const down = room({ meshMinPeers: 1 });
+		down.join('a', 'b', 'c');
+		down.allReady();
+		down.leave('b', 'c');
+		down.advance(3000);
+		expect(down.state).toBe('deescalating');
+		down.leave('a');
+		expect(down.state).toBe('mesh');
+		expect(down.emitted.at(-1)).toMatchObject({ type: 'commit', topology: 'mesh', stragglers: [] });
+	});
 });

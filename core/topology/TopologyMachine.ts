@@ -41,8 +41,8 @@ export interface TopologyContext {
 	epoch: number;
 	/** Peers that confirmed the current migration's new path renders. */
 	ready: string[];
-	/** Per peer: since when (report time) and why its reports argue for the SFU. */
-	pressure: Record<string, { since: number; kind: QualityPressure }>;
+	/** Per peer: since when, until when (its own report times) and why its reports argue for the SFU. */
+	pressure: Record<string, { since: number; last: number; kind: QualityPressure }>;
 	/** The latest report time seen: the machine's notion of "now" for quality windows. */
 	reportClock: number;
 }
@@ -59,9 +59,10 @@ export type TopologyEmitted =
 	| { type: 'commit'; epoch: number; topology: Topology; stragglers: string[] }
 	| { type: 'abort'; epoch: number; topology: Topology; reason: string };
 
+/** A peer whose own reports have shown pressure for the whole window, without a break. */
 function sustained(context: TopologyContext): QualityPressure | null {
-	for (const { since, kind } of Object.values(context.pressure)) {
-		if (context.reportClock - since >= context.thresholds.qualityWindowMs) return kind;
+	for (const { since, last, kind } of Object.values(context.pressure)) {
+		if (last - since >= context.thresholds.qualityWindowMs) return kind;
 	}
 	return null;
 }
@@ -82,6 +83,10 @@ export const topologyMachine = setup({
 		/** meshMaxPeers 0: the room never uses the mesh. */
 		sfuOnly: ({ context }) => context.thresholds.meshMaxPeers === 0,
 		shouldEscalate: ({ context }) => escalationReason(context) !== null,
+		/** More than twice meshMaxPeers: too many for a mesh even while the room holds still after a migration. */
+		farTooManyForMesh: ({ context }) => context.thresholds.meshMaxPeers > 0 && context.peers.length > 2 * context.thresholds.meshMaxPeers,
+		tooManyForMesh: ({ context }) => context.peers.length > context.thresholds.meshMaxPeers,
+		roomEmpty: ({ context }) => context.peers.length === 0,
 		/** Few enough peers, and nobody's reports argue for the SFU right now. */
 		mayDeescalate: ({ context }) =>
 			context.thresholds.meshMaxPeers > 0 &&
@@ -89,7 +94,7 @@ export const topologyMachine = setup({
 			Object.keys(context.pressure).length === 0,
 		isCurrentEpoch: ({ context, event }) => 'epoch' in event && event.epoch === context.epoch,
 		isMember: ({ context, event }) => 'peerId' in event && context.peers.includes(event.peerId),
-		everyoneReady: ({ context }) => context.peers.every((p) => context.ready.includes(p)),
+		everyoneReady: ({ context }) => context.peers.length > 0 && context.peers.every((p) => context.ready.includes(p)),
 		anyoneReady: ({ context }) => context.ready.length > 0,
 	},
 	delays: {
@@ -114,9 +119,14 @@ export const topologyMachine = setup({
 			if (event.type !== 'quality.report' || !context.peers.includes(event.peerId)) return {};
 			const reportClock = Math.max(context.reportClock, event.at);
 			const { [event.peerId]: previous, ...others } = context.pressure;
-			if (event.pressure === null) return { reportClock, pressure: others };
+			// A peer that stopped reporting for a whole window no longer counts (a background tab, a dropped socket).
+			const fresh = Object.fromEntries(
+				Object.entries(others).filter(([, p]) => reportClock - p.last <= context.thresholds.qualityWindowMs),
+			);
+			if (event.pressure === null) return { reportClock, pressure: fresh };
 			// A run of pressure keeps its start; a different kind keeps it too (still a reason).
-			return { reportClock, pressure: { ...others, [event.peerId]: { since: previous?.since ?? event.at, kind: event.pressure } } };
+			const entry = { since: previous?.since ?? event.at, last: event.at, kind: event.pressure };
+			return { reportClock, pressure: { ...fresh, [event.peerId]: entry } };
 		}),
 		beginMigration: assign({ epoch: ({ context }) => context.epoch + 1, ready: () => [] }),
 		markReady: assign({
@@ -167,8 +177,13 @@ export const topologyMachine = setup({
 				steady: {
 					always: { guard: 'shouldEscalate', target: '#topology.escalating' },
 				},
-				/** Just back from the SFU (or a failed escalation): hold still for the cooldown, so the room cannot flap. */
+				/**
+				 * Just back from the SFU (or a failed escalation): hold still for the
+				 * cooldown, so the room cannot flap; only a room grown past twice
+				 * meshMaxPeers leaves at once.
+				 */
 				settling: {
+					always: { guard: 'farTooManyForMesh', target: '#topology.escalating' },
 					after: { deescalateCooldown: 'steady' },
 				},
 			},
@@ -183,7 +198,10 @@ export const topologyMachine = setup({
 					actions: { type: 'announceAbort', params: ({ event }) => ({ topology: 'mesh' as const, reason: `client failed: ${event.reason}` }) },
 				},
 			},
-			always: { guard: 'everyoneReady', target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
+			always: [
+				{ guard: 'roomEmpty', target: 'mesh.settling', actions: { type: 'announceAbort', params: { topology: 'mesh', reason: 'room emptied' } } },
+				{ guard: 'everyoneReady', target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
+			],
 			after: {
 				migrationTimeout: [
 					{ guard: 'anyoneReady', target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
@@ -214,7 +232,13 @@ export const topologyMachine = setup({
 					actions: { type: 'announceAbort', params: ({ event }) => ({ topology: 'sfu' as const, reason: `client failed: ${event.reason}` }) },
 				},
 			},
-			always: { guard: 'everyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
+			always: [
+				// Nobody left to move: the room is back on the mesh at once (it holds nothing there).
+				{ guard: 'roomEmpty', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
+				// Joins during the move took the room past meshMaxPeers: it stays on the SFU.
+				{ guard: 'tooManyForMesh', target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'superseded: participants over meshMaxPeers' } } },
+				{ guard: 'everyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
+			],
 			after: {
 				migrationTimeout: [
 					{ guard: 'anyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },

@@ -223,6 +223,11 @@ export class SfuRoom {
 		}
 		if (best) return best;
 		const router = await this.#pool.createRouter({ roomId: this.roomId });
+		if (this.#closed) {
+			// Closed while the router was being made (a migration rolled back): it must not outlive the room.
+			router.close();
+			throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
+		}
 		this.#routers.push(router);
 		router.observer.once('close', () => this.#onRouterClosed(router));
 		const observer = await router.createAudioLevelObserver({

@@ -128,6 +128,8 @@ describe('room topology through signaling', () => {
 		for (const data of results) expect(data).toEqual({ epoch: 1, topology: 'mesh', reason: 'client failed: ICE failed' });
 		expect(server.rooms.get('fail')?.topology.state).toBe('mesh');
 		expect(server.sfuRooms.get('fail')).toBeUndefined();
+		// The router taken at the decision is gone with it (the other room here is on the mesh too).
+		await until(async () => (await Promise.all(server.workers.workers.map((w) => w.dump()))).every((d) => d.routerIds.length === 0), 3000, 'routers closed');
 		expect(metricSample(await metrics(server), 'streaming_topology_migrations_total{direction="escalate",result="aborted"}')).toBe(1);
 	});
 });

@@ -152,10 +152,13 @@ export function longestAudioSilence(
 	return { silenceMs, sampleSpacingMs: coveredEnd ? spacing : Infinity };
 }
 
+/** How long after the old path closed a tile is still watched: a tile left without frames by the close shows up here. */
+export const AFTER_CLOSE_MS = 1000;
+
 export interface GapMeasurement {
 	receiver: string;
 	sender: string;
-	/** Largest frame gap during the migration (prepare received to old path closed on the receiver). */
+	/** Largest frame gap during the migration (prepare received to AFTER_CLOSE_MS after the old path closed on the receiver). */
 	migrationGapMs: number;
 	/** When that gap began. */
 	migrationGapAt: number;
@@ -173,7 +176,8 @@ export interface GapMeasurement {
 export function measureGaps(receiver: string, record: MigrationRecord, frames: Record<string, number[]>, senders: readonly string[]): GapMeasurement[] {
 	if (record.oldClosedAt === undefined) throw new Error(`migration ${record.epoch} on ${receiver} has not finished`);
 	const start = record.preparedAt;
-	const end = record.oldClosedAt;
+	const end = record.oldClosedAt + AFTER_CLOSE_MS;
+	if (Date.now() < end) throw new Error(`measured too early: the window of migration ${record.epoch} on ${receiver} ends at ${end}`);
 	const windowMs = end - start;
 	return senders.map((sender) => {
 		const log = frames[sender] ?? [];

@@ -208,8 +208,22 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		this.#device ??= await this.#loadDevice();
 		const device = this.#device;
 
+		if (this.#isClosed()) return;
+
 		// Both transports at once; consumers can come as soon as the receive side and our capabilities are known.
-		const [recv, send] = await Promise.all([this.#createTransport('recv'), this.#createTransport('send')]);
+		const made = await Promise.allSettled([this.#createTransport('recv'), this.#createTransport('send')]);
+		const failed = made.find((m) => m.status === 'rejected');
+		if (failed) {
+			for (const m of made) if (m.status === 'fulfilled') m.value.close();
+			throw failed.reason;
+		}
+		const [recv, send] = made.map((m) => (m as PromiseFulfilledResult<types.Transport>).value) as [types.Transport, types.Transport];
+		if (this.#isClosed()) {
+			// Closed while they were being made (a migration rolled back): they must not outlive the session.
+			recv.close();
+			send.close();
+			return;
+		}
 		this.#recvTransport = recv;
 		this.#sendTransport = send;
 		this.#resolveRecv(recv);
@@ -218,6 +232,7 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		// Both tracks at once: mediasoup-client queues the negotiations, the requests overlap.
 		const tracks = (this.#localStream?.getTracks() ?? []).filter((t) => device.canProduce(t.kind as 'audio' | 'video'));
 		await Promise.all(tracks.map((track) => this.#produce(send, track)));
+		if (this.#isClosed()) return;
 		this.#setState('connected');
 	}
 
@@ -230,6 +245,10 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 			...(kind === 'video' ? { encodings: videoEncodings(track.getSettings().width ?? 640), codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
 			appData: { source: kind === 'video' ? 'camera' : 'microphone' },
 		});
+		if (this.#state === 'closed') {
+			producer.close();
+			return;
+		}
 		if (!track.enabled) {
 			producer.pause();
 			await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
@@ -326,6 +345,11 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		const off = this.#signaling.off.bind(this.#signaling) as (e: string, fn: (d: NotificationData<N>) => void) => unknown;
 		on(method, listener);
 		this.#unsubscribe.push(() => off(method, listener));
+	}
+
+	/** A method, not a field test: the state can change across an await. */
+	#isClosed(): boolean {
+		return this.#state === 'closed';
 	}
 
 	#setState(state: SfuSessionState): void {

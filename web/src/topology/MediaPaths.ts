@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Device } from 'mediasoup-client';
-import { Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
+import { ErrorCode, Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
 import { firstFrame } from '../media/firstFrame.js';
 import type { Stat } from '../media/QualitySampler.js';
 import { MeshSession } from '../mesh/MeshSession.js';
@@ -58,12 +58,7 @@ const FIRST_FRAME_TIMEOUT_MS = 6000;
 interface Migration {
 	epoch: number;
 	target: Topology;
-	/**
-	 * `server`: commanded by topology.prepare (or joined during one): confirm with topology.ready.
-	 * `local`: converging by ourselves after an abort to a topology we never had (we joined on the aborted target).
-	 */
-	origin: 'server' | 'local';
-	/** `building` until no tile shows the old path; then `confirmed` (ready sent, or local finish). */
+	/** `building` until no tile shows the old path; then `confirmed` (topology.ready sent). */
 	phase: 'building' | 'confirmed';
 	record: MigrationRecord | undefined;
 }
@@ -102,7 +97,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		// Joined mid-migration: we are on its target already, and confirm like everyone else.
 		if (state === 'escalating' || state === 'deescalating') {
 			const record: MigrationRecord = { epoch, target: this.#mode, decidedAt: 0, preparedAt: Date.now(), swappedAt: {}, joinedDuring: true };
-			this.#migration = { epoch, target: this.#mode, origin: 'server', phase: 'building', record };
+			this.#migration = { epoch, target: this.#mode, phase: 'building', record };
 		}
 		this.#on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
 		this.#on(Notification.TopologyPrepare, (data) => this.#prepare(data));
@@ -194,8 +189,12 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		return this.#migration?.target ?? this.#mode;
 	}
 
+	/** The mesh, connected to everyone in the room (a pair skipped while the room headed elsewhere is added now). */
 	#openMesh(): MeshSession {
-		if (this.#mesh) return this.#mesh;
+		if (this.#mesh) {
+			for (const peerId of this.#options.peerIds()) this.#mesh.addPeer(peerId);
+			return this.#mesh;
+		}
 		const { joined, signaling } = this.#options;
 		const mesh = new MeshSession({
 			selfId: joined.peerId,
@@ -223,6 +222,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		return this.#device;
 	}
 
+	/** Builds the SFU path; a failed build is closed (and forgotten) before the error goes on, so a later call starts afresh. */
 	async #openSfu(): Promise<void> {
 		if (this.#sfu) return;
 		const sfu = new SfuSession({ signaling: this.#options.signaling, localStream: this.#options.localStream, device: () => this.#device$() });
@@ -230,7 +230,38 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		sfu.on('remoteclosed', (peerId) => this.#onPathClosed('sfu', peerId));
 		sfu.on('activespeaker', (peerId) => this.emit('activespeaker', peerId));
 		this.#sfu = sfu;
-		await sfu.start();
+		try {
+			await sfu.start();
+		} catch (error) {
+			if (this.#sfu === sfu) this.#closePath('sfu');
+			throw error;
+		}
+	}
+
+	/**
+	 * The SFU path for a room that is (or is committed to be) on the SFU.
+	 * During a migration a failure is reported (the room rolls back); once
+	 * committed there is nothing to roll back to, so it is retried, a few times.
+	 */
+	#ensureSfu(epoch: number, attempt = 1): void {
+		const record = this.#migration?.record;
+		this.#openSfu().then(
+			() => {
+				if (record && !record.builtAt) record.builtAt = Date.now();
+			},
+			(error: unknown) => {
+				console.warn(`SFU path failed (attempt ${attempt})`, error);
+				if (this.#closed) return;
+				if (this.#migration?.epoch === epoch && this.#migration.target === 'sfu') {
+					const reason = ((error as Error)?.message || String(error) || 'unknown error').slice(0, 200);
+					void this.#options.signaling.request(Method.TopologyFailed, { epoch, reason }).catch(() => undefined);
+				} else if (this.#mode === 'sfu' && !this.#migration && attempt < 3) {
+					setTimeout(() => {
+						if (!this.#closed && this.#mode === 'sfu') this.#ensureSfu(epoch, attempt + 1);
+					}, 1000 * attempt);
+				}
+			},
+		);
 	}
 
 	#closePath(path: Topology): void {
@@ -272,7 +303,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (this.#probing.has(key)) return;
 		const stream = this.#streams.get(peerId)?.[path];
 		const video = stream?.getVideoTracks()[0];
-		if (!video && !this.#options.videoMuted(peerId)) return; // the video track is on its way (SFU consumers come one by one)
+		if (!video && this.#expectsVideo(peerId)) return; // the video track is on its way (SFU consumers come one by one)
 		this.#probing.add(key);
 		try {
 			if (video && !this.#options.videoMuted(peerId)) {
@@ -284,6 +315,14 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (this.#closed || this.#heading !== path || !this.#streams.get(peerId)?.[path]) return;
 		if (!this.#carriesAudio(peerId, path)) return; // the audio consumer is on its way; its arrival tries again
 		this.#show(peerId, path);
+	}
+
+	/** The tile shows video now (someone without a camera, or with it off, sends none to wait for). */
+	#expectsVideo(peerId: string): boolean {
+		if (this.#options.videoMuted(peerId)) return false;
+		const shown = this.#shown.get(peerId);
+		const current = shown ? this.#streams.get(peerId)?.[shown] : undefined;
+		return !current || current.getVideoTracks().length > 0;
 	}
 
 	/** The new path has the audio the tile plays now (or the tile plays none): swapping will not silence it. */
@@ -343,19 +382,19 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 			migration.record.readyAt = Date.now();
 			this.emit('migration', migration.record);
 		}
-		if (migration.origin === 'local') {
-			this.#finish(migration.target, 'committed');
-			return;
-		}
-		this.#options.signaling
-			.request(Method.TopologyReady, { epoch: migration.epoch })
-			.catch((error: unknown) => console.warn(`topology.ready ${migration.epoch} not taken`, error));
+		this.#options.signaling.request(Method.TopologyReady, { epoch: migration.epoch }).catch((error: unknown) => {
+			if ((error as { code?: string }).code === ErrorCode.StaleEpoch || this.#migration !== migration) return;
+			// Lost on the way (the socket dropped mid-request): say it again shortly.
+			console.warn(`topology.ready ${migration.epoch} not delivered; retrying`, error);
+			migration.phase = 'building';
+			setTimeout(() => this.#checkReady(), 500);
+		});
 	}
 
 	#prepare(data: NotificationData<'topology.prepare'>): void {
 		if (this.#closed) return;
 		const record: MigrationRecord = { epoch: data.epoch, target: data.target, decidedAt: data.decidedAt, preparedAt: Date.now(), swappedAt: {} };
-		this.#migration = { epoch: data.epoch, target: data.target, origin: 'server', phase: 'building', record };
+		this.#migration = { epoch: data.epoch, target: data.target, phase: 'building', record };
 		this.emit('topology', this.label);
 		this.emit('migration', record);
 		this.#build(data.target, data.epoch);
@@ -368,16 +407,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 			this.#openMesh();
 			if (record) record.builtAt = Date.now();
 		} else {
-			this.#openSfu().then(() => {
-				if (record) record.builtAt = Date.now();
-			}, (error: unknown) => {
-				console.warn('SFU path failed', error);
-				if (this.#migration?.epoch === epoch && this.#migration.origin === 'server') {
-					void this.#options.signaling
-						.request(Method.TopologyFailed, { epoch, reason: String((error as Error).message ?? error).slice(0, 200) })
-						.catch(() => undefined);
-				}
-			});
+			this.#ensureSfu(epoch);
 		}
 		for (const [peerId, streams] of this.#streams) {
 			if (streams[target] && this.#shown.get(peerId) !== target) void this.#swapWhenRendered(target, peerId);
@@ -393,27 +423,21 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 
 	#abort(data: NotificationData<'topology.abort'>): void {
 		if (this.#closed || (this.#migration && this.#migration.epoch !== data.epoch)) return;
-		if (this.#mode === data.topology || this.#hasPath(data.topology)) {
-			this.#finish(data.topology, 'aborted');
-			return;
-		}
-		// We joined on the target of a migration that failed: converge to the room's topology by ourselves.
-		const record = this.#migration?.record;
-		this.#migration = { epoch: data.epoch, target: data.topology, origin: 'local', phase: 'building', record };
-		this.#build(data.topology, data.epoch);
-	}
-
-	#hasPath(path: Topology): boolean {
-		return path === 'mesh' ? this.#mesh !== undefined : this.#sfu !== undefined;
+		// Back to the room's topology. Whoever joined on the aborted target has no
+		// old path to return to: that path is (re)built now; the aborted one is
+		// gone on the server side anyway.
+		this.#finish(data.topology, 'aborted');
 	}
 
 	/** Settles on `topology`: every tile shows it (stragglers swap now), the other path closes. */
 	#finish(topology: Topology, result: 'committed' | 'aborted'): void {
 		const record = this.#migration?.record;
 		if (record) record.endedAt = Date.now();
+		const epoch = this.#migration?.epoch ?? 0;
 		this.#migration = undefined;
 		this.#mode = topology;
 		if (topology === 'mesh') this.#openMesh();
+		else this.#ensureSfu(epoch);
 		for (const [peerId, streams] of this.#streams) {
 			if (streams[topology] && this.#shown.get(peerId) !== topology) this.#show(peerId, topology);
 		}
