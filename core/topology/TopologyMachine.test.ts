@@ -37,6 +37,17 @@ function room(thresholds: Partial<TopologyThresholds> = {}) {
 	return api;
 }
 
+/** A room of three that moved to the SFU, lost its third, and after the cooldown is on its way back (epoch 2). */
+function returningToMesh() {
+	const r = room();
+	r.join('a', 'b', 'c');
+	r.allReady();
+	r.leave('c');
+	r.advance(3000);
+	expect(r.state).toBe('deescalating');
+	return r;
+}
+
 describe('topology machine', () => {
 	it('starts on the mesh, and on the SFU when meshMaxPeers is 0', () => {
 		expect(room().state).toBe('mesh');
@@ -138,12 +149,7 @@ describe('topology machine', () => {
 	});
 
 	it('a failed return to the mesh stays on the SFU and retries only after another cooldown', () => {
-		const r = room();
-		r.join('a', 'b', 'c');
-		r.allReady();
-		r.leave('c');
-		r.advance(3000);
-		expect(r.state).toBe('deescalating');
+		const r = returningToMesh();
 		r.advance(1000);
 		expect(r.state).toBe('sfu');
 		expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', topology: 'sfu' });
@@ -234,12 +240,7 @@ describe('topology machine', () => {
 	});
 
 	it('a return to the mesh that joins take past meshMaxPeers is rolled back: the room stays on the SFU', () => {
-		const r = room();
-		r.join('a', 'b', 'c');
-		r.allReady();
-		r.leave('c');
-		r.advance(3000);
-		expect(r.state).toBe('deescalating');
+		const r = returningToMesh();
 		r.join('c');
 		expect(r.state).toBe('sfu'); // 3 > meshMaxPeers 2: no mesh for three
 		expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', topology: 'sfu', reason: 'superseded: participants over meshMaxPeers' });
