@@ -11,7 +11,7 @@ function describe(room: Room): RoomDescription {
 	return {
 		roomId: room.id,
 		settings: room.settings,
-		topology: { state: room.topology.state, epoch: room.topology.epoch },
+		topology: room.topology.placement.topology,
 		peers: room.size,
 		persistent: room.persistent,
 	};

@@ -9,7 +9,6 @@ import {
 	type ResponseData,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
-import { topologyForNewcomer } from '../../core/topology/index.js';
 import type { AccessTokens } from '../auth/AccessTokens.js';
 import type { SfuRoom } from '../sfu/SfuRoom.js';
 import type { SfuRooms } from '../sfu/SfuRooms.js';
@@ -122,8 +121,7 @@ export class SignalingService {
 				peer.rotateResumeToken();
 				this.#registry.indexResumeToken(peer, previous);
 				this.#logger.info({ roomId: room.id, peerId: peer.id, replayed: replay.length }, 'peer resumed');
-				const placement = { mediaMode: topologyForNewcomer(room.topology.state), topology: { state: room.topology.state, epoch: room.topology.epoch } };
-				return { peer, response: this.#describe(peer, room.peerInfos(peer.id), placement), replay };
+				return { peer, response: this.#describe(peer, room.peerInfos(peer.id), room.topology.placement), replay };
 			}, 'resume');
 		} finally {
 			this.#registry.release(room);

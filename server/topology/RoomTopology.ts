@@ -84,11 +84,16 @@ export class RoomTopology {
 		return this.#actor.getSnapshot().context.epoch;
 	}
 
-	/** A peer joins: tells the machine (which may start a migration), and says where the newcomer's media goes. */
-	peerJoined(peerId: string): { mediaMode: Topology; topology: { state: TopologyStateName; epoch: number } } {
-		this.#actor.send({ type: 'peer.joined', peerId });
+	/** Where a peer (re)joining now puts its media, and the room's state and epoch: what join and resume answers carry. */
+	get placement(): { mediaMode: Topology; topology: { state: TopologyStateName; epoch: number } } {
 		const state = this.state;
 		return { mediaMode: topologyForNewcomer(state), topology: { state, epoch: this.epoch } };
+	}
+
+	/** A peer joins: tells the machine (which may start a migration), and says where the newcomer's media goes. */
+	peerJoined(peerId: string): RoomTopology['placement'] {
+		this.#actor.send({ type: 'peer.joined', peerId });
+		return this.placement;
 	}
 
 	peerLeft(peerId: string): void {

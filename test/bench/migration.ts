@@ -17,7 +17,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
 import { launchBrowser } from '../support/browser.js';
 import { joinAll, peerIdOf } from '../support/call.js';
-import { AFTER_CLOSE_MS, frameLog, measureGaps, migrations, startFrameLog, type GapMeasurement } from '../support/migration.js';
+import { frameLog, measureGaps, migrations, startFrameLog, windowsOver, type GapMeasurement } from '../support/migration.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 const { values } = parseArgs({
@@ -112,8 +112,7 @@ async function timeline(label: string, pages: Page[], epoch: number, decidedAt: 
 }
 
 async function measure(pages: Page[], records: MigrationRecord[]): Promise<Sample> {
-	// Each window runs on a little past the old path's close.
-	await new Promise((r) => setTimeout(r, AFTER_CLOSE_MS + 200));
+	await windowsOver(...records);
 	const ids = (await Promise.all(pages.map(peerIdOf))) as string[];
 	const gaps: GapMeasurement[] = [];
 	for (const [i, page] of pages.entries()) {

@@ -4,7 +4,7 @@ import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
 import { launchBrowser } from '../support/browser.js';
 import { expectEveryPairDecodes, joinAll, peerIdOf, remoteStats } from '../support/call.js';
 import { metricSample } from '../support/metrics.js';
-import { AFTER_CLOSE_MS, audioLog, frameLog, longestAudioSilence, measureGaps, migrations, startAudioLog, startFrameLog, type GapMeasurement } from '../support/migration.js';
+import { audioLog, frameLog, longestAudioSilence, measureGaps, migrations, startAudioLog, startFrameLog, windowsOver, type GapMeasurement } from '../support/migration.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 /**
@@ -48,12 +48,6 @@ async function expectAudioFlowed(page: Page, receiver: string, senders: string[]
 		expect(sampleSpacingMs, `${receiver} sampled audio through the migration`).toBeLessThanOrEqual(1500);
 		expect(silenceMs, `${receiver} hearing ${sender}: no audio packet for ${silenceMs} ms`).toBeLessThanOrEqual(1000);
 	}
-}
-
-/** Waits until the measured windows (they run on AFTER_CLOSE_MS past each old path's close) are over. */
-async function windowsOver(...records: MigrationRecord[]): Promise<void> {
-	const end = Math.max(...records.map((r) => (r.oldClosedAt as number) + AFTER_CLOSE_MS));
-	await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now() + 50)));
 }
 
 async function badge(page: Page): Promise<string | null> {

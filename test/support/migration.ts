@@ -155,6 +155,12 @@ export function longestAudioSilence(
 /** How long after the old path closed a tile is still watched: a tile left without frames by the close shows up here. */
 export const AFTER_CLOSE_MS = 1000;
 
+/** Waits until the measured windows of these migrations (they run on AFTER_CLOSE_MS past each old path's close) are over. */
+export async function windowsOver(...records: MigrationRecord[]): Promise<void> {
+	const end = Math.max(...records.map((r) => (r.oldClosedAt as number) + AFTER_CLOSE_MS));
+	await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now() + 50)));
+}
+
 export interface GapMeasurement {
 	receiver: string;
 	sender: string;

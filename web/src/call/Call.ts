@@ -184,7 +184,7 @@ export class Call {
 		signaling.on(Notification.PeerJoined, (peer) => {
 			this.#peers.set(peer.peerId, peer);
 			this.#options.onRemote({ type: 'added', peer });
-			this.#media?.peerJoined(peer.peerId);
+			this.#media?.peerJoined();
 		});
 		signaling.on(Notification.PeerLeft, ({ peerId }) => {
 			if (!this.#peers.delete(peerId)) return;
@@ -223,9 +223,7 @@ export class Call {
 		media.on('topology', (label) => {
 			for (const listener of this.#topologyListeners) listener(label);
 		});
-		media.on('migration', (record) => {
-			if (!this.migrations.includes(record)) this.migrations.push(record);
-		});
+		media.on('migration', (record) => this.migrations.push(record));
 		media.on('data', (peerId, message) => {
 			for (const listener of this.#dataListeners) listener(peerId, message);
 		});

@@ -37,6 +37,7 @@ export type MediaPathsEvents = {
 	/** Show this stream's tracks on the peer's tile (swap them in place; never rebuild or reload the element). */
 	show: [peerId: string, stream: MediaStream];
 	topology: [label: TopologyLabel];
+	/** This client takes part in a migration; its record is then updated in place as it goes. */
 	migration: [record: MigrationRecord];
 	activespeaker: [peerId: string | null];
 	data: [peerId: string, message: string];
@@ -56,11 +57,10 @@ export interface MediaPathsOptions {
 const FIRST_FRAME_TIMEOUT_MS = 6000;
 
 interface Migration {
-	epoch: number;
-	target: Topology;
 	/** `building` until no tile shows the old path; then `confirmed` (topology.ready sent). */
 	phase: 'building' | 'confirmed';
-	record: MigrationRecord | undefined;
+	/** Its epoch and target, and what happened when. */
+	record: MigrationRecord;
 }
 
 /**
@@ -97,7 +97,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		// Joined mid-migration: we are on its target already, and confirm like everyone else.
 		if (state === 'escalating' || state === 'deescalating') {
 			const record: MigrationRecord = { epoch, target: this.#mode, decidedAt: 0, preparedAt: Date.now(), swappedAt: {}, joinedDuring: true };
-			this.#migration = { epoch, target: this.#mode, phase: 'building', record };
+			this.#migration = { phase: 'building', record };
 		}
 		this.#on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
 		this.#on(Notification.TopologyPrepare, (data) => this.#prepare(data));
@@ -125,9 +125,9 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (this.#mode === 'mesh') this.#preloadTimer = setTimeout(() => void this.#device$().catch(() => undefined), 2000);
 	}
 
-	/** A participant joined: it is on the path the room is heading to. */
-	peerJoined(peerId: string): void {
-		if (this.#heading === 'mesh') this.#openMesh().addPeer(peerId);
+	/** A participant joined (already among `peerIds()`): it is on the path the room is heading to. */
+	peerJoined(): void {
+		if (this.#heading === 'mesh') this.#openMesh();
 	}
 
 	peerLeft(peerId: string): void {
@@ -186,7 +186,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 
 	/** Where the room is heading: the migration's target, else the committed path. */
 	get #heading(): Topology {
-		return this.#migration?.target ?? this.#mode;
+		return this.#migration?.record.target ?? this.#mode;
 	}
 
 	/** The mesh, connected to everyone in the room (a pair skipped while the room headed elsewhere is added now). */
@@ -252,7 +252,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 			(error: unknown) => {
 				console.warn(`SFU path failed (attempt ${attempt})`, error);
 				if (this.#closed) return;
-				if (this.#migration?.epoch === epoch && this.#migration.target === 'sfu') {
+				if (this.#migration?.record.epoch === epoch && this.#migration.record.target === 'sfu') {
 					const reason = ((error as Error)?.message || String(error) || 'unknown error').slice(0, 200);
 					void this.#options.signaling.request(Method.TopologyFailed, { epoch, reason }).catch(() => undefined);
 				} else if (this.#mode === 'sfu' && !this.#migration && attempt < 3) {
@@ -349,7 +349,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (!stream) return;
 		this.#shown.set(peerId, path);
 		const record = this.#migration?.record;
-		if (record && path === this.#migration?.target) record.swappedAt[peerId] = Date.now();
+		if (record && path === record.target) record.swappedAt[peerId] = Date.now();
 		this.emit('show', peerId, stream);
 		this.#checkReady();
 	}
@@ -366,26 +366,24 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 
 	/**
 	 * No remote tile shows the old path any more, and the new one has shown
-	 * someone (it works for us): say so (or, converging alone, finish). A tile
+	 * someone (it works for us): say so. A tile
 	 * with nothing on it yet (someone who joined on the target) does not hold
 	 * the old path, so it does not hold this up.
 	 */
 	#checkReady(): void {
 		const migration = this.#migration;
 		if (!migration || migration.phase !== 'building' || this.#closed) return;
-		const old = migration.target === 'mesh' ? 'sfu' : 'mesh';
+		const { epoch, target } = migration.record;
+		const old = target === 'mesh' ? 'sfu' : 'mesh';
 		const peers = this.#options.peerIds();
 		if (peers.some((p) => this.#shown.get(p) === old)) return;
-		if (peers.length > 0 && !peers.some((p) => this.#shown.get(p) === migration.target)) return;
+		if (peers.length > 0 && !peers.some((p) => this.#shown.get(p) === target)) return;
 		migration.phase = 'confirmed';
-		if (migration.record) {
-			migration.record.readyAt = Date.now();
-			this.emit('migration', migration.record);
-		}
-		this.#options.signaling.request(Method.TopologyReady, { epoch: migration.epoch }).catch((error: unknown) => {
+		migration.record.readyAt = Date.now();
+		this.#options.signaling.request(Method.TopologyReady, { epoch }).catch((error: unknown) => {
 			if ((error as { code?: string }).code === ErrorCode.StaleEpoch || this.#migration !== migration) return;
 			// Lost on the way (the socket dropped mid-request): say it again shortly.
-			console.warn(`topology.ready ${migration.epoch} not delivered; retrying`, error);
+			console.warn(`topology.ready ${epoch} not delivered; retrying`, error);
 			migration.phase = 'building';
 			setTimeout(() => this.#checkReady(), 500);
 		});
@@ -394,7 +392,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	#prepare(data: NotificationData<'topology.prepare'>): void {
 		if (this.#closed) return;
 		const record: MigrationRecord = { epoch: data.epoch, target: data.target, decidedAt: data.decidedAt, preparedAt: Date.now(), swappedAt: {} };
-		this.#migration = { epoch: data.epoch, target: data.target, phase: 'building', record };
+		this.#migration = { phase: 'building', record };
 		this.emit('topology', this.label);
 		this.emit('migration', record);
 		this.#build(data.target, data.epoch);
@@ -416,13 +414,13 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	}
 
 	#commit(data: NotificationData<'topology.commit'>): void {
-		if (this.#closed || (this.#migration && this.#migration.epoch !== data.epoch)) return;
-		if (this.#migration?.record) this.#migration.record.stragglers = data.stragglers;
+		if (this.#closed || (this.#migration && this.#migration.record.epoch !== data.epoch)) return;
+		if (this.#migration) this.#migration.record.stragglers = data.stragglers;
 		this.#finish(data.topology, 'committed');
 	}
 
 	#abort(data: NotificationData<'topology.abort'>): void {
-		if (this.#closed || (this.#migration && this.#migration.epoch !== data.epoch)) return;
+		if (this.#closed || (this.#migration && this.#migration.record.epoch !== data.epoch)) return;
 		// Back to the room's topology. Whoever joined on the aborted target has no
 		// old path to return to: that path is (re)built now; the aborted one is
 		// gone on the server side anyway.
@@ -433,7 +431,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	#finish(topology: Topology, result: 'committed' | 'aborted'): void {
 		const record = this.#migration?.record;
 		if (record) record.endedAt = Date.now();
-		const epoch = this.#migration?.epoch ?? 0;
+		const epoch = record?.epoch ?? 0;
 		this.#migration = undefined;
 		this.#mode = topology;
 		if (topology === 'mesh') this.#openMesh();
@@ -445,7 +443,6 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (record) {
 			record.oldClosedAt = Date.now();
 			record.result = result;
-			this.emit('migration', record);
 		}
 		this.emit('topology', this.label);
 	}
