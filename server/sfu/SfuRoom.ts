@@ -111,6 +111,11 @@ export class SfuRoom {
 				appData: { peerId, direction: data.direction },
 			}),
 		);
+		// The room left the SFU (or the peer left) while the worker made it: it must not outlive them.
+		if (peer.closed) {
+			transport.close();
+			throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
+		}
 		peer.transports.set(transport.id, transport);
 		transport.observer.once('close', () => peer.transports.delete(transport.id));
 		if (data.direction === 'recv') await this.#consumeAllFor(peer);
@@ -139,6 +144,10 @@ export class SfuRoom {
 				appData: { ...info },
 			}),
 		);
+		if (peer.closed) {
+			producer.close();
+			throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
+		}
 		peer.producers.set(producer.id, producer);
 		producer.observer.once('close', () => peer.producers.delete(producer.id));
 		if (producer.kind === 'audio') {

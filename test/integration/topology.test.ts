@@ -132,6 +132,24 @@ describe('room topology through signaling', () => {
 		await until(async () => (await Promise.all(server.workers.workers.map((w) => w.dump()))).every((d) => d.routerIds.length === 0), 3000, 'routers closed');
 		expect(metricSample(await metrics(server), 'streaming_topology_migrations_total{direction="escalate",result="aborted"}')).toBe(1);
 	});
+
+	it('a transport the worker is still making when the room rolls back is closed with the rest, not left behind', async () => {
+		const members = [];
+		for (const name of ['A', 'B', 'C']) members.push(await member(server, 'race', name));
+		clients.push(...members.map((m) => m.client));
+		await until(() => (server.sfuRooms.get('race')?.routers.length ?? 0) === 1, 2000, 'router for the migration');
+		// A asks for a transport, and in the same turn B's failure rolls the room back: A's request is with
+		// the worker while the SFU side closes.
+		const transport = members[0]!.client.request(Method.SfuCreateTransport, { direction: 'recv' }).then(
+			() => 'created',
+			(error: { code?: string }) => error.code,
+		);
+		const failed = members[1]!.client.request(Method.TopologyFailed, { epoch: 1, reason: 'gave up' });
+		await failed;
+		expect(await transport).toBe(ErrorCode.WrongMediaMode);
+		expect(server.rooms.get('race')?.topology.state).toBe('mesh');
+		await until(() => server.sfuStats.counts.routers === 0 && server.sfuStats.counts.transports === 0, 3000, 'nothing left on the SFU');
+	});
 });
 
 describe('migration timeout', () => {
