@@ -31,8 +31,26 @@ async function committedMigration(page: Page, target: 'mesh' | 'sfu'): Promise<M
 	return found as MigrationRecord;
 }
 
-function expectSmooth(gaps: GapMeasurement[]): void {
-	console.log('frame gaps (ms):', gaps.map((g) => `${g.receiver}<-${g.sender.slice(0, 4)} window ${g.windowMs} migration ${Math.round(g.migrationGapMs)} steady ${Math.round(g.steadyGapMs)}`).join('; '));
+/** Each receiver's steps, in ms after its topology.prepare: where a gap fell, when one fails. */
+function timeline(receiver: string, r: MigrationRecord): string {
+	const at = (t: number | undefined) => (t === undefined ? '-' : String(Math.round(t - r.preparedAt)));
+	return `${receiver}: built ${at(r.builtAt)} swapped ${Object.values(r.swappedAt).map(at).join('/')} ready ${at(r.readyAt)} ended ${at(r.endedAt)} closed ${at(r.oldClosedAt)}`;
+}
+
+function expectSmooth(gaps: GapMeasurement[], records: Record<string, MigrationRecord>): void {
+	console.log(
+		'frame gaps (ms after prepare):',
+		gaps
+			.map((g) => {
+				const start = (records[g.receiver] as MigrationRecord).preparedAt;
+				return `${g.receiver}<-${g.sender.slice(0, 4)} window ${g.windowMs} migration ${Math.round(g.migrationGapMs)} at ${Math.round(g.migrationGapAt - start)} steady ${Math.round(g.steadyGapMs)}`;
+			})
+			.join('; '),
+		'|',
+		Object.entries(records)
+			.map(([receiver, r]) => timeline(receiver, r))
+			.join('; '),
+	);
 	for (const g of gaps) {
 		const limit = Math.max(750, 2 * g.steadyGapMs);
 		expect(g.migrationGapMs, `${g.receiver} rendering ${g.sender}: ${JSON.stringify(g)}`).toBeLessThanOrEqual(limit);
@@ -125,7 +143,7 @@ describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 		for (const stats of everyone) expect(stats.every((s) => s.via === 'sfu')).toBe(true);
 
 		await windowsOver(upA, upB);
-		expectSmooth([...measureGaps('Alice', upA, await frameLog(alice), [bobId]), ...measureGaps('Bob', upB, await frameLog(bob), [aliceId])]);
+		expectSmooth([...measureGaps('Alice', upA, await frameLog(alice), [bobId]), ...measureGaps('Bob', upB, await frameLog(bob), [aliceId])], { Alice: upA, Bob: upB });
 		await expectAudioFlowed(alice, 'Alice', [bobId], upA);
 		await expectAudioFlowed(bob, 'Bob', [aliceId], upB);
 		let text = await (await fetch(`${server.url}/metrics`)).text();
@@ -143,7 +161,7 @@ describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 		expect(back.map((s) => s.via)).toEqual(['mesh']);
 
 		await windowsOver(downA, downB);
-		expectSmooth([...measureGaps('Alice', downA, await frameLog(alice), [bobId]), ...measureGaps('Bob', downB, await frameLog(bob), [aliceId])]);
+		expectSmooth([...measureGaps('Alice', downA, await frameLog(alice), [bobId]), ...measureGaps('Bob', downB, await frameLog(bob), [aliceId])], { Alice: downA, Bob: downB });
 		await expectAudioFlowed(alice, 'Alice', [bobId], downA);
 		await expectAudioFlowed(bob, 'Bob', [aliceId], downB);
 

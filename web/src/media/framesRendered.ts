@@ -1,18 +1,26 @@
+/** How long a visible page trusts requestVideoFrameCallback alone before it polls framesDecoded too. */
+const CALLBACK_GRACE_MS = 500;
+
 /**
- * Resolves true once `track` has a frame to show, false after `timeoutMs`.
- * Checked off screen on a <video> kept in the DOM (a video element outside
- * the document, or at opacity 0, may never get a requestVideoFrameCallback):
- * 2x2 px in a corner, muted, played explicitly. A page the browser does not
- * paint (a background tab) gets no frame callbacks, so `framesDecoded`, when
- * given, is polled too: a decoded frame is as good.
+ * Resolves true once `track` has rendered `count` frames, false after
+ * `timeoutMs`. More than one: right after its first key frame a new stream
+ * can pause (the encoder drops frames to pay for the key frame), and a tile
+ * swapped onto it then would freeze.
+ * Checked on a <video> kept in the DOM: 2x2 px in a corner, on top, muted,
+ * played explicitly (a video element outside the document, at opacity 0 or
+ * under the page's background may never get a requestVideoFrameCallback).
+ * A page the browser does not paint (a background tab) gets no frame
+ * callbacks, so `framesDecoded`, when given, is polled too: decoded frames
+ * are as good. getStats() is not free, so a visible page polls only once
+ * the frame callbacks are late.
  */
-export function firstFrame(track: MediaStreamTrack, timeoutMs: number, framesDecoded?: () => Promise<number>): Promise<boolean> {
+export function framesRendered(track: MediaStreamTrack, count: number, timeoutMs: number, framesDecoded?: () => Promise<number>): Promise<boolean> {
 	return new Promise((resolve) => {
 		const video = document.createElement('video');
 		video.muted = true;
 		video.playsInline = true;
 		video.setAttribute('aria-hidden', 'true');
-		video.style.cssText = 'position:fixed;left:0;bottom:0;width:2px;height:2px;pointer-events:none;z-index:-1';
+		video.style.cssText = 'position:fixed;left:0;bottom:0;width:2px;height:2px;pointer-events:none;z-index:2147483647';
 		video.srcObject = new MediaStream([track]);
 		let done = false;
 		const finish = (rendered: boolean) => {
@@ -20,25 +28,34 @@ export function firstFrame(track: MediaStreamTrack, timeoutMs: number, framesDec
 			done = true;
 			clearTimeout(timer);
 			clearInterval(poll);
+			video.cancelVideoFrameCallback(pending);
 			video.srcObject = null;
 			video.remove();
 			resolve(rendered);
 		};
 		const timer = setTimeout(() => finish(false), timeoutMs);
 		let polling = false;
+		const pollFrom = performance.now() + (document.visibilityState === 'visible' ? CALLBACK_GRACE_MS : 0);
 		const poll = setInterval(() => {
-			if (!framesDecoded || polling) return;
+			if (!framesDecoded || polling || performance.now() < pollFrom) return;
 			polling = true;
 			framesDecoded().then(
 				(n) => {
 					polling = false;
-					if (n > 0) finish(true);
+					if (n >= count) finish(true);
 				},
 				() => (polling = false),
 			);
 		}, 150);
 		document.body.append(video);
-		video.requestVideoFrameCallback(() => finish(true));
+		let seen = 0;
+		const onFrame = (_now: number, metadata: VideoFrameCallbackMetadata) => {
+			// presentedFrames counts frames the callbacks skipped too.
+			seen = Math.max(seen + 1, metadata.presentedFrames);
+			if (seen >= count) finish(true);
+			else pending = video.requestVideoFrameCallback(onFrame);
+		};
+		let pending = video.requestVideoFrameCallback(onFrame);
 		video.play().catch(() => undefined);
 	});
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Device } from 'mediasoup-client';
 import { ErrorCode, Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
-import { firstFrame } from '../media/firstFrame.js';
+import { framesRendered } from '../media/framesRendered.js';
 import type { Stat } from '../media/QualitySampler.js';
 import { MeshSession } from '../mesh/MeshSession.js';
 import { loadDevice, SfuSession } from '../sfu/SfuSession.js';
@@ -53,8 +53,10 @@ export interface MediaPathsOptions {
 	videoMuted: (peerId: string) => boolean;
 }
 
-/** How long a receiver waits for a new path's first frame before swapping anyway. */
-const FIRST_FRAME_TIMEOUT_MS = 6000;
+/** How long a receiver waits for a new path to render before swapping anyway. */
+const RENDER_TIMEOUT_MS = 6000;
+/** Frames a new path renders off screen before a tile swaps to it: it flows, not just its first key frame. */
+const FRAMES_BEFORE_SWAP = 3;
 
 interface Migration {
 	/** `building` until no tile shows the old path; then `confirmed` (topology.ready sent). */
@@ -67,8 +69,8 @@ interface Migration {
  * The media paths of one call, the mesh and the SFU, and the switch between
  * them that the room's topology machine commands (topology.prepare, commit,
  * abort). Make before break: the new path is built beside the old one, each
- * remote tile swaps to the new path only once it has rendered a frame off
- * screen (and carries the audio), `topology.ready` goes out when no tile
+ * remote tile swaps to the new path only once it has rendered a few frames
+ * off screen (and carries the audio), `topology.ready` goes out when no tile
  * shows the old path any more, and the old path closes on commit.
  */
 export class MediaPaths extends EventEmitter<MediaPathsEvents> {
@@ -83,6 +85,8 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	/** Per remote peer, the path its tile shows. */
 	readonly #shown = new Map<string, Topology>();
 	readonly #probing = new Set<string>();
+	/** Video tracks seen rendering (a swap held up by audio still on its way does not probe them again). */
+	readonly #rendered = new WeakSet<MediaStreamTrack>();
 	/** The mediasoup-client Device, loaded while the call is calm so a migration does not wait for it. */
 	#device: Promise<Device> | undefined;
 	#preloadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -297,7 +301,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		}
 	}
 
-	/** Swaps the peer's tile to `path` once that path has rendered a frame off screen. */
+	/** Swaps the peer's tile to `path` once that path has rendered a few frames off screen. */
 	async #swapWhenRendered(path: Topology, peerId: string): Promise<void> {
 		const key = `${path}:${peerId}`;
 		if (this.#probing.has(key)) return;
@@ -306,8 +310,8 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (!video && this.#expectsVideo(peerId)) return; // the video track is on its way (SFU consumers come one by one)
 		this.#probing.add(key);
 		try {
-			if (video && !this.#options.videoMuted(peerId)) {
-				await firstFrame(video, FIRST_FRAME_TIMEOUT_MS, () => this.#framesDecoded(path, peerId));
+			if (video && !this.#rendered.has(video) && !this.#options.videoMuted(peerId)) {
+				if (await framesRendered(video, FRAMES_BEFORE_SWAP, RENDER_TIMEOUT_MS, () => this.#framesDecoded(path, peerId))) this.#rendered.add(video);
 			}
 		} finally {
 			this.#probing.delete(key);
