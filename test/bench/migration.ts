@@ -10,14 +10,21 @@
 // connection closed on any client, and for every receiver that migrated, the
 // largest frame gap of each remote tile during the migration divided by its
 // largest gap in a steady window of the same length just before (1.0 is a
-// perfect make-before-break).
+// perfect make-before-break). Also reported:
+//   - the same ratio against a steady window of the same length after the
+//     migration (the same participants as during it: for 3 peers -> sfu the
+//     window before has only two browsers running);
+//   - the floor: a third participant joining a mesh of two with no migration
+//     at all (MESH_MAX_PEERS=3), measured the same way from the moment each
+//     member learns of the newcomer. A join-triggered migration cannot score
+//     below what the join alone costs this machine.
 
 import { parseArgs } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
 import { launchBrowser } from '../support/browser.js';
 import { joinAll, peerIdOf } from '../support/call.js';
-import { frameLog, measureGaps, migrations, startFrameLog, windowsOver, type GapMeasurement } from '../support/migration.js';
+import { AFTER_CLOSE_MS, frameLog, largestGap, measureGaps, migrations, startFrameLog, tileLog, windowsOver, type GapMeasurement } from '../support/migration.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 const { values } = parseArgs({
@@ -28,10 +35,16 @@ const RUNS_LARGE = Math.max(0, Math.min(20, Number(values['runs-large'])));
 const COOLDOWN_MS = 2000;
 /** Past this a migration has not finished: the machine is saturated. */
 const MIGRATION_LIMIT_MS = 30_000;
+/** Between the end of a migration's window and the steady window after it. */
+const SETTLE_MS = 500;
 
 interface Sample {
 	durationMs: number;
 	ratios: number[];
+	/** The same gaps against a steady window of the same length after the migration. */
+	afterRatios: number[];
+	/** The migration windows measured (prepare to AFTER_CLOSE_MS past the close), per receiver. */
+	windowsMs: number[];
 	stragglers: number;
 	/** The receivers' largest frame gap in the steady window before: how well the machine kept up before migrating. */
 	steadyGapMs: number;
@@ -113,11 +126,20 @@ async function timeline(label: string, pages: Page[], epoch: number, decidedAt: 
 
 async function measure(pages: Page[], records: MigrationRecord[]): Promise<Sample> {
 	await windowsOver(...records);
+	// Then a steady window as long, after: wait for it to pass too.
+	const longest = Math.max(...records.map((r) => (r.oldClosedAt as number) + AFTER_CLOSE_MS - r.preparedAt));
+	const afterEnd = Math.max(...records.map((r) => (r.oldClosedAt as number) + AFTER_CLOSE_MS)) + SETTLE_MS + longest;
+	await new Promise((r) => setTimeout(r, Math.max(0, afterEnd - Date.now() + 50)));
 	const ids = (await Promise.all(pages.map(peerIdOf))) as string[];
 	const gaps: GapMeasurement[] = [];
+	const afterRatios: number[] = [];
 	for (const [i, page] of pages.entries()) {
 		const record = records[i] as MigrationRecord;
-		gaps.push(...measureGaps(ids[i] as string, record, await frameLog(page), ids.filter((_, j) => j !== i)));
+		const frames = await frameLog(page);
+		const measured = measureGaps(ids[i] as string, record, frames, ids.filter((_, j) => j !== i));
+		gaps.push(...measured);
+		const from = (record.oldClosedAt as number) + AFTER_CLOSE_MS + SETTLE_MS;
+		for (const g of measured) afterRatios.push(g.migrationGapMs / Math.max(1, largestGap(frames[g.sender] ?? [], from, from + g.windowMs)));
 	}
 	const decidedAt = (records[0] as MigrationRecord).decidedAt;
 	if (values.verbose) {
@@ -128,6 +150,8 @@ async function measure(pages: Page[], records: MigrationRecord[]): Promise<Sampl
 	return {
 		durationMs: Math.max(...records.map((r) => r.oldClosedAt as number)) - decidedAt,
 		ratios: gaps.map((g) => g.migrationGapMs / Math.max(1, g.steadyGapMs)),
+		afterRatios,
+		windowsMs: gaps.map((g) => g.windowMs),
 		stragglers: Math.max(...records.map((r) => r.stragglers?.length ?? 0)),
 		steadyGapMs: median(gaps.map((g) => g.steadyGapMs)),
 	};
@@ -173,11 +197,47 @@ async function growAndShrink(browser: Browser, server: RunningServer, size: numb
 	}
 }
 
+/**
+ * The floor: two in a mesh, a third joins and nothing migrates
+ * (MESH_MAX_PEERS=3). Each member's largest frame gap from the other member
+ * in `windowMs` after the newcomer's tile appeared, over the largest in as
+ * long a window before.
+ */
+async function joinWithoutMigration(browser: Browser, server: RunningServer, run: number, windowMs: number, floor: Outcome): Promise<void> {
+	const room = new Room(browser, server, `bench-join-${run}`);
+	try {
+		const first = [await room.add('P0'), await room.add('P1')];
+		if (!(await steady(first, 4000))) {
+			floor.failures.push(`run ${run}: the mesh of 2 never rendered steadily`);
+			return;
+		}
+		const newcomer = await room.add('P2');
+		const newcomerId = (await peerIdOf(newcomer)) as string;
+		const ids = (await Promise.all(first.map(peerIdOf))) as string[];
+		const seen = await Promise.all(first.map(tileLog));
+		const end = Math.max(...seen.map((tiles) => tiles[newcomerId] ?? Date.now())) + windowMs;
+		await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now() + 50)));
+		const ratios: number[] = [];
+		for (const [i, page] of first.entries()) {
+			const at = seen[i]?.[newcomerId];
+			if (at === undefined) throw new Error(`P${i} never showed the newcomer`);
+			const log = (await frameLog(page))[ids[1 - i] as string] ?? [];
+			ratios.push(largestGap(log, at, at + windowMs) / Math.max(1, largestGap(log, at - windowMs, at)));
+		}
+		floor.samples.push({ durationMs: NaN, ratios, afterRatios: [], windowsMs: [], stragglers: 0, steadyGapMs: 0 });
+	} catch (error) {
+		floor.failures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
+	} finally {
+		await room.close();
+	}
+}
+
 function report(name: string, outcome: Outcome, runs: number): string {
 	const { samples, failures } = outcome;
 	if (samples.length === 0) return `${name} | saturated: 0/${runs} runs finished (${failures.join('; ')}) | | | | `;
 	const durations = samples.map((s) => s.durationMs);
 	const ratios = samples.flatMap((s) => s.ratios);
+	const after = samples.flatMap((s) => s.afterRatios);
 	const stragglers = samples.filter((s) => s.stragglers > 0).length;
 	const steadyGap = median(samples.map((s) => s.steadyGapMs));
 	// 15 fps is a frame every 67 ms: a steady gap past 250 ms means the call was starved before any migration.
@@ -190,12 +250,14 @@ function report(name: string, outcome: Outcome, runs: number): string {
 	]
 		.filter(Boolean)
 		.join('; ');
+	const finite = durations.filter(Number.isFinite);
 	return [
 		name,
 		`${samples.length}/${runs}`,
-		`${median(durations).toFixed(0)} (${Math.min(...durations).toFixed(0)}-${Math.max(...durations).toFixed(0)})`,
+		finite.length ? `${median(finite).toFixed(0)} (${Math.min(...finite).toFixed(0)}-${Math.max(...finite).toFixed(0)})` : '-',
 		median(ratios).toFixed(2),
 		Math.max(...ratios).toFixed(2),
+		after.length ? `${median(after).toFixed(2)} / ${Math.max(...after).toFixed(2)}` : '-',
 		note || '-',
 	].join(' | ');
 }
@@ -213,6 +275,16 @@ async function main(): Promise<void> {
 			await server.stop();
 		}
 		rows.push(report('3 peers -> sfu', up, RUNS), report('sfu -> mesh (2 peers)', down, RUNS));
+		// The floor, measured over windows as long as the escalations' were.
+		const windowMs = up.samples.length ? Math.round(median(up.samples.flatMap((s) => s.windowsMs))) : 2500;
+		server = await startServer({ MESH_MAX_PEERS: '3', MESH_MIN_PEERS: '2' });
+		const floor: Outcome = { samples: [], failures: [] };
+		try {
+			for (let run = 0; run < RUNS; run++) await joinWithoutMigration(browser, server, run, windowMs, floor);
+		} finally {
+			await server.stop();
+		}
+		rows.push(report(`floor: a 3rd joins a mesh of 2, no migration (${windowMs} ms windows)`, floor, RUNS));
 		if (RUNS_LARGE > 0) {
 			server = await startServer({ MESH_MAX_PEERS: '4', MESH_MIN_PEERS: '2' });
 			const large: Outcome = { samples: [], failures: [] };
@@ -226,8 +298,8 @@ async function main(): Promise<void> {
 	} finally {
 		await browser.close();
 	}
-	console.log('migration: decision -> last old connection closed (ms), and per receiver the largest frame gap during the migration / in a steady window as long just before');
-	console.log('migration | runs done | duration median (min-max) | gap ratio median | gap ratio worst | notes');
+	console.log('migration: decision -> last old connection closed (ms), and per receiver the largest frame gap during the migration / in a steady window as long just before (and just after)');
+	console.log('migration | runs done | duration median (min-max) | gap ratio median | gap ratio worst | vs steady after: median / worst | notes');
 	for (const row of rows) console.log(row);
 }
 

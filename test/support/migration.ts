@@ -17,6 +17,8 @@ export interface AudioSample {
 
 interface FrameLogWindow {
 	__frames?: Record<string, number[]>;
+	/** When each remote tile appeared (the receiver learnt of the participant). */
+	__tiles?: Record<string, number>;
 	__audio?: AudioSample[];
 }
 
@@ -35,12 +37,15 @@ export async function startFrameLog(page: Page): Promise<void> {
 		const w = window as unknown as FrameLogWindow;
 		if (w.__frames) return;
 		const frames: Record<string, number[]> = {};
+		const tiles: Record<string, number> = {};
 		w.__frames = frames;
+		w.__tiles = tiles;
 		const watch = () => {
 			for (const video of document.querySelectorAll<HTMLVideoElement>('[data-testid=remote-tile] video')) {
 				if (video.dataset.frameLog) continue;
 				video.dataset.frameLog = '1';
 				const peerId = (video.closest('[data-peer-id]') as HTMLElement).dataset.peerId as string;
+				tiles[peerId] ??= Date.now();
 				const log = (frames[peerId] ??= []);
 				let pending = 0;
 				const onFrame = (now: number) => {
@@ -56,7 +61,8 @@ export async function startFrameLog(page: Page): Promise<void> {
 			}
 		};
 		watch();
-		setInterval(watch, 200);
+		// A tile is watched as soon as it is in the document (its appearance time is then exact).
+		new MutationObserver(watch).observe(document.body, { childList: true, subtree: true });
 	});
 }
 
@@ -92,6 +98,11 @@ export async function startAudioLog(page: Page, intervalMs = 200): Promise<void>
 
 export function frameLog(page: Page): Promise<Record<string, number[]>> {
 	return page.evaluate(() => (window as unknown as FrameLogWindow).__frames ?? {});
+}
+
+/** When each remote tile appeared on this page (ms since the epoch). */
+export function tileLog(page: Page): Promise<Record<string, number>> {
+	return page.evaluate(() => (window as unknown as FrameLogWindow).__tiles ?? {});
 }
 
 export function audioLog(page: Page): Promise<AudioSample[]> {
