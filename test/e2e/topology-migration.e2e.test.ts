@@ -94,9 +94,11 @@ describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 	const contexts: BrowserContext[] = [];
 
 	/** One browser window per participant: Chromium paints (and calls frame callbacks in) only the front tab of a window. */
-	async function participant(name: string, room = 'grow-shrink', on: RunningServer = server): Promise<Page> {
+	/** `init` runs in the page before the app does (a fault to inject). */
+	async function participant(name: string, room = 'grow-shrink', on: RunningServer = server, init?: string): Promise<Page> {
 		const context = await browser.newContext();
 		contexts.push(context);
+		if (init) await context.addInitScript(init);
 		const [page] = await joinAll(context, on.url, room, [name]);
 		return page;
 	}
@@ -203,6 +205,44 @@ describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 				.toEqual([0, 0]);
 		} finally {
 			await impatient.stop();
+		}
+	});
+
+	it('a mesh that cannot connect on the way back keeps the room on the SFU, with media flowing', async () => {
+		// Once window.__failNewPeerConnections is set, Gil's new peer connections refuse every remote description.
+		const fault = `{
+			const Native = window.RTCPeerConnection;
+			window.RTCPeerConnection = class extends Native {
+				constructor(...args) {
+					super(...args);
+					if (window.__failNewPeerConnections) this.setRemoteDescription = () => Promise.reject(new DOMException('injected fault', 'OperationError'));
+				}
+			};
+		}`;
+		// The cooldown is long enough to look at the room between two attempts; the timeout is out of reach.
+		const stubborn = await startServer({ MESH_MAX_PEERS: '2', MESH_MIN_PEERS: '2', DEESCALATE_COOLDOWN_MS: '3000', MIGRATION_TIMEOUT_MS: '60000' });
+		try {
+			const gil = await participant('Gil', 'stubborn', stubborn, fault);
+			const hal = await participant('Hal', 'stubborn', stubborn);
+			await expectEveryPairDecodes([gil, hal], 10);
+			const ivy = await participant('Ivy', 'stubborn', stubborn);
+			await Promise.all([committedMigration(gil, 'sfu'), committedMigration(hal, 'sfu')]);
+			await gil.evaluate(() => ((window as unknown as { __failNewPeerConnections: boolean }).__failNewPeerConnections = true));
+			await ivy.locator('[data-testid=leave]').click();
+
+			// The return starts, Gil's mesh connection fails, and the room stays where it was.
+			for (const page of [gil, hal]) {
+				await expect.poll(async () => (await migrations(page)).find((r) => r.target === 'mesh')?.result).toBe('aborted');
+			}
+			const text = await (await fetch(`${stubborn.url}/metrics`)).text();
+			expect(metricSample(text, 'streaming_topology_migrations_total{direction="deescalate",result="aborted"}')).toBeGreaterThanOrEqual(1);
+			expect(metricSample(text, 'streaming_topology_migrations_total{direction="deescalate",result="committed"}')).toBe(0);
+			// Both keep decoding each other, through the SFU.
+			const sfuFrames = async (page: Page) => (await remoteStats(page)).find((s) => s.via === 'sfu')?.framesDecoded ?? 0;
+			const before = await Promise.all([gil, hal].map(sfuFrames));
+			for (const [i, page] of [gil, hal].entries()) await expect.poll(() => sfuFrames(page)).toBeGreaterThan((before[i] as number) + 15);
+		} finally {
+			await stubborn.stop();
 		}
 	});
 });

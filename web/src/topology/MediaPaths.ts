@@ -211,10 +211,29 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		});
 		mesh.on('remotestream', (peerId, stream) => this.#onStream('mesh', peerId, stream));
 		mesh.on('remoteclosed', (peerId) => this.#onPathClosed('mesh', peerId));
+		mesh.on('connectionstate', (peerId, state) => {
+			if (state === 'failed') this.#meshFailed(peerId);
+		});
 		mesh.on('data', (peerId, message) => this.emit('data', peerId, message));
 		this.#mesh = mesh;
 		for (const peerId of this.#options.peerIds()) mesh.addPeer(peerId);
 		return mesh;
+	}
+
+	/**
+	 * A mesh connection failed. On the way back to the mesh that is this
+	 * migration failing: the room stays on the SFU (the commit would leave
+	 * this pair with no path at all).
+	 */
+	#meshFailed(peerId: string): void {
+		const record = this.#migration?.record;
+		if (this.#closed || !record || record.target !== 'mesh') return;
+		this.#reportFailed(record.epoch, `mesh connection to ${peerId} failed`);
+	}
+
+	/** This client cannot build migration `epoch`'s new path: the room rolls back (a stale epoch is ignored). */
+	#reportFailed(epoch: number, reason: string): void {
+		void this.#options.signaling.request(Method.TopologyFailed, { epoch, reason: reason.slice(0, 200) }).catch(() => undefined);
 	}
 
 	/** The loaded Device (the same for the whole call: every router has the same capabilities); a failed load is retried next time. */
@@ -257,8 +276,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 				console.warn(`SFU path failed (attempt ${attempt})`, error);
 				if (this.#closed) return;
 				if (this.#migration?.record.epoch === epoch && this.#migration.record.target === 'sfu') {
-					const reason = ((error as Error)?.message || String(error) || 'unknown error').slice(0, 200);
-					void this.#options.signaling.request(Method.TopologyFailed, { epoch, reason }).catch(() => undefined);
+					this.#reportFailed(epoch, (error as Error)?.message || String(error) || 'unknown error');
 				} else if (this.#mode === 'sfu' && !this.#migration && attempt < 3) {
 					setTimeout(() => {
 						if (!this.#closed && this.#mode === 'sfu') this.#ensureSfu(epoch, attempt + 1);
