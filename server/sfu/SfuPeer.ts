@@ -1,6 +1,11 @@
 import type { types } from 'mediasoup';
 import { ErrorCode, SignalingError } from '../../core/protocol/index.js';
 
+/** A request for a room (or a peer) whose SFU side is gone: it left the SFU, or the peer left. */
+export function noSfuError(): SignalingError {
+	return new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
+}
+
 /**
  * One participant's SFU side: the router it is placed on, its device's RTP
  * capabilities, its send and receive transports, and the producers and
@@ -54,6 +59,30 @@ export class SfuPeer {
 		const consumer = this.consumers.get(id);
 		if (!consumer) throw new SignalingError(ErrorCode.SfuObjectNotFound, `no consumer "${id}" of yours`);
 		return consumer;
+	}
+
+	/**
+	 * Keeps a transport the worker just made (forgotten when it closes). One
+	 * made while this peer closed (the room left the SFU as the request was
+	 * with the worker) is closed at once and the request fails.
+	 */
+	addTransport(transport: types.WebRtcTransport): void {
+		this.#adopt(transport);
+		this.transports.set(transport.id, transport);
+		transport.observer.once('close', () => this.transports.delete(transport.id));
+	}
+
+	/** Keeps a producer the worker just made, as addTransport. */
+	addProducer(producer: types.Producer): void {
+		this.#adopt(producer);
+		this.producers.set(producer.id, producer);
+		producer.observer.once('close', () => this.producers.delete(producer.id));
+	}
+
+	#adopt(made: { close(): void }): void {
+		if (!this.#closed) return;
+		made.close();
+		throw noSfuError();
 	}
 
 	/** Closes every transport (and so every producer and consumer). Idempotent. */

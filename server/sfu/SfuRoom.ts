@@ -11,7 +11,7 @@ import {
 	type ResponseData,
 } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
-import { SfuPeer } from './SfuPeer.js';
+import { noSfuError, SfuPeer } from './SfuPeer.js';
 import type { WorkerPool } from './WorkerPool.js';
 
 export type SfuNotify = <N extends Notification>(peerId: string, method: N, data: NotificationData<N>) => void;
@@ -111,13 +111,7 @@ export class SfuRoom {
 				appData: { peerId, direction: data.direction },
 			}),
 		);
-		// The room left the SFU (or the peer left) while the worker made it: it must not outlive them.
-		if (peer.closed) {
-			transport.close();
-			throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
-		}
-		peer.transports.set(transport.id, transport);
-		transport.observer.once('close', () => peer.transports.delete(transport.id));
+		peer.addTransport(transport);
 		if (data.direction === 'recv') await this.#consumeAllFor(peer);
 		return {
 			transportId: transport.id,
@@ -144,12 +138,7 @@ export class SfuRoom {
 				appData: { ...info },
 			}),
 		);
-		if (peer.closed) {
-			producer.close();
-			throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
-		}
-		peer.producers.set(producer.id, producer);
-		producer.observer.once('close', () => peer.producers.delete(producer.id));
+		peer.addProducer(producer);
 		if (producer.kind === 'audio') {
 			await this.#levelObservers.get(peer.router)?.addProducer({ producerId: producer.id }).catch(() => undefined);
 		}
@@ -209,7 +198,7 @@ export class SfuRoom {
 	}
 
 	async #peer(peerId: string): Promise<SfuPeer> {
-		if (this.#closed) throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
+		if (this.#closed) throw noSfuError();
 		const existing = this.#peers.get(peerId);
 		if (existing) return existing;
 		return this.#placement.push(async () => {
@@ -235,7 +224,7 @@ export class SfuRoom {
 		if (this.#closed) {
 			// Closed while the router was being made (a migration rolled back): it must not outlive the room.
 			router.close();
-			throw new SignalingError(ErrorCode.WrongMediaMode, 'this room has no SFU any more');
+			throw noSfuError();
 		}
 		this.#routers.push(router);
 		router.observer.once('close', () => this.#onRouterClosed(router));

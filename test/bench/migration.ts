@@ -55,6 +55,13 @@ interface Outcome {
 	failures: string[];
 }
 
+/** The floor runs: each member's gap ratio around a join that migrates nothing. */
+interface FloorOutcome {
+	ratios: number[];
+	runsDone: number;
+	failures: string[];
+}
+
 function median(values: number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = Math.floor(sorted.length / 2);
@@ -203,7 +210,7 @@ async function growAndShrink(browser: Browser, server: RunningServer, size: numb
  * in `windowMs` after the newcomer's tile appeared, over the largest in as
  * long a window before.
  */
-async function joinWithoutMigration(browser: Browser, server: RunningServer, run: number, windowMs: number, floor: Outcome): Promise<void> {
+async function joinWithoutMigration(browser: Browser, server: RunningServer, run: number, windowMs: number, floor: FloorOutcome): Promise<void> {
 	const room = new Room(browser, server, `bench-join-${run}`);
 	try {
 		const first = [await room.add('P0'), await room.add('P1')];
@@ -224,7 +231,8 @@ async function joinWithoutMigration(browser: Browser, server: RunningServer, run
 			const log = (await frameLog(page))[ids[1 - i] as string] ?? [];
 			ratios.push(largestGap(log, at, at + windowMs) / Math.max(1, largestGap(log, at - windowMs, at)));
 		}
-		floor.samples.push({ durationMs: NaN, ratios, afterRatios: [], windowsMs: [], stragglers: 0, steadyGapMs: 0 });
+		floor.runsDone++;
+		floor.ratios.push(...ratios);
 	} catch (error) {
 		floor.failures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
 	} finally {
@@ -250,16 +258,22 @@ function report(name: string, outcome: Outcome, runs: number): string {
 	]
 		.filter(Boolean)
 		.join('; ');
-	const finite = durations.filter(Number.isFinite);
 	return [
 		name,
 		`${samples.length}/${runs}`,
-		finite.length ? `${median(finite).toFixed(0)} (${Math.min(...finite).toFixed(0)}-${Math.max(...finite).toFixed(0)})` : '-',
+		`${median(durations).toFixed(0)} (${Math.min(...durations).toFixed(0)}-${Math.max(...durations).toFixed(0)})`,
 		median(ratios).toFixed(2),
 		Math.max(...ratios).toFixed(2),
-		after.length ? `${median(after).toFixed(2)} / ${Math.max(...after).toFixed(2)}` : '-',
+		`${median(after).toFixed(2)} / ${Math.max(...after).toFixed(2)}`,
 		note || '-',
 	].join(' | ');
+}
+
+function reportFloor(name: string, floor: FloorOutcome, runs: number): string {
+	const { ratios, runsDone, failures } = floor;
+	if (runsDone === 0) return `${name} | 0/${runs} (${failures.join('; ')}) | - | | | - | `;
+	const note = failures.length ? `${failures.length}/${runs} runs did not finish (${failures.join('; ')})` : '-';
+	return [name, `${runsDone}/${runs}`, '-', median(ratios).toFixed(2), Math.max(...ratios).toFixed(2), '-', note].join(' | ');
 }
 
 async function main(): Promise<void> {
@@ -278,13 +292,13 @@ async function main(): Promise<void> {
 		// The floor, measured over windows as long as the escalations' were.
 		const windowMs = up.samples.length ? Math.round(median(up.samples.flatMap((s) => s.windowsMs))) : 2500;
 		server = await startServer({ MESH_MAX_PEERS: '3', MESH_MIN_PEERS: '2' });
-		const floor: Outcome = { samples: [], failures: [] };
+		const floor: FloorOutcome = { ratios: [], runsDone: 0, failures: [] };
 		try {
 			for (let run = 0; run < RUNS; run++) await joinWithoutMigration(browser, server, run, windowMs, floor);
 		} finally {
 			await server.stop();
 		}
-		rows.push(report(`floor: a 3rd joins a mesh of 2, no migration (${windowMs} ms windows)`, floor, RUNS));
+		rows.push(reportFloor(`floor: a 3rd joins a mesh of 2, no migration (${windowMs} ms windows)`, floor, RUNS));
 		if (RUNS_LARGE > 0) {
 			server = await startServer({ MESH_MAX_PEERS: '4', MESH_MIN_PEERS: '2' });
 			const large: Outcome = { samples: [], failures: [] };
