@@ -1,9 +1,13 @@
 import { createServer, type Server as NodeHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../core/config/index.js';
 import { AccessTokens } from './auth/AccessTokens.js';
-import { createHttpApp } from './http/HttpApp.js';
+import { ApiKey } from './http/ApiKey.js';
+import { createHttpApp, guardRoute, serveMetrics } from './http/HttpApp.js';
+import { HttpError } from './http/httpUtil.js';
+import { parseTarget } from './http/requestTarget.js';
 import { RoomApi } from './http/RoomApi.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics/Metrics.js';
@@ -36,6 +40,8 @@ export class Server {
 	readonly sfuStats: SfuStats;
 	readonly signaling: SignalingServer;
 	readonly #http: NodeHttpServer;
+	/** /metrics on a port of its own (`metrics.port`), if configured. */
+	readonly #metricsHttp: NodeHttpServer | undefined;
 	readonly #logger: Logger;
 	readonly #startedAt = Date.now();
 	#closing: Promise<void> | undefined;
@@ -44,8 +50,15 @@ export class Server {
 		this.config = config;
 		this.#logger = logger;
 		this.workers = workers;
-		this.tokens = new AccessTokens(config.auth.tokenSecret);
-		this.sfuRooms = new SfuRooms({ pool: workers, sfu: config.sfu, mediasoup: config.mediasoup, logger });
+		this.tokens = new AccessTokens(config.auth.tokenSecret, config.auth.maxTokenAgeSeconds);
+		const apiKey = config.auth.apiKey === undefined ? undefined : new ApiKey(config.auth.apiKey);
+		this.sfuRooms = new SfuRooms({
+			pool: workers,
+			sfu: config.sfu,
+			mediasoup: config.mediasoup,
+			logger,
+			onTransportState: (layer, state) => this.metrics.sfuTransportStates.inc({ layer, state }),
+		});
 		this.metrics = new Metrics({
 			rooms: () => this.rooms.size,
 			roomsByTopology: () => {
@@ -74,6 +87,7 @@ export class Server {
 					},
 				}),
 			onRoomClosed: (roomId) => this.sfuRooms.close(roomId),
+			maxRooms: config.limits.maxRooms,
 		});
 		this.sfuStats = new SfuStats(workers, this.metrics.registry);
 		const service = new SignalingService({
@@ -83,10 +97,17 @@ export class Server {
 			turn: new TurnCredentials(config.turn),
 			iceTransportPolicy: config.turn.iceTransportPolicy,
 			config: config.signaling,
+			limits: config.limits,
 			requireTokens: config.auth.requireTokens,
 			logger: logger.child({ module: 'SignalingService' }),
 		});
 		this.#http = createServer(
+			{
+				// Slow clients cannot hold a connection open by dribbling headers or a body.
+				headersTimeout: 10_000,
+				requestTimeout: 30_000,
+				maxHeaderSize: 16 * 1024,
+			},
 			createHttpApp({
 				webRoot: options.webRoot ?? fileURLToPath(new URL('../web/', import.meta.url)),
 				health: () => ({
@@ -96,10 +117,13 @@ export class Server {
 					connections: this.signaling.connectionCount,
 				}),
 				metrics: this.metrics,
+				metricsHere: config.metrics.port === undefined,
+				apiKey,
 				roomApi: new RoomApi({
 					registry: this.rooms,
 					deleteRoom: (roomId) => this.signaling.deleteRoom(roomId),
-					apiKey: config.auth.apiKey,
+					claimRoom: (room, settings) => service.claim(room, settings),
+					apiKey,
 					tokensEnabled: this.tokens.enabled,
 					sfuRouters: (roomId) =>
 						(this.sfuRooms.get(roomId)?.routers ?? []).map((r) => ({
@@ -110,32 +134,47 @@ export class Server {
 				logger,
 			}),
 		);
+		// CONNECT (a proxy tunnel) is not ours to serve; without a listener Node would just drop the socket.
+		this.#http.on('connect', (_req, socket: Duplex) => {
+			socket.on('error', () => undefined);
+			socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+		});
 		this.signaling = new SignalingServer({
 			httpServer: this.#http,
 			registry: this.rooms,
 			service,
 			metrics: this.metrics,
 			config: config.signaling,
+			limits: config.limits,
+			http: config.http,
 			logger,
 		});
+		this.#metricsHttp =
+			config.metrics.port === undefined
+				? undefined
+				: createServer(
+						guardRoute(
+							async (req, res) => {
+								if (parseTarget(req.url)?.path !== '/metrics') throw new HttpError(404, 'NOT_FOUND', 'only /metrics here');
+								await serveMetrics(req, res, this.metrics, undefined);
+							},
+							{ logger, metrics: this.metrics },
+						),
+					);
+		this.#metricsHttp?.on('upgrade', (_req, socket) => socket.destroy());
 	}
 
 	static async start(config: ServerConfig, logger: Logger, options: ServerOptions = {}): Promise<Server> {
 		const workers = await WorkerPool.create(config.mediasoup, logger);
 		const server = new Server(config, logger, workers, options);
 		try {
-			await new Promise<void>((resolve, reject) => {
-				server.#http.once('error', reject);
-				server.#http.listen(config.port, config.host, () => {
-					server.#http.off('error', reject);
-					resolve();
-				});
-			});
+			await listen(server.#http, config.port, config.host);
+			if (server.#metricsHttp && config.metrics.port !== undefined) await listen(server.#metricsHttp, config.metrics.port, config.metrics.host);
 		} catch (error) {
 			await server.close();
 			throw error;
 		}
-		logger.info({ port: server.port, host: config.host, workers: workers.workers.length }, 'listening');
+		logger.info({ port: server.port, host: config.host, workers: workers.workers.length, metricsPort: server.metricsPort }, 'listening');
 		return server;
 	}
 
@@ -143,17 +182,36 @@ export class Server {
 		return (this.#http.address() as AddressInfo).port;
 	}
 
+	/** The separate /metrics port, when `metrics.port` is set. */
+	get metricsPort(): number | undefined {
+		const address = this.#metricsHttp?.address();
+		return address && typeof address === 'object' ? address.port : undefined;
+	}
+
 	/** Stops accepting, closes every socket and room, ends the workers. Idempotent. */
 	close(): Promise<void> {
 		this.#closing ??= (async () => {
 			this.signaling.close();
-			await new Promise<void>((resolve) => {
-				this.#http.close(() => resolve());
-				this.#http.closeAllConnections();
-			});
+			for (const http of [this.#http, this.#metricsHttp]) {
+				if (!http?.listening) continue;
+				await new Promise<void>((resolve) => {
+					http.close(() => resolve());
+					http.closeAllConnections();
+				});
+			}
 			await this.workers.closeAndWait();
 			this.#logger.info('closed');
 		})();
 		return this.#closing;
 	}
+}
+
+function listen(http: NodeHttpServer, port: number, host: string): Promise<void> {
+	return new Promise<void>((resolve, reject) => {
+		http.once('error', reject);
+		http.listen(port, host, () => {
+			http.off('error', reject);
+			resolve();
+		});
+	});
 }

@@ -17,6 +17,16 @@ async function main(): Promise<void> {
 	}
 	const logger = createLogger(config.logLevel);
 	const server = await Server.start(config, logger);
+	// Last resort: every entry point turns bad input into a 4xx or a close, so
+	// nothing should get here. If a bug does, it is logged and counted
+	// (streaming_internal_errors_total{where="process"}), and the calls on this
+	// process go on rather than dying with it.
+	const lastResort = (error: unknown): void => {
+		server.metrics.internalErrors.inc({ where: 'process' });
+		logger.error({ err: error }, 'uncaught error (a bug): logged, and the server keeps serving');
+	};
+	process.on('uncaughtException', lastResort);
+	process.on('unhandledRejection', lastResort);
 	logger.info(`call app at http://localhost:${server.port}/`);
 	if (config.auth.requireTokens) {
 		logger.info('every room requires a signed access token (auth.requireTokens)');

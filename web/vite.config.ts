@@ -9,7 +9,8 @@ export default defineConfig({
 		outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
 		emptyOutDir: true,
 		target: 'es2022',
-		sourcemap: true,
+		// No source maps in the production build: they would publish the whole source.
+		sourcemap: false,
 	},
 	server: {
 		// `vite --config web/vite.config.ts` for UI work, with the server on :8080.

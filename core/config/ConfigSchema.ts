@@ -36,8 +36,10 @@ export const TurnConfigSchema = z
 		/** Shared with coturn (`static-auth-secret`); signs the REST credentials. */
 		secret: z.string().min(16, 'at least 16 characters').optional(),
 		realm: z.string().min(1).default('streaming-engine'),
-		/** How long a credential issued at join stays valid. */
-		credentialTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
+		/** How long a credential stays valid; never past the session's access token. Renewed through signaling before it expires. */
+		credentialTtlSeconds: z.number().int().min(10).max(86_400).default(3600),
+		/** The same for peers who joined an open room without a token: short, since anyone may join. */
+		openRoomCredentialTtlSeconds: z.number().int().min(10).max(86_400).default(600),
 		/** coturn's own sockets. */
 		listeningIp: z.string().min(1).default('0.0.0.0'),
 		listeningPort: port.min(1).default(3478),
@@ -74,6 +76,44 @@ export const SignalingConfigSchema = z.object({
 			burst: z.number().int().min(1).max(100_000).default(200),
 		})
 		.default(() => ({ messagesPerSecond: 100, burst: 200 })),
+});
+
+/**
+ * What one client, or all of them, can make the server hold. Each limit
+ * answers with a typed error or close code (docs/security.md).
+ */
+export const LimitsConfigSchema = z.object({
+	/** Signaling sockets open at once, in total; past it an upgrade is refused with 503. */
+	maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+	/** Signaling sockets open at once from one source address; past it an upgrade is refused with 429. */
+	maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(100),
+	/** A socket that has not joined (or resumed) by then is closed with 4005. */
+	joinTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+	/** Rooms at once; a join or POST that would make another gets TOO_MANY_ROOMS. */
+	maxRooms: z.number().int().min(1).max(1_000_000).default(5000),
+	/** Bytes waiting to be written to one socket; past it the client is not reading and is dropped (4006). */
+	maxQueuedBytes: z.number().int().min(16 * 1024).max(256 * 1024 * 1024).default(1024 * 1024),
+	/** Bytes of notifications held for a dropped peer during its resume grace; past it the peer is removed. */
+	resumeQueueBytes: z.number().int().min(16 * 1024).max(256 * 1024 * 1024).default(1024 * 1024),
+});
+
+/** What the HTTP side accepts. */
+export const HttpConfigSchema = z.object({
+	/**
+	 * Origins allowed to open a signaling socket (e.g. "https://meet.example.com"); empty: any.
+	 * Browsers always send Origin on a WebSocket upgrade; clients that send none (bots, tests) are let through.
+	 */
+	allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path')).max(100).default([]),
+	/** Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (for per-address limits). */
+	trustProxy: z.boolean().default(false),
+});
+
+/** Where /metrics is served. */
+export const MetricsConfigSchema = z.object({
+	/** A separate port for /metrics (then it is served only there, without the API key); unset: on the main port, behind auth.apiKey when set. */
+	port: port.optional(),
+	/** Interface of that separate port. */
+	host: z.string().min(1).default('127.0.0.1'),
 });
 
 export const RoomsConfigSchema = z.object({
@@ -126,8 +166,10 @@ export const AuthConfigSchema = z
 		tokenSecret: z.string().min(32, 'at least 32 characters').optional(),
 		/** Every room requires a token (otherwise only rooms created with requireToken). */
 		requireTokens: z.boolean().default(false),
-		/** Bearer key for the room API; unset means the API is open (local use). */
+		/** Bearer key for the room API (and /metrics); unset means both are open (local use). */
 		apiKey: z.string().min(16, 'at least 16 characters').optional(),
+		/** Longest a token may live (exp - iat); a token without exp or iat is refused. */
+		maxTokenAgeSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
 	})
 	.refine((a) => !a.requireTokens || a.tokenSecret !== undefined, {
 		message: 'required when auth.requireTokens',
@@ -147,6 +189,9 @@ export const ServerConfigSchema = z.object({
 	topology: TopologyConfigSchema.default(() => TopologyConfigSchema.parse({})),
 	sfu: SfuConfigSchema.default(() => SfuConfigSchema.parse({})),
 	auth: AuthConfigSchema.default(() => AuthConfigSchema.parse({})),
+	limits: LimitsConfigSchema.default(() => LimitsConfigSchema.parse({})),
+	http: HttpConfigSchema.default(() => HttpConfigSchema.parse({})),
+	metrics: MetricsConfigSchema.default(() => MetricsConfigSchema.parse({})),
 });
 
 export type MediasoupConfig = z.infer<typeof MediasoupConfigSchema>;
@@ -155,6 +200,9 @@ export type SignalingConfig = z.infer<typeof SignalingConfigSchema>;
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 export type SfuConfig = z.infer<typeof SfuConfigSchema>;
 export type TopologyConfig = z.infer<typeof TopologyConfigSchema>;
+export type LimitsConfig = z.infer<typeof LimitsConfigSchema>;
+export type HttpConfig = z.infer<typeof HttpConfigSchema>;
+export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 /** The embedded default configuration: what `npm start` runs with. */

@@ -30,6 +30,12 @@ export const ErrorCode = {
 	TokenWrongRoom: 'TOKEN_WRONG_ROOM',
 	/** The room has as many peers as its settings allow. */
 	RoomFull: 'ROOM_FULL',
+	/** The server holds as many rooms as it may (`limits.maxRooms`): no new room now. */
+	TooManyRooms: 'TOO_MANY_ROOMS',
+	/** The peer's role does not allow this request (a viewer publishing, say); see core/protocol/permissions.ts. */
+	PermissionDenied: 'PERMISSION_DENIED',
+	/** A per-peer cap was reached (one send and one receive transport, one producer per source). */
+	LimitExceeded: 'LIMIT_EXCEEDED',
 	/** The resume token is unknown, used, or its grace period ran out. */
 	ResumeFailed: 'RESUME_FAILED',
 	/** Too many messages on this connection; slow down. */

@@ -135,6 +135,8 @@ export const Method = {
 	SfuJoin: 'sfu.join',
 	SfuCreateTransport: 'sfu.createTransport',
 	SfuConnectTransport: 'sfu.connectTransport',
+	/** Fresh ICE parameters for one of the caller's transports (after its ICE failed or the network changed). */
+	SfuRestartIce: 'sfu.restartIce',
 	SfuProduce: 'sfu.produce',
 	SfuPauseProducer: 'sfu.pauseProducer',
 	SfuResumeProducer: 'sfu.resumeProducer',
@@ -145,6 +147,8 @@ export const Method = {
 	TopologyReady: 'topology.ready',
 	/** This client cannot build the migration's new path: the room rolls back. */
 	TopologyFailed: 'topology.failed',
+	/** A host removes another peer from the room (its socket closes with 4008). */
+	RoomRemovePeer: 'room.removePeer',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -170,6 +174,8 @@ export const Notification = {
 	TopologyCommit: 'topology.commit',
 	/** The migration failed: the room stays on (or returns to) `topology`; drop the other path. */
 	TopologyAbort: 'topology.abort',
+	/** Fresh TURN credentials, sent before the current ones expire: use them for new ICE gathering. */
+	IceServers: 'iceServers',
 } as const;
 export type Notification = (typeof Notification)[keyof typeof Notification];
 
@@ -199,6 +205,7 @@ export const requestSchemas = {
 	[Method.SfuJoin]: z.object({ rtpCapabilities: RtpCapabilitiesSchema }),
 	[Method.SfuCreateTransport]: z.object({ direction: z.enum(['send', 'recv']) }),
 	[Method.SfuConnectTransport]: z.object({ transportId: sfuId, dtlsParameters: DtlsParametersSchema }),
+	[Method.SfuRestartIce]: z.object({ transportId: sfuId }),
 	[Method.SfuProduce]: z.object({
 		transportId: sfuId,
 		kind: MediaKindSchema,
@@ -218,6 +225,7 @@ export const requestSchemas = {
 	}),
 	[Method.TopologyReady]: z.object({ epoch }),
 	[Method.TopologyFailed]: z.object({ epoch, reason: z.string().min(1).max(256) }),
+	[Method.RoomRemovePeer]: z.object({ peerId: PeerIdSchema }),
 } as const;
 
 const JoinedSchema = z.object({
@@ -231,8 +239,10 @@ const JoinedSchema = z.object({
 	resumeToken: z.string().min(1).max(256),
 	/** How long after a drop `resume` is still accepted. */
 	resumeGraceMs: z.number().int().nonnegative(),
-	/** STUN/TURN servers for peer connections, with fresh time-limited credentials. */
+	/** STUN/TURN servers for peer connections, with fresh time-limited credentials (renewed by `iceServers` notifications). */
 	iceServers: z.array(IceServerSchema),
+	/** When the TURN credentials in `iceServers` stop working (ms since the epoch); null without TURN. */
+	iceServersExpireAt: z.number().nullable(),
 	/** `relay` forces every peer connection through TURN (hides addresses). */
 	iceTransportPolicy: z.enum(['all', 'relay']),
 	/** Send a `qualityReport` this often. */
@@ -260,6 +270,7 @@ export const responseSchemas = {
 		dtlsParameters: DtlsParametersSchema,
 	}),
 	[Method.SfuConnectTransport]: z.object({}),
+	[Method.SfuRestartIce]: z.object({ iceParameters: obj }),
 	[Method.SfuProduce]: z.object({ producerId: sfuId }),
 	[Method.SfuPauseProducer]: z.object({}),
 	[Method.SfuResumeProducer]: z.object({}),
@@ -268,6 +279,7 @@ export const responseSchemas = {
 	[Method.SfuSetConsumerPreferredLayers]: z.object({}),
 	[Method.TopologyReady]: z.object({}),
 	[Method.TopologyFailed]: z.object({}),
+	[Method.RoomRemovePeer]: z.object({}),
 } as const;
 
 export const notificationSchemas = {
@@ -314,6 +326,11 @@ export const notificationSchemas = {
 		stragglers: z.array(PeerIdSchema),
 	}),
 	[Notification.TopologyAbort]: z.object({ epoch, topology: TopologySchema, reason: z.string().max(256) }),
+	[Notification.IceServers]: z.object({
+		iceServers: z.array(IceServerSchema),
+		/** When these credentials stop working (ms since the epoch); null when there are none. */
+		expiresAt: z.number().nullable(),
+	}),
 } as const;
 
 export type RequestData<M extends Method> = z.infer<(typeof requestSchemas)[M]>;

@@ -44,6 +44,8 @@ function eventsFor(snapshot: TopologySnapshot): TopologyEvent[] {
 		events.push({ type: 'quality.report', peerId: 'a', at: reportClock + thresholds.qualityWindowMs, pressure: 'uplink' });
 		events.push({ type: 'quality.report', peerId: 'a', at: reportClock + 1, pressure: null });
 	}
+	// A claim through the room API re-sends the thresholds; the walk keeps its world's own.
+	events.push({ type: 'thresholds.changed', thresholds: snapshot.context.thresholds });
 	return [...events, ...afterEvents];
 }
 

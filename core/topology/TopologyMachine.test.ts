@@ -49,6 +49,20 @@ function returningToMesh() {
 }
 
 describe('topology machine', () => {
+	it('new thresholds (a room claimed through the API) apply at once: a mesh of 3 with meshMaxPeers lowered to 0 escalates', () => {
+		const r = room({ meshMaxPeers: 4 });
+		r.join('a', 'b', 'c');
+		expect(r.state).toBe('mesh');
+		r.actor.send({ type: 'thresholds.changed', thresholds: { ...defaults, meshMaxPeers: 0, meshMinPeers: 0 } });
+		expect(r.state).toBe('escalating');
+		expect(r.emitted).toEqual([expect.objectContaining({ type: 'prepare', target: 'sfu', reason: 'participants' })]);
+		r.allReady();
+		r.leave('b', 'c');
+		r.advance(60_000);
+		// meshMaxPeers 0: it never returns to the mesh.
+		expect(r.state).toBe('sfu');
+	});
+
 	it('starts on the mesh, and on the SFU when meshMaxPeers is 0', () => {
 		expect(room().state).toBe('mesh');
 		const sfuOnly = room({ meshMaxPeers: 0 });

@@ -52,7 +52,9 @@ export type TopologyEvent =
 	| { type: 'peer.left'; peerId: string }
 	| { type: 'quality.report'; peerId: string; at: number; pressure: QualityPressure | null }
 	| { type: 'client.ready'; peerId: string; epoch: number }
-	| { type: 'client.failed'; peerId: string; epoch: number; reason: string };
+	| { type: 'client.failed'; peerId: string; epoch: number; reason: string }
+	/** The room's settings changed (the room API claimed it): the new thresholds apply from now on. */
+	| { type: 'thresholds.changed'; thresholds: TopologyThresholds };
 
 export type TopologyEmitted =
 	| { type: 'prepare'; epoch: number; target: Topology; reason: MigrationReason }
@@ -128,6 +130,9 @@ export const topologyMachine = setup({
 			const entry = { since: previous?.since ?? event.at, last: event.at, kind: event.pressure };
 			return { reportClock, pressure: { ...fresh, [event.peerId]: entry } };
 		}),
+		setThresholds: assign({
+			thresholds: ({ context, event }) => (event.type === 'thresholds.changed' ? event.thresholds : context.thresholds),
+		}),
 		beginMigration: assign({ epoch: ({ context }) => context.epoch + 1, ready: () => [] }),
 		markReady: assign({
 			ready: ({ context, event }) =>
@@ -166,6 +171,7 @@ export const topologyMachine = setup({
 		'peer.joined': { actions: 'addPeer' },
 		'peer.left': { actions: 'removePeer' },
 		'quality.report': { actions: 'trackPressure' },
+		'thresholds.changed': { actions: 'setThresholds' },
 	},
 	states: {
 		deciding: {

@@ -20,16 +20,25 @@ export interface AccessGrant {
 	displayName?: string;
 }
 
+/** A verified token: its grant, and until when the session it opens is good (ms since the epoch). */
+export interface VerifiedGrant extends AccessGrant {
+	/** exp, or iat + auth.maxTokenAgeSeconds if that comes first. */
+	expiresAt: number;
+}
+
 /**
- * Room access tokens: HS256 JWTs naming the room, the identity and the role.
- * verify() throws SignalingError with TOKEN_EXPIRED, TOKEN_WRONG_ROOM or
- * TOKEN_INVALID (tampered, foreign or malformed).
+ * Room access tokens: HS256 JWTs naming the room, the identity and the role,
+ * with `exp` and `iat` required. verify() throws SignalingError with
+ * TOKEN_EXPIRED (past exp, or older than `maxAgeSeconds`), TOKEN_WRONG_ROOM
+ * or TOKEN_INVALID (tampered, foreign, malformed, no exp or iat).
  */
 export class AccessTokens {
 	readonly #key: Uint8Array | undefined;
+	readonly #maxAgeSeconds: number;
 
-	constructor(secret: string | undefined) {
+	constructor(secret: string | undefined, maxAgeSeconds = 86_400) {
 		this.#key = secret === undefined ? undefined : new TextEncoder().encode(secret);
+		this.#maxAgeSeconds = maxAgeSeconds;
 	}
 
 	/** False when no secret is configured: no token can be issued or checked. */
@@ -48,17 +57,23 @@ export class AccessTokens {
 		return jwt.sign(this.#requireKey());
 	}
 
-	async verify(token: string, roomId: string): Promise<AccessGrant> {
-		let payload: unknown;
+	async verify(token: string, roomId: string): Promise<VerifiedGrant> {
+		let payload: { exp?: number; iat?: number };
 		try {
 			({ payload } = await jwtVerify(token, this.#requireKey(), {
 				issuer: ISSUER,
 				audience: AUDIENCE,
 				algorithms: ['HS256'],
+				requiredClaims: ['exp', 'iat'],
+				maxTokenAge: this.#maxAgeSeconds,
+				clockTolerance: 30,
 			}));
 		} catch (error) {
 			if (error instanceof errors.JWTExpired) {
-				throw new SignalingError(ErrorCode.TokenExpired, 'access token expired');
+				throw new SignalingError(ErrorCode.TokenExpired, `access token expired (or older than ${this.#maxAgeSeconds} s)`);
+			}
+			if (error instanceof errors.JWTClaimValidationFailed && (error.claim === 'exp' || error.claim === 'iat')) {
+				throw new SignalingError(ErrorCode.TokenInvalid, `access token needs a valid ${error.claim} claim`);
 			}
 			throw new SignalingError(ErrorCode.TokenInvalid, 'access token is not valid');
 		}
@@ -69,11 +84,13 @@ export class AccessTokens {
 		if (claims.data.room !== roomId) {
 			throw new SignalingError(ErrorCode.TokenWrongRoom, `access token is for another room`);
 		}
+		const expiresAt = Math.min(payload.exp as number, (payload.iat as number) + this.#maxAgeSeconds) * 1000;
 		return {
 			roomId: claims.data.room,
 			identity: claims.data.sub,
 			role: claims.data.role,
 			...(claims.data.name ? { displayName: claims.data.name } : {}),
+			expiresAt,
 		};
 	}
 

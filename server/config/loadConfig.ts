@@ -56,6 +56,18 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'n
 	['TURN_CREDENTIAL_TTL_SECONDS', ['turn', 'credentialTtlSeconds'], 'int'],
 	['ICE_TRANSPORT_POLICY', ['turn', 'iceTransportPolicy'], 'string'],
 	['QUALITY_REPORT_INTERVAL_MS', ['signaling', 'qualityReportIntervalMs'], 'int'],
+	['TURN_OPEN_ROOM_CREDENTIAL_TTL_SECONDS', ['turn', 'openRoomCredentialTtlSeconds'], 'int'],
+	['AUTH_MAX_TOKEN_AGE_SECONDS', ['auth', 'maxTokenAgeSeconds'], 'int'],
+	['MAX_CONNECTIONS', ['limits', 'maxConnections'], 'int'],
+	['MAX_CONNECTIONS_PER_ADDRESS', ['limits', 'maxConnectionsPerAddress'], 'int'],
+	['JOIN_TIMEOUT_MS', ['limits', 'joinTimeoutMs'], 'int'],
+	['MAX_ROOMS', ['limits', 'maxRooms'], 'int'],
+	['MAX_QUEUED_BYTES', ['limits', 'maxQueuedBytes'], 'int'],
+	['RESUME_QUEUE_BYTES', ['limits', 'resumeQueueBytes'], 'int'],
+	['ALLOWED_ORIGINS', ['http', 'allowedOrigins'], 'list'],
+	['TRUST_PROXY', ['http', 'trustProxy'], 'bool'],
+	['METRICS_PORT', ['metrics', 'port'], 'int'],
+	['METRICS_HOST', ['metrics', 'host'], 'string'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -1,8 +1,18 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CreateRoomRequestSchema, RoomIdSchema, RoomSettingsSchema, type RoomDescription, type RoomDetails } from '../../core/protocol/index.js';
+import {
+	CreateRoomRequestSchema,
+	ErrorCode,
+	RoomIdSchema,
+	RoomSettingsSchema,
+	SignalingError,
+	type RoomDescription,
+	type RoomDetails,
+	type RoomSettings,
+} from '../../core/protocol/index.js';
 import type { Room } from '../signaling/Room.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
+import type { ApiKey } from './ApiKey.js';
 import { HttpError, readJson, sendJson } from './httpUtil.js';
 
 export const ROOM_API_PREFIX = '/api/rooms';
@@ -31,7 +41,7 @@ function details(room: Room, sfuRouters: RoomDetails['sfuRouters']): RoomDetails
 
 /**
  * The room API:
- *   POST   /api/rooms        {roomId?, settings?} -> 201 RoomDescription
+ *   POST   /api/rooms        {roomId?, settings?} -> 201 RoomDescription (200 when it claims a room a join made)
  *   GET    /api/rooms        -> 200 {rooms: RoomDescription[]}
  *   GET    /api/rooms/:id    -> 200 RoomDetails (with participants and their quality reports)
  *   DELETE /api/rooms/:id    -> 204; its peers' sockets close with 4004
@@ -40,7 +50,8 @@ function details(room: Room, sfuRouters: RoomDetails['sfuRouters']): RoomDetails
 export class RoomApi {
 	readonly #registry: RoomRegistry;
 	readonly #deleteRoom: (roomId: string) => boolean;
-	readonly #apiKey: Buffer | undefined;
+	readonly #claimRoom: (room: Room, settings: RoomSettings) => Promise<void>;
+	readonly #apiKey: ApiKey | undefined;
 	readonly #tokensEnabled: boolean;
 	readonly #sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
 
@@ -48,18 +59,21 @@ export class RoomApi {
 		sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
 		registry: RoomRegistry;
 		deleteRoom: (roomId: string) => boolean;
-		apiKey: string | undefined;
+		claimRoom: (room: Room, settings: RoomSettings) => Promise<void>;
+		apiKey: ApiKey | undefined;
 		tokensEnabled: boolean;
 	}) {
 		this.#registry = options.registry;
 		this.#deleteRoom = options.deleteRoom;
-		this.#apiKey = options.apiKey === undefined ? undefined : Buffer.from(options.apiKey);
+		this.#claimRoom = options.claimRoom;
+		this.#apiKey = options.apiKey;
 		this.#tokensEnabled = options.tokensEnabled;
 		this.#sfuRouters = options.sfuRouters;
 	}
 
+	/** `path` is the decoded request path, under ROOM_API_PREFIX. */
 	async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-		this.#authorize(req);
+		this.#apiKey?.authorize(req);
 		const rest = path.slice(ROOM_API_PREFIX.length);
 		if (rest === '' || rest === '/') {
 			if (req.method === 'POST') return this.#create(req, res);
@@ -69,7 +83,7 @@ export class RoomApi {
 			}
 			throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed on ${ROOM_API_PREFIX}`);
 		}
-		const roomId = RoomIdSchema.safeParse(decodeURIComponent(rest.slice(1)));
+		const roomId = RoomIdSchema.safeParse(rest.slice(1));
 		if (!roomId.success) throw new HttpError(404, 'ROOM_NOT_FOUND', 'no such room');
 		if (req.method === 'GET') {
 			const room = this.#registry.get(roomId.data);
@@ -102,17 +116,22 @@ export class RoomApi {
 			throw new HttpError(400, 'INVALID_DATA', `settings.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
 		}
 		const roomId = parsed.data.roomId ?? randomBytes(6).toString('base64url');
-		const room = this.#registry.create(roomId, settings);
+		const existing = this.#registry.get(roomId);
+		if (existing?.persistent) throw new HttpError(409, 'ROOM_EXISTS', `room "${roomId}" already exists`);
+		if (existing) {
+			// A join made it: the API claims it, and its settings apply to who is in it now.
+			await this.#claimRoom(existing, merged.data);
+			sendJson(res, 200, describe(existing));
+			return;
+		}
+		let room: Room | undefined;
+		try {
+			room = this.#registry.create(roomId, settings);
+		} catch (error) {
+			if (error instanceof SignalingError && error.code === ErrorCode.TooManyRooms) throw new HttpError(503, error.code, error.message);
+			throw error;
+		}
 		if (!room) throw new HttpError(409, 'ROOM_EXISTS', `room "${roomId}" already exists`);
 		sendJson(res, 201, describe(room));
-	}
-
-	#authorize(req: IncomingMessage): void {
-		if (!this.#apiKey) return;
-		const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-		const given = Buffer.from(match?.[1] ?? '');
-		if (given.length !== this.#apiKey.length || !timingSafeEqual(given, this.#apiKey)) {
-			throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong API key');
-		}
 	}
 }

@@ -30,12 +30,20 @@ export function sendError(res: ServerResponse, error: HttpError): void {
 /** Reads a JSON body of at most `limit` bytes; an empty body reads as {}. */
 export async function readJson(req: IncomingMessage, limit = 16 * 1024): Promise<unknown> {
 	const type = req.headers['content-type'] ?? '';
+	const declared = Number(req.headers['content-length'] ?? 0);
+	if (declared > limit) throw new HttpError(413, 'BODY_TOO_LARGE', `body larger than ${limit} bytes`);
 	const chunks: Buffer[] = [];
 	let size = 0;
-	for await (const chunk of req) {
-		size += (chunk as Buffer).length;
-		if (size > limit) throw new HttpError(413, 'BODY_TOO_LARGE', `body larger than ${limit} bytes`);
-		chunks.push(chunk as Buffer);
+	try {
+		for await (const chunk of req) {
+			size += (chunk as Buffer).length;
+			if (size > limit) throw new HttpError(413, 'BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+			chunks.push(chunk as Buffer);
+		}
+	} catch (error) {
+		if (error instanceof HttpError) throw error;
+		// The client went away mid-body (aborted, reset): nothing to answer, nothing to log as ours.
+		throw new HttpError(400, 'BAD_BODY', 'request body was cut off');
 	}
 	if (size === 0) return {};
 	if (!/^application\/json\b/.test(type)) {

@@ -23,6 +23,10 @@ export class Metrics {
 	readonly migrations: Counter<'direction' | 'result'>;
 	readonly migrationDuration: Histogram<'direction'>;
 	readonly migrationStragglers: Counter;
+	readonly internalErrors: Counter<'where'>;
+	readonly upgradesRefused: Counter<'code'>;
+	readonly closes: Counter<'reason'>;
+	readonly sfuTransportStates: Counter<'layer' | 'state'>;
 
 	constructor(sources: MetricsSources) {
 		const registers = [this.registry];
@@ -108,10 +112,36 @@ export class Metrics {
 			help: 'Peers told to continue on the new path without having confirmed it renders (migration timeout)',
 			registers,
 		});
+		this.internalErrors = new Counter({
+			name: 'streaming_internal_errors_total',
+			help: 'Errors caught by a last-resort guard (http, upgrade, process): each one is a bug; malformed input never gets there',
+			labelNames: ['where'],
+			registers,
+		});
+		this.upgradesRefused = new Counter({
+			name: 'streaming_signaling_upgrades_refused_total',
+			help: 'WebSocket upgrades answered with an HTTP error, by code (BAD_REQUEST, NOT_FOUND, ORIGIN_NOT_ALLOWED, TOO_MANY_CONNECTIONS, ...)',
+			labelNames: ['code'],
+			registers,
+		});
+		this.closes = new Counter({
+			name: 'streaming_signaling_limit_closes_total',
+			help: 'Sockets the server closed for a limit: join_timeout (never joined), slow_reader (stopped reading)',
+			labelNames: ['reason'],
+			registers,
+		});
+		this.sfuTransportStates = new Counter({
+			name: 'streaming_sfu_transport_state_changes_total',
+			help: 'WebRTC transport ICE and DTLS state changes seen by the server, by layer (ice, dtls) and new state',
+			labelNames: ['layer', 'state'],
+			registers,
+		});
 		// Every series exists from the start, so a dashboard reads 0 rather than nothing.
 		for (const direction of ['escalate', 'deescalate']) {
 			for (const result of ['committed', 'aborted']) this.migrations.inc({ direction, result }, 0);
 		}
+		for (const where of ['http', 'upgrade', 'process']) this.internalErrors.inc({ where }, 0);
+		for (const reason of ['join_timeout', 'slow_reader']) this.closes.inc({ reason }, 0);
 	}
 
 	get contentType(): string {

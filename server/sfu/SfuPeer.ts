@@ -32,8 +32,13 @@ export class SfuPeer {
 
 	/** The transport that receives media, once the client made one. */
 	get recvTransport(): types.WebRtcTransport | undefined {
+		return this.transportFor('recv');
+	}
+
+	/** The peer's transport for one direction, if it made one. */
+	transportFor(direction: 'send' | 'recv'): types.WebRtcTransport | undefined {
 		for (const transport of this.transports.values()) {
-			if ((transport.appData as { direction?: string }).direction === 'recv') return transport;
+			if ((transport.appData as { direction?: string }).direction === direction) return transport;
 		}
 		return undefined;
 	}

@@ -21,6 +21,12 @@ interface ProducerInfo {
 	source: MediaSource;
 }
 
+/** What each source may carry: one producer per source and peer. */
+const SOURCE_KIND: Record<MediaSource, 'audio' | 'video'> = { camera: 'video', microphone: 'audio', screen: 'video' };
+
+/** Where the room reports what its transports' ICE and DTLS layers do. */
+export type TransportStateListener = (layer: 'ice' | 'dtls', state: string) => void;
+
 /** mediasoup throws TypeError for bad parameters: the client's fault, said as SFU_REJECTED. */
 async function sfuCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
 	try {
@@ -45,6 +51,7 @@ export class SfuRoom {
 	readonly #sfu: SfuConfig;
 	readonly #mediasoup: MediasoupConfig;
 	readonly #notify: SfuNotify;
+	readonly #onTransportState: TransportStateListener;
 	readonly #logger: Logger;
 	readonly #peers = new Map<string, SfuPeer>();
 	readonly #routers: types.Router[] = [];
@@ -65,12 +72,14 @@ export class SfuRoom {
 		mediasoup: MediasoupConfig;
 		notify: SfuNotify;
 		logger: Logger;
+		onTransportState?: TransportStateListener;
 	}) {
 		this.roomId = options.roomId;
 		this.#pool = options.pool;
 		this.#sfu = options.sfu;
 		this.#mediasoup = options.mediasoup;
 		this.#notify = options.notify;
+		this.#onTransportState = options.onTransportState ?? (() => undefined);
 		this.#logger = options.logger.child({ module: 'SfuRoom', roomId: options.roomId });
 	}
 
@@ -98,8 +107,9 @@ export class SfuRoom {
 
 	async createTransport(peerId: string, data: RequestData<'sfu.createTransport'>): Promise<ResponseData<'sfu.createTransport'>> {
 		const peer = await this.#peer(peerId);
-		if (data.direction === 'recv' && peer.recvTransport) {
-			throw new SignalingError(ErrorCode.SfuRejected, 'a receive transport exists already');
+		// Each transport binds ports from the worker's range: one per direction, or one client could exhaust them.
+		if (peer.transportFor(data.direction)) {
+			throw new SignalingError(ErrorCode.LimitExceeded, `a ${data.direction} transport exists already (one per direction; sfu.restartIce repairs it)`);
 		}
 		const transport = await sfuCall('createTransport', () =>
 			peer.router.createWebRtcTransport({
@@ -112,6 +122,7 @@ export class SfuRoom {
 			}),
 		);
 		peer.addTransport(transport);
+		this.#watch(peerId, transport);
 		if (data.direction === 'recv') await this.#consumeAllFor(peer);
 		return {
 			transportId: transport.id,
@@ -126,9 +137,28 @@ export class SfuRoom {
 		await sfuCall('connectTransport', () => transport.connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters }));
 	}
 
+	/** New ICE parameters for one of the peer's transports: the client restarts ICE with them after a failure or a network change. */
+	async restartIce(peerId: string, transportId: string): Promise<ResponseData<'sfu.restartIce'>> {
+		const transport = (await this.#peer(peerId)).transport(transportId);
+		const iceParameters = await sfuCall('restartIce', () => transport.restartIce());
+		this.#logger.info({ peerId, transportId }, 'ICE restarted');
+		return { iceParameters: iceParameters as unknown as Record<string, unknown> };
+	}
+
 	async produce(peerId: string, data: RequestData<'sfu.produce'>): Promise<ResponseData<'sfu.produce'>> {
 		const peer = await this.#peer(peerId);
 		const transport = peer.transport(data.transportId);
+		if ((transport.appData as { direction?: string }).direction !== 'send') {
+			throw new SignalingError(ErrorCode.SfuRejected, 'produce on the send transport');
+		}
+		if (SOURCE_KIND[data.source] !== data.kind) {
+			throw new SignalingError(ErrorCode.InvalidData, `a ${data.source} source carries ${SOURCE_KIND[data.source]}, not ${data.kind}`);
+		}
+		for (const existing of peer.producers.values()) {
+			if ((existing.appData as unknown as ProducerInfo).source === data.source) {
+				throw new SignalingError(ErrorCode.LimitExceeded, `a ${data.source} producer exists already (one per source; close it first)`);
+			}
+		}
 		const info: ProducerInfo = { peerId, source: data.source };
 		const producer = await sfuCall('produce', () =>
 			transport.produce({
@@ -241,6 +271,18 @@ export class SfuRoom {
 		this.#levelObservers.set(router, observer);
 		this.#logger.info({ routerId: router.id, routers: this.#routers.length }, 'router added to room');
 		return router;
+	}
+
+	/** Reports what the transport's ICE and DTLS layers do; a DTLS failure is worth a warning (the client repairs with restartIce). */
+	#watch(peerId: string, transport: types.WebRtcTransport): void {
+		transport.on('icestatechange', (state: types.IceState) => {
+			this.#onTransportState('ice', state);
+			this.#logger.debug({ peerId, transportId: transport.id, state }, 'transport ICE state');
+		});
+		transport.on('dtlsstatechange', (state: types.DtlsState) => {
+			this.#onTransportState('dtls', state);
+			if (state === 'failed' || state === 'closed') this.#logger.warn({ peerId, transportId: transport.id, state }, 'transport DTLS ended');
+		});
 	}
 
 	#setActiveSpeaker(peerId: string | null): void {

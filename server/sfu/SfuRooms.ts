@@ -1,15 +1,15 @@
 import type { types } from 'mediasoup';
 import type { MediasoupConfig, SfuConfig } from '../../core/config/index.js';
 import type { Logger } from '../logger.js';
-import { SfuRoom, type SfuNotify } from './SfuRoom.js';
+import { SfuRoom, type SfuNotify, type TransportStateListener } from './SfuRoom.js';
 import type { WorkerPool } from './WorkerPool.js';
 
 /** The SFU side of every room that has one, created on the first SFU request. */
 export class SfuRooms {
 	readonly #rooms = new Map<string, SfuRoom>();
-	readonly #options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger };
+	readonly #options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger; onTransportState?: TransportStateListener };
 
-	constructor(options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger }) {
+	constructor(options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger; onTransportState?: TransportStateListener }) {
 		this.#options = options;
 	}
 

@@ -1,14 +1,17 @@
 import { AwaitQueue } from 'awaitqueue';
 import type { RawData, WebSocket } from 'ws';
-import type { SignalingConfig } from '../../core/config/index.js';
+import type { LimitsConfig, SignalingConfig } from '../../core/config/index.js';
 import {
+	CloseCode,
 	ErrorCode,
 	Method,
 	SignalingError,
+	can,
 	decodeEnvelope,
 	encodeError,
 	encodeOk,
 	parseRequest,
+	requiredCapability,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
@@ -16,19 +19,6 @@ import type { Metrics } from '../metrics/Metrics.js';
 import type { Peer, PeerChannel } from './Peer.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { SignalingService } from './SignalingService.js';
-
-/** WebSocket close codes this server uses (4000-4999 is the application range). */
-export const CloseCode = {
-	Normal: 1000,
-	GoingAway: 1001,
-	Unsupported: 1003,
-	PolicyViolation: 1008,
-	TooBig: 1009,
-	ProtocolMismatch: 4001,
-	Replaced: 4002,
-	Unauthorized: 4003,
-	RoomDeleted: 4004,
-} as const;
 
 /** Errors after which the server answers, then closes the socket. */
 const fatal: Partial<Record<string, number>> = {
@@ -61,12 +51,16 @@ export class Connection implements PeerChannel {
 	readonly #limiter: RateLimiter;
 	readonly #burst: number;
 	readonly #queue = new AwaitQueue();
+	readonly #limits: LimitsConfig;
 	#state: ConnectionState = { name: 'open' };
+	/** Closes a socket that has not joined in time (restarted by a leave). */
+	#joinDeadline: ReturnType<typeof setTimeout> | undefined;
 	#refusedInARow = 0;
 	#awaitingPong = false;
 
-	constructor(socket: WebSocket, deps: { service: SignalingService; metrics: Metrics; logger: Logger; config: SignalingConfig }) {
+	constructor(socket: WebSocket, deps: { service: SignalingService; metrics: Metrics; logger: Logger; config: SignalingConfig; limits: LimitsConfig }) {
 		this.#socket = socket;
+		this.#limits = deps.limits;
 		this.#service = deps.service;
 		this.#metrics = deps.metrics;
 		this.#logger = deps.logger;
@@ -81,6 +75,7 @@ export class Connection implements PeerChannel {
 			// ws closes the socket after an error (e.g. 1009 for a frame over maxPayload).
 			this.#logger.debug({ err: error }, 'socket error');
 		});
+		this.#armJoinDeadline();
 	}
 
 	get peer(): Peer | undefined {
@@ -103,8 +98,23 @@ export class Connection implements PeerChannel {
 		this.#socket.ping();
 	}
 
+	/**
+	 * Queues a frame. A client that stopped reading (more than
+	 * `limits.maxQueuedBytes` already waiting) is dropped instead: its socket is
+	 * cut like a lost network (the peer keeps its resume grace), and nothing
+	 * more piles up for it.
+	 */
 	send(text: string): void {
-		if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(text);
+		if (this.#socket.readyState !== this.#socket.OPEN) return;
+		if (this.#socket.bufferedAmount + text.length > this.#limits.maxQueuedBytes) {
+			this.#metrics.closes.inc({ reason: 'slow_reader' });
+			this.#logger.warn({ peerId: this.peer?.id, queued: this.#socket.bufferedAmount }, 'client is not reading; dropping its socket');
+			this.close(CloseCode.SlowReader, 'SLOW_READER');
+			// A close frame would wait behind what it does not read: cut the connection.
+			this.#socket.terminate();
+			return;
+		}
+		this.#socket.send(text);
 	}
 
 	/** Closes the socket; the peer (if any) keeps its resume grace unless it left. Idempotent. */
@@ -112,6 +122,7 @@ export class Connection implements PeerChannel {
 		if (this.#state.name === 'closed') return;
 		const previous = this.#state;
 		this.#state = { name: 'closed' };
+		clearTimeout(this.#joinDeadline);
 		this.#queue.stop();
 		if (previous.name === 'joined') this.#service.disconnected(previous.peer, this);
 		if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
@@ -128,6 +139,7 @@ export class Connection implements PeerChannel {
 		if (this.#state.name === 'joined' && (code === CloseCode.Normal || code === CloseCode.GoingAway)) {
 			const { peer } = this.#state;
 			this.#state = { name: 'closed' };
+			clearTimeout(this.#joinDeadline);
 			this.#queue.stop();
 			void this.#service.leave(peer, this);
 			return;
@@ -218,29 +230,60 @@ export class Connection implements PeerChannel {
 			case Method.Leave: {
 				const peer = this.#requireJoined();
 				this.#state = { name: 'open' };
+				this.#armJoinDeadline();
 				await this.#service.leave(peer, this);
 				return { data: {} };
 			}
-			case Method.Signal:
-				this.#service.signal(this.#requireJoined(), request.data);
-				return { data: {} };
-			case Method.QualityReport:
-				this.#service.qualityReport(this.#requireJoined(), request.data);
-				return { data: {} };
-			case Method.Chat:
-				return { data: this.#service.chat(this.#requireJoined(), request.data) };
-			case Method.MediaState:
-				this.#service.mediaState(this.#requireJoined(), request.data);
-				return { data: {} };
-			case Method.TopologyReady:
-				this.#service.topologyReady(this.#requireJoined(), request.data.epoch);
-				return { data: {} };
-			case Method.TopologyFailed:
-				this.#service.topologyFailed(this.#requireJoined(), request.data.epoch, request.data.reason);
-				return { data: {} };
 			default:
-				return { data: await this.#service.sfuRequest(this.#requireJoined(), request) };
+				return { data: await this.#handleJoined(this.#authorized(request), request) };
 		}
+	}
+
+	/** The joined peer, if its role may make this request (core/protocol/permissions.ts); PERMISSION_DENIED otherwise. */
+	#authorized(request: TypedRequest): Peer {
+		const peer = this.#requireJoined();
+		const capability = requiredCapability(request);
+		if (capability !== null && !can(peer.role, capability)) {
+			throw new SignalingError(ErrorCode.PermissionDenied, `a ${peer.role} may not ${capability} (${request.method})`);
+		}
+		return peer;
+	}
+
+	async #handleJoined(peer: Peer, request: Exclude<TypedRequest, { method: 'join' | 'resume' | 'leave' }>): Promise<unknown> {
+		switch (request.method) {
+			case Method.Signal:
+				this.#service.signal(peer, request.data);
+				return {};
+			case Method.QualityReport:
+				this.#service.qualityReport(peer, request.data);
+				return {};
+			case Method.Chat:
+				return this.#service.chat(peer, request.data);
+			case Method.MediaState:
+				this.#service.mediaState(peer, request.data);
+				return {};
+			case Method.TopologyReady:
+				this.#service.topologyReady(peer, request.data.epoch);
+				return {};
+			case Method.TopologyFailed:
+				this.#service.topologyFailed(peer, request.data.epoch, request.data.reason);
+				return {};
+			case Method.RoomRemovePeer:
+				await this.#service.removeByHost(peer, request.data.peerId);
+				return {};
+			default:
+				return this.#service.sfuRequest(peer, request);
+		}
+	}
+
+	/** A socket that has not joined within `limits.joinTimeoutMs` is closed (4005): an idle socket holds a slot for nothing. */
+	#armJoinDeadline(): void {
+		clearTimeout(this.#joinDeadline);
+		this.#joinDeadline = setTimeout(() => {
+			if (this.#state.name !== 'open') return;
+			this.#metrics.closes.inc({ reason: 'join_timeout' });
+			this.close(CloseCode.JoinTimeout, 'JOIN_TIMEOUT');
+		}, this.#limits.joinTimeoutMs);
 	}
 
 	/** The connection was closed while the join/resume was queued: hand the peer straight back. */
@@ -249,6 +292,7 @@ export class Connection implements PeerChannel {
 			this.#service.disconnected(peer, this);
 			return this.#state;
 		}
+		clearTimeout(this.#joinDeadline);
 		return { name: 'joined', peer };
 	}
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { encodeNotification, type MediaState, type PeerInfo, type QualityReport, type Role } from '../../core/protocol/index.js';
+import { CloseCode, encodeNotification, type MediaState, type PeerInfo, type QualityReport, type Role } from '../../core/protocol/index.js';
 
 /** Where a peer's notifications go while its socket is up. */
 export interface PeerChannel {
@@ -10,7 +10,7 @@ export interface PeerChannel {
 export type PeerState =
 	| { name: 'connected'; channel: PeerChannel }
 	/** The socket dropped; notifications wait in the outbox until resume or expiry. */
-	| { name: 'disconnected'; outbox: string[]; graceTimer: ReturnType<typeof setTimeout> }
+	| { name: 'disconnected'; outbox: string[]; outboxBytes: number; graceTimer: ReturnType<typeof setTimeout> }
 	| { name: 'closed' };
 
 /**
@@ -24,10 +24,14 @@ export class Peer {
 	readonly displayName: string;
 	readonly role: Role;
 	readonly roomId: string;
+	/** When the access token it joined with stops admitting it (ms since the epoch); undefined: joined an open room without one. */
+	readonly tokenExpiresAt: number | undefined;
 	#resumeToken = newResumeToken();
 	#state: PeerState;
 	/** The latest quality report and when it arrived (ms since epoch). */
 	quality: { report: QualityReport; receivedAt: number } | undefined;
+	/** Renews its TURN credentials before they expire. */
+	#iceRefresh: ReturnType<typeof setTimeout> | undefined;
 
 	constructor(options: {
 		id: string;
@@ -36,12 +40,14 @@ export class Peer {
 		role: Role;
 		roomId: string;
 		channel: PeerChannel;
+		tokenExpiresAt?: number;
 	}) {
 		this.id = options.id;
 		this.identity = options.identity;
 		this.displayName = options.displayName;
 		this.role = options.role;
 		this.roomId = options.roomId;
+		this.tokenExpiresAt = options.tokenExpiresAt;
 		this.#state = { name: 'connected', channel: options.channel };
 	}
 
@@ -66,16 +72,28 @@ export class Peer {
 		return this.#resumeToken;
 	}
 
-	notify(method: string, data: unknown, outboxLimit = Infinity): 'sent' | 'queued' | 'overflow' | 'closed' {
+	/** Whether its access token has run out (never, for a peer without one). */
+	tokenExpired(now = Date.now()): boolean {
+		return this.tokenExpiresAt !== undefined && now >= this.tokenExpiresAt;
+	}
+
+	/**
+	 * Sends a notification, or holds it while the socket is down: at most
+	 * `limits.count` of them and `limits.bytes` in all ('overflow' past that).
+	 */
+	notify(method: string, data: unknown, limits: { count: number; bytes: number } = { count: Infinity, bytes: Infinity }): 'sent' | 'queued' | 'overflow' | 'closed' {
 		const text = encodeNotification(method, data);
 		switch (this.#state.name) {
 			case 'connected':
 				this.#state.channel.send(text);
 				return 'sent';
-			case 'disconnected':
-				if (this.#state.outbox.length >= outboxLimit) return 'overflow';
-				this.#state.outbox.push(text);
+			case 'disconnected': {
+				const state = this.#state;
+				if (state.outbox.length >= limits.count || state.outboxBytes + text.length > limits.bytes) return 'overflow';
+				state.outbox.push(text);
+				state.outboxBytes += text.length;
 				return 'queued';
+			}
 			case 'closed':
 				return 'closed';
 		}
@@ -84,7 +102,7 @@ export class Peer {
 	/** The socket dropped: hold notifications, call `onExpire` after `graceMs`. */
 	disconnect(graceMs: number, onExpire: () => void): void {
 		if (this.#state.name !== 'connected') return;
-		this.#state = { name: 'disconnected', outbox: [], graceTimer: setTimeout(onExpire, graceMs) };
+		this.#state = { name: 'disconnected', outbox: [], outboxBytes: 0, graceTimer: setTimeout(onExpire, graceMs) };
 	}
 
 	/**
@@ -97,7 +115,7 @@ export class Peer {
 		if (previous.name === 'closed') throw new Error('peer closed');
 		this.#state = { name: 'connected', channel };
 		if (previous.name === 'connected') {
-			previous.channel.close(4002, 'resumed on another connection');
+			previous.channel.close(CloseCode.Replaced, 'resumed on another connection');
 			return [];
 		}
 		clearTimeout(previous.graceTimer);
@@ -113,9 +131,18 @@ export class Peer {
 	 * Ends the peer: no more notifications, no resume. With a close code, its
 	 * socket (if any) is closed too. Idempotent.
 	 */
+	/** Runs `renew` after `delayMs` (once; a new call replaces the last), until the peer closes. */
+	scheduleIceRefresh(delayMs: number, renew: () => void): void {
+		clearTimeout(this.#iceRefresh);
+		if (this.#state.name === 'closed') return;
+		this.#iceRefresh = setTimeout(renew, delayMs);
+		this.#iceRefresh.unref?.();
+	}
+
 	close(closeCode?: number, reason = ''): void {
 		const previous = this.#state;
 		this.#state = { name: 'closed' };
+		clearTimeout(this.#iceRefresh);
 		if (previous.name === 'disconnected') clearTimeout(previous.graceTimer);
 		if (previous.name === 'connected' && closeCode !== undefined) previous.channel.close(closeCode, reason);
 	}

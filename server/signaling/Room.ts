@@ -13,9 +13,9 @@ export type TopologyFactory = (room: Room) => RoomTopology;
  */
 export class Room {
 	readonly id: string;
-	readonly settings: RoomSettings;
-	/** Created through the API: kept when empty, until deleted. */
-	readonly persistent: boolean;
+	#settings: RoomSettings;
+	/** Created (or claimed) through the API: kept when empty, until deleted. */
+	#persistent: boolean;
 	/** Serializes joins, leaves and expiries, so none interleave. */
 	readonly queue = new AwaitQueue();
 	/** Decides and drives the room's mesh <-> SFU migrations. */
@@ -27,9 +27,28 @@ export class Room {
 
 	constructor(id: string, settings: RoomSettings, persistent: boolean, topology: TopologyFactory) {
 		this.id = id;
-		this.settings = settings;
-		this.persistent = persistent;
+		this.#settings = settings;
+		this.#persistent = persistent;
 		this.topology = topology(this);
+	}
+
+	get settings(): RoomSettings {
+		return this.#settings;
+	}
+
+	get persistent(): boolean {
+		return this.#persistent;
+	}
+
+	/**
+	 * The room API claims a room that a join made: from now on it persists
+	 * and has these settings (the topology thresholds included). Who no longer
+	 * qualifies is the caller's to remove.
+	 */
+	claim(settings: RoomSettings): void {
+		this.#persistent = true;
+		this.#settings = settings;
+		this.topology.updateSettings(settings);
 	}
 
 	get size(): number {
@@ -46,7 +65,7 @@ export class Room {
 
 	/** True when nothing holds the room: no peer, no operation in flight, not persistent. */
 	get disposable(): boolean {
-		return !this.persistent && this.#peers.size === 0 && this.#holds === 0;
+		return !this.#persistent && this.#peers.size === 0 && this.#holds === 0;
 	}
 
 	hold(): void {

@@ -1,4 +1,4 @@
-import type { RoomSettings } from '../../core/protocol/index.js';
+import { ErrorCode, SignalingError, type RoomSettings } from '../../core/protocol/index.js';
 import type { Peer } from './Peer.js';
 import { Room, type TopologyFactory } from './Room.js';
 
@@ -13,13 +13,21 @@ export class RoomRegistry {
 	readonly #defaultSettings: RoomSettings;
 	readonly #onRoomClosed: (roomId: string) => void;
 	readonly #topology: TopologyFactory;
+	readonly #maxRooms: number;
 
 	/**
 	 * `topology` makes each room's topology actor; `onRoomClosed` runs when a
 	 * room goes away (emptied, deleted, shutdown), to free what else it held.
 	 */
-	constructor(options: { defaultSettings: RoomSettings; topology: TopologyFactory; onRoomClosed?: (roomId: string) => void }) {
+	constructor(options: {
+		defaultSettings: RoomSettings;
+		topology: TopologyFactory;
+		onRoomClosed?: (roomId: string) => void;
+		/** Rooms at once; making one more throws TOO_MANY_ROOMS. */
+		maxRooms?: number;
+	}) {
 		this.#defaultSettings = options.defaultSettings;
+		this.#maxRooms = options.maxRooms ?? Infinity;
 		this.#topology = options.topology;
 		this.#onRoomClosed = options.onRoomClosed ?? (() => undefined);
 	}
@@ -47,9 +55,10 @@ export class RoomRegistry {
 		return this.#rooms.get(roomId);
 	}
 
-	/** Creates a persistent room; undefined if the id is taken. */
+	/** Creates a persistent room; undefined if the id is taken. Throws TOO_MANY_ROOMS at the limit. */
 	create(roomId: string, settings: Partial<RoomSettings>): Room | undefined {
 		if (this.#rooms.has(roomId)) return undefined;
+		this.#checkRoomLimit();
 		const room = new Room(roomId, { ...this.#defaultSettings, ...settings }, true, this.#topology);
 		this.#rooms.set(roomId, room);
 		return room;
@@ -62,6 +71,7 @@ export class RoomRegistry {
 	acquire(roomId: string): Room {
 		let room = this.#rooms.get(roomId);
 		if (!room) {
+			this.#checkRoomLimit();
 			room = new Room(roomId, { ...this.#defaultSettings }, false, this.#topology);
 			this.#rooms.set(roomId, room);
 		}
@@ -108,6 +118,12 @@ export class RoomRegistry {
 		}
 		this.#rooms.clear();
 		this.#byResumeToken.clear();
+	}
+
+	#checkRoomLimit(): void {
+		if (this.#rooms.size >= this.#maxRooms) {
+			throw new SignalingError(ErrorCode.TooManyRooms, `this server holds ${this.#maxRooms} rooms, its limit (limits.maxRooms); try again later`);
+		}
 	}
 
 	#forgetResumeToken(peer: Peer): void {

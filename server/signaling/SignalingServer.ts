@@ -1,11 +1,12 @@
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { SignalingConfig } from '../../core/config/index.js';
-import { MAX_MESSAGE_BYTES } from '../../core/protocol/index.js';
+import type { HttpConfig, LimitsConfig, SignalingConfig } from '../../core/config/index.js';
+import { CloseCode, MAX_MESSAGE_BYTES } from '../../core/protocol/index.js';
+import { clientAddress, parseTarget } from '../http/requestTarget.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
-import { CloseCode, Connection } from './Connection.js';
+import { Connection } from './Connection.js';
 import type { RoomRegistry } from './RoomRegistry.js';
 import type { SignalingService } from './SignalingService.js';
 
@@ -18,9 +19,21 @@ export const SIGNALING_PATH = '/ws';
  */
 const HEARTBEAT_SLICES = 20;
 
+/** An upgrade refused before the WebSocket handshake: status, code and why. */
+class UpgradeRefusal {
+	constructor(
+		readonly status: number,
+		readonly code: string,
+		readonly message: string,
+	) {}
+}
+
 /**
  * Accepts WebSocket upgrades on /ws, gives each socket a Connection, and
- * runs one heartbeat timer for all of them.
+ * runs one heartbeat timer for all of them. An upgrade is refused with an
+ * HTTP answer (never an exception) when its target is malformed (400), not
+ * /ws (404), its Origin is not allowed (403), or the server (503) or its
+ * source address (429) holds as many sockets as it may.
  */
 export class SignalingServer {
 	readonly #wss: WebSocketServer;
@@ -33,7 +46,13 @@ export class SignalingServer {
 	readonly #service: SignalingService;
 	readonly #metrics: Metrics;
 	readonly #config: SignalingConfig;
+	readonly #limits: LimitsConfig;
+	readonly #http: HttpConfig;
 	readonly #logger: Logger;
+	/** Sockets per source address, counted from the upgrade until the TCP socket closes. */
+	readonly #perAddress = new Map<string, number>();
+	/** Upgrades accepted whose socket has not closed yet (handshakes included). */
+	#sockets = 0;
 	readonly #heartbeat: ReturnType<typeof setInterval>;
 	#closed = false;
 
@@ -43,9 +62,13 @@ export class SignalingServer {
 		service: SignalingService;
 		metrics: Metrics;
 		config: SignalingConfig;
+		limits: LimitsConfig;
+		http: HttpConfig;
 		logger: Logger;
 	}) {
 		this.#registry = options.registry;
+		this.#limits = options.limits;
+		this.#http = options.http;
 		this.#service = options.service;
 		this.#metrics = options.metrics;
 		this.#config = options.config;
@@ -85,18 +108,61 @@ export class SignalingServer {
 	}
 
 	#onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-		const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-		if (this.#closed || path !== SIGNALING_PATH) {
-			socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-			socket.destroy();
-			return;
+		// A reset during the handshake must not become an unhandled 'error' event.
+		socket.on('error', (error) => this.#logger.debug({ err: error }, 'upgrade socket error'));
+		try {
+			const refusal = this.#check(req);
+			if (refusal) {
+				this.#metrics.upgradesRefused.inc({ code: refusal.code });
+				refuse(socket, refusal);
+				return;
+			}
+			this.#accept(req, socket, head);
+		} catch (error) {
+			// Last resort: a bug here must cost one socket, never the process.
+			this.#metrics.internalErrors.inc({ where: 'upgrade' });
+			this.#logger.error({ err: error }, 'upgrade failed');
+			refuse(socket, new UpgradeRefusal(500, 'INTERNAL', 'internal error'));
 		}
+	}
+
+	#check(req: IncomingMessage): UpgradeRefusal | undefined {
+		const target = parseTarget(req.url);
+		if (!target) return new UpgradeRefusal(400, 'BAD_REQUEST', 'malformed request target');
+		if (target.path !== SIGNALING_PATH) return new UpgradeRefusal(404, 'NOT_FOUND', `signaling is at ${SIGNALING_PATH}`);
+		if (this.#closed) return new UpgradeRefusal(503, 'SHUTTING_DOWN', 'the server is shutting down');
+		const origin = req.headers.origin;
+		if (origin !== undefined && this.#http.allowedOrigins.length > 0 && !this.#http.allowedOrigins.includes(origin)) {
+			return new UpgradeRefusal(403, 'ORIGIN_NOT_ALLOWED', `origin ${origin.slice(0, 100)} may not open a signaling socket`);
+		}
+		if (this.#sockets >= this.#limits.maxConnections) {
+			return new UpgradeRefusal(503, 'TOO_MANY_CONNECTIONS', `the server holds ${this.#limits.maxConnections} sockets, its limit`);
+		}
+		const address = clientAddress(req, this.#http.trustProxy);
+		if ((this.#perAddress.get(address) ?? 0) >= this.#limits.maxConnectionsPerAddress) {
+			return new UpgradeRefusal(429, 'TOO_MANY_CONNECTIONS', `${this.#limits.maxConnectionsPerAddress} sockets from one address at most`);
+		}
+		return undefined;
+	}
+
+	#accept(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+		const address = clientAddress(req, this.#http.trustProxy);
+		this.#sockets++;
+		this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+		// Counted until the TCP socket closes, whether or not the handshake succeeds.
+		socket.once('close', () => {
+			this.#sockets--;
+			const left = (this.#perAddress.get(address) ?? 1) - 1;
+			if (left <= 0) this.#perAddress.delete(address);
+			else this.#perAddress.set(address, left);
+		});
 		this.#wss.handleUpgrade(req, socket, head, (ws) => {
 			const connection = new Connection(ws, {
 				service: this.#service,
 				metrics: this.#metrics,
 				logger: this.#logger,
 				config: this.#config,
+				limits: this.#limits,
 			});
 			const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES] as Set<Connection>;
 			this.#connections.add(connection);
@@ -107,4 +173,22 @@ export class SignalingServer {
 			});
 		});
 	}
+}
+
+/** Answers an upgrade request with a JSON error and ends the socket once it is written. */
+function refuse(socket: Duplex, refusal: UpgradeRefusal): void {
+	if (!socket.writable) {
+		socket.destroy();
+		return;
+	}
+	const body = JSON.stringify({ error: refusal.code, message: refusal.message });
+	socket.once('finish', () => socket.destroy());
+	socket.end(
+		`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ''}\r\n` +
+			'Connection: close\r\n' +
+			'Content-Type: application/json; charset=utf-8\r\n' +
+			`Content-Length: ${Buffer.byteLength(body)}\r\n` +
+			'\r\n' +
+			body,
+	);
 }

@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { SignalingConfig } from '../../core/config/index.js';
+import type { LimitsConfig, SignalingConfig } from '../../core/config/index.js';
 import {
+	CloseCode,
 	ErrorCode,
 	Notification,
 	PROTOCOL_VERSION,
 	SignalingError,
 	type RequestData,
 	type ResponseData,
+	type RoomSettings,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
 import type { AccessTokens } from '../auth/AccessTokens.js';
 import type { SfuRoom } from '../sfu/SfuRoom.js';
 import type { SfuRooms } from '../sfu/SfuRooms.js';
-import type { TurnCredentials } from '../turn/TurnCredentials.js';
+import type { IssuedIceServers, TurnCredentials } from '../turn/TurnCredentials.js';
 import type { Logger } from '../logger.js';
 import { Peer, type PeerChannel } from './Peer.js';
 import type { Room } from './Room.js';
@@ -32,6 +34,7 @@ export class SignalingService {
 	readonly #turn: TurnCredentials;
 	readonly #iceTransportPolicy: 'all' | 'relay';
 	readonly #config: SignalingConfig;
+	readonly #outboxLimits: { count: number; bytes: number };
 	readonly #requireTokens: boolean;
 	readonly #logger: Logger;
 
@@ -42,6 +45,7 @@ export class SignalingService {
 		turn: TurnCredentials;
 		iceTransportPolicy: 'all' | 'relay';
 		config: SignalingConfig;
+		limits: LimitsConfig;
 		requireTokens: boolean;
 		logger: Logger;
 	}) {
@@ -51,6 +55,7 @@ export class SignalingService {
 		this.#turn = options.turn;
 		this.#iceTransportPolicy = options.iceTransportPolicy;
 		this.#config = options.config;
+		this.#outboxLimits = { count: options.config.outboxLimit, bytes: options.limits.resumeQueueBytes };
 		this.#requireTokens = options.requireTokens;
 		this.#logger = options.logger;
 	}
@@ -80,9 +85,11 @@ export class SignalingService {
 					id,
 					identity: grant?.identity ?? id,
 					displayName: grant?.displayName ?? data.displayName,
-					role: grant?.role ?? (room.size === 0 ? 'host' : 'participant'),
+					// Only a token makes a host: an anonymous first joiner of an open room is a participant like the rest.
+					role: grant?.role ?? 'participant',
 					roomId: room.id,
 					channel,
+					...(grant ? { tokenExpiresAt: grant.expiresAt } : {}),
 				});
 				const peers = room.peerInfos();
 				// The topology is decided before the answer: a join that tips the room
@@ -116,6 +123,8 @@ export class SignalingService {
 				if (peer.state === 'closed' || peer.resumeToken !== data.resumeToken) {
 					throw new SignalingError(ErrorCode.ResumeFailed, 'resume token unknown or expired; join again');
 				}
+				// The session lasts as long as the token it was opened with, not one reconnect longer.
+				if (peer.tokenExpired()) throw new SignalingError(ErrorCode.TokenExpired, 'the access token of this session expired; join again with a new one');
 				const replay = peer.reconnect(channel);
 				const previous = peer.resumeToken;
 				peer.rotateResumeToken();
@@ -174,6 +183,52 @@ export class SignalingService {
 		this.#roomOf(peer).topology.failed(peer.id, epoch, reason);
 	}
 
+	/**
+	 * The room API claims a room that a join made: it persists from now on,
+	 * with `settings`. Peers that no longer qualify (no token where one is now
+	 * required, or past the new maxPeers, latest joiners first) are closed with
+	 * 4007 and the ErrorCode as the reason, and the others see them leave.
+	 */
+	async claim(room: Room, settings: RoomSettings): Promise<void> {
+		room.hold();
+		try {
+			await room.queue.push(async () => {
+				room.claim(settings);
+				let kept = 0;
+				for (const peer of [...room.peers]) {
+					const refusal =
+						settings.requireToken && peer.tokenExpiresAt === undefined ? ErrorCode.TokenRequired : kept >= settings.maxPeers ? ErrorCode.RoomFull : undefined;
+					if (refusal === undefined) {
+						kept++;
+						continue;
+					}
+					peer.close(CloseCode.NoLongerAdmitted, refusal);
+					this.#removeNow(room, peer, `no longer admitted: ${refusal}`);
+				}
+				this.#logger.info({ roomId: room.id, settings, peers: room.size }, 'room claimed through the API');
+			}, 'claim');
+		} finally {
+			this.#registry.release(room);
+		}
+	}
+
+	/** A host removes another peer: its socket closes with 4008, the others see it leave. */
+	async removeByHost(host: Peer, peerId: string): Promise<void> {
+		const room = this.#roomOf(host);
+		const target = room.getPeer(peerId);
+		if (!target || target === host) throw new SignalingError(ErrorCode.PeerNotFound, `no other peer "${peerId}" in this room`);
+		room.hold();
+		try {
+			await room.queue.push(async () => {
+				if (room.getPeer(peerId) !== target) return;
+				target.close(CloseCode.RemovedByHost, 'REMOVED_BY_HOST');
+				this.#removeNow(room, target, `removed by host ${host.id}`);
+			}, 'remove by host');
+		} finally {
+			this.#registry.release(room);
+		}
+	}
+
 	/** Chat: to everyone else in the room, with the sender's name; the sender gets the timestamp. */
 	chat(peer: Peer, data: RequestData<'chat'>): ResponseData<'chat'> {
 		const room = this.#registry.get(peer.roomId);
@@ -214,6 +269,8 @@ export class SignalingService {
 				return sfu.createTransport(id, request.data);
 			case 'sfu.connectTransport':
 				return sfu.connectTransport(id, request.data).then(() => ({}));
+			case 'sfu.restartIce':
+				return sfu.restartIce(id, request.data.transportId);
 			case 'sfu.produce':
 				return sfu.produce(id, request.data);
 			case 'sfu.pauseProducer':
@@ -252,11 +309,30 @@ export class SignalingService {
 			peers,
 			resumeToken: peer.resumeToken,
 			resumeGraceMs: this.#config.resumeGraceMs,
-			iceServers: this.#turn.iceServersFor(peer.identity),
+			...this.#issueIceServers(peer),
 			iceTransportPolicy: this.#iceTransportPolicy,
 			qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
 			...placement,
 		};
+	}
+
+	/**
+	 * TURN credentials for `peer`, bounded by its token, and the renewal of
+	 * them at half their life for as long as the token allows. A peer whose
+	 * socket is down then gets fresh ones in its resume answer instead.
+	 */
+	#issueIceServers(peer: Peer): { iceServers: IssuedIceServers['iceServers']; iceServersExpireAt: number | null } {
+		const issued = this.#turn.iceServersFor(peer.identity, peer.tokenExpiresAt);
+		const { expiresAt } = issued;
+		const renewable = expiresAt !== null && (peer.tokenExpiresAt === undefined || expiresAt + 1000 <= peer.tokenExpiresAt);
+		if (renewable) {
+			peer.scheduleIceRefresh(Math.max(1000, (expiresAt - Date.now()) / 2), () => {
+				if (peer.state !== 'connected') return;
+				const next = this.#issueIceServers(peer);
+				peer.notify(Notification.IceServers, { iceServers: next.iceServers, expiresAt: next.iceServersExpireAt });
+			});
+		}
+		return { iceServers: issued.iceServers, iceServersExpireAt: expiresAt };
 	}
 
 	/** A notification to every peer of the room but `exceptId`. */
@@ -267,11 +343,22 @@ export class SignalingService {
 	}
 
 	#deliver(room: Room, peer: Peer, method: string, data: unknown): void {
-		if (peer.notify(method, data, this.#config.outboxLimit) === 'overflow') {
+		if (peer.notify(method, data, this.#outboxLimits) === 'overflow') {
 			// Holding more would lose the oldest; end the peer instead, visibly.
 			this.#logger.warn({ roomId: room.id, peerId: peer.id }, 'outbox full while disconnected; removing peer');
 			void this.#removeWhenQueued(peer, 'outbox overflow');
 		}
+	}
+
+	/** Takes `peer` out of `room` now (the caller runs in the room's queue): the others see it leave; its SFU side closes. */
+	#removeNow(room: Room, peer: Peer, why: string): void {
+		if (!room.removePeer(peer.id)) return;
+		peer.close();
+		room.topology.peerLeft(peer.id);
+		this.#sfu.get(room.id)?.removePeer(peer.id);
+		this.#registry.peerRemoved(room, peer);
+		this.broadcast(room, Notification.PeerLeft, { peerId: peer.id });
+		this.#logger.info({ roomId: room.id, peerId: peer.id, why }, 'peer left');
 	}
 
 	async #removeWhenQueued(peer: Peer, why: string): Promise<void> {
@@ -279,15 +366,7 @@ export class SignalingService {
 		if (!room) return;
 		room.hold();
 		try {
-			await room.queue.push(async () => {
-				if (!room.removePeer(peer.id)) return;
-				peer.close();
-				room.topology.peerLeft(peer.id);
-				this.#sfu.get(room.id)?.removePeer(peer.id);
-				this.#registry.peerRemoved(room, peer);
-				this.broadcast(room, Notification.PeerLeft, { peerId: peer.id });
-				this.#logger.info({ roomId: room.id, peerId: peer.id, why }, 'peer left');
-			}, 'remove');
+			await room.queue.push(async () => this.#removeNow(room, peer, why), 'remove');
 		} catch (error) {
 			// The room was closed (deleted or server shutdown) meanwhile: nothing left to remove.
 			this.#logger.debug({ err: error, peerId: peer.id }, 'remove skipped');

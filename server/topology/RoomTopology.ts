@@ -17,6 +17,7 @@ import {
 	type Topology,
 	type TopologyEmitted,
 	type TopologyStateName,
+	type TopologyThresholds,
 } from '../../core/topology/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
@@ -61,15 +62,7 @@ export class RoomTopology {
 		this.#logger = options.logger.child({ module: 'RoomTopology' });
 		const { meshMaxPeers, meshMinPeers, deescalateCooldownMs } = options.settings;
 		this.#actor = createActor(topologyMachine, {
-			input: {
-				thresholds: {
-					meshMaxPeers,
-					meshMinPeers,
-					deescalateCooldownMs,
-					migrationTimeoutMs: options.config.migrationTimeoutMs,
-					qualityWindowMs: options.config.qualityWindowMs,
-				},
-			},
+			input: { thresholds: this.#thresholds({ meshMaxPeers, meshMinPeers, deescalateCooldownMs }) },
 		});
 		this.#actor.on('*', (event) => this.#onEmitted(event));
 		this.#actor.start();
@@ -117,6 +110,12 @@ export class RoomTopology {
 		this.#actor.send({ type: 'client.failed', peerId, epoch, reason });
 	}
 
+	/** The room's settings changed (claimed through the room API): its thresholds apply from now on. */
+	updateSettings(settings: RoomSettings): void {
+		const { meshMaxPeers, meshMinPeers, deescalateCooldownMs } = settings;
+		this.#actor.send({ type: 'thresholds.changed', thresholds: this.#thresholds({ meshMaxPeers, meshMinPeers, deescalateCooldownMs }) });
+	}
+
 	/** SFU requests are served while the room has, or is building, an SFU side. */
 	get allowsSfu(): boolean {
 		return usesSfu(this.state);
@@ -127,6 +126,10 @@ export class RoomTopology {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#actor.stop();
+	}
+
+	#thresholds(room: Pick<RoomSettings, 'meshMaxPeers' | 'meshMinPeers' | 'deescalateCooldownMs'>): TopologyThresholds {
+		return { ...room, migrationTimeoutMs: this.#config.migrationTimeoutMs, qualityWindowMs: this.#config.qualityWindowMs };
 	}
 
 	#checkEpoch(epoch: number): void {

@@ -47,11 +47,12 @@ describe('signaling over /ws', () => {
 		const bob = await connectClient(server.port);
 		const a = await alice.request(Method.Join, join('sig-join', 'Alice'));
 		expect(a.peers).toEqual([]);
-		expect(a.role).toBe('host');
+		// Only a token makes a host: the first anonymous joiner is a participant too.
+		expect(a.role).toBe('participant');
 		const joined = nextEvent(alice, Notification.PeerJoined);
 		const b = await bob.request(Method.Join, join('sig-join', 'Bob'));
 		expect(b.role).toBe('participant');
-		expect(b.peers).toEqual([{ peerId: a.peerId, displayName: 'Alice', role: 'host', audioMuted: false, videoMuted: false }]);
+		expect(b.peers).toEqual([{ peerId: a.peerId, displayName: 'Alice', role: 'participant', audioMuted: false, videoMuted: false }]);
 		expect(b.resumeToken).not.toBe(a.resumeToken);
 		expect(b.resumeToken.length).toBeGreaterThanOrEqual(32);
 		const [info] = await joined;

@@ -35,7 +35,7 @@ describe('TURN credentials against a real coturn', () => {
 	beforeAll(async () => {
 		coturn = await startCoturn({ min: 49500, max: 49599 });
 		server = await startInProcessServer({
-			turn: { enabled: true, urls: [coturn.url], secret: coturn.secret, credentialTtlSeconds: 300 },
+			turn: { enabled: true, urls: [coturn.url], secret: coturn.secret, credentialTtlSeconds: 3600, openRoomCredentialTtlSeconds: 300 },
 		});
 	});
 
@@ -44,7 +44,7 @@ describe('TURN credentials against a real coturn', () => {
 		await coturn?.stop();
 	});
 
-	it('the join response carries TURN credentials that coturn accepts and relays with', async () => {
+	it('the join response of an open room carries short-lived TURN credentials that coturn accepts and relays with', async () => {
 		const client = await connectClient(server.port);
 		const joined = await client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'turn', displayName: 'Tess' });
 		client.close();
@@ -59,7 +59,7 @@ describe('TURN credentials against a real coturn', () => {
 	});
 
 	it('a forged credential is refused by coturn', async () => {
-		const [ice] = new TurnCredentials(TurnConfigSchema.parse({ enabled: true, urls: [coturn.url], secret: coturn.secret })).iceServersFor('mallory');
+		const [ice] = new TurnCredentials(TurnConfigSchema.parse({ enabled: true, urls: [coturn.url], secret: coturn.secret })).iceServersFor('mallory', undefined).iceServers;
 		const forged = turnPassword('not-the-shared-secret', ice?.username ?? '');
 		const result = await uclient(coturn.port, ice?.username ?? '', forged);
 		expect(result.code).not.toBe(0);
@@ -68,9 +68,9 @@ describe('TURN credentials against a real coturn', () => {
 	});
 
 	it('an expired credential, correctly signed, is refused by coturn', async () => {
-		const config = TurnConfigSchema.parse({ enabled: true, urls: [coturn.url], secret: coturn.secret, credentialTtlSeconds: 60 });
+		const config = TurnConfigSchema.parse({ enabled: true, urls: [coturn.url], secret: coturn.secret, openRoomCredentialTtlSeconds: 60 });
 		// Issued two minutes ago with a one-minute life.
-		const [ice] = new TurnCredentials(config, () => Date.now() - 120_000).iceServersFor('late');
+		const [ice] = new TurnCredentials(config, () => Date.now() - 120_000).iceServersFor('late', undefined).iceServers;
 		expect(Number(ice?.username?.split(':')[0])).toBeLessThan(Date.now() / 1000);
 		const result = await uclient(coturn.port, ice?.username ?? '', ice?.credential ?? '');
 		expect(result.code).not.toBe(0);

@@ -1,6 +1,6 @@
 import { Call } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
-import { explainJoinError, h } from './ui/dom.js';
+import { explainClose, explainJoinError, h } from './ui/dom.js';
 import { openMedia, showLobby } from './ui/Lobby.js';
 
 // The call app: `/?room=R&name=N[&token=T]` joins directly; otherwise the lobby asks.
@@ -16,11 +16,21 @@ declare global {
 
 const root = document.querySelector<HTMLElement>('#app') as HTMLElement;
 const params = new URLSearchParams(location.search);
-const token = params.get('token') ?? undefined;
+/**
+ * An access token arrives in the link (`&token=`), but must not stay in the
+ * address bar, the history or a shared screenshot: it moves to this tab's
+ * sessionStorage (so Rejoin and reload still work) and leaves the URL.
+ */
+function takeToken(roomId: string | null): string | undefined {
+	const fromLink = params.get('token');
+	if (roomId && fromLink) sessionStorage.setItem(`token:${roomId}`, fromLink);
+	return fromLink ?? (roomId ? (sessionStorage.getItem(`token:${roomId}`) ?? undefined) : undefined);
+}
 
 async function startCall(roomId: string, displayName: string, localStream: MediaStream | undefined, mediaError?: string): Promise<void> {
 	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {} };
-	history.replaceState(null, '', `/?room=${encodeURIComponent(roomId)}&name=${encodeURIComponent(displayName)}${token ? `&token=${encodeURIComponent(token)}` : ''}`);
+	const token = takeToken(roomId);
+	history.replaceState(null, '', `/?room=${encodeURIComponent(roomId)}&name=${encodeURIComponent(displayName)}`);
 	const view = new CallView(localStream, () => {
 		call.close();
 		view.close();
@@ -43,12 +53,16 @@ async function startCall(roomId: string, displayName: string, localStream: Media
 		if (state === 'joined') view.setStatus(`In ${roomId}`);
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
+	call.onClosed((closeCode, reason) => {
+		if (closeCode !== undefined) view.setStatus(explainClose(closeCode, reason ?? ''));
+	});
 	call.onReconnecting((attempt) => view.setStatus(`Connection to the server lost; reconnecting (attempt ${attempt})…`));
 	window.addEventListener('pagehide', () => call.close());
 	try {
 		await call.join();
 		view.attach(call);
-		if (mediaError) view.setStatus(`In ${roomId}, without camera and microphone.`);
+		if (!call.canPublish) view.setStatus(`Watching ${roomId} as a viewer: your camera and microphone stay off.`);
+		else if (mediaError) view.setStatus(`In ${roomId}, without camera and microphone.`);
 	} catch (error) {
 		view.setStatus(explainJoinError(error));
 	}

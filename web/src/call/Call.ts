@@ -1,4 +1,4 @@
-import { Method, Notification, type ConnectionQuality, type PeerInfo } from '../../../core/protocol/index.js';
+import { Capability, Method, Notification, can, type ConnectionQuality, type PeerInfo } from '../../../core/protocol/index.js';
 import { pathOf, type Stat } from '../media/QualitySampler.js';
 import { SignalingSession, type Joined, type SessionState } from '../signaling/SignalingSession.js';
 import { MediaPaths, type MigrationRecord, type TopologyLabel } from '../topology/MediaPaths.js';
@@ -173,10 +173,25 @@ export class Call {
 		return this.#videoMuted;
 	}
 
-	async sendChat(text: string): Promise<void> {
+	/** The session ended for good; `closeCode` (4xxx) and its reason when the server ended it. */
+	onClosed(listener: (closeCode: number | undefined, reason: string | undefined) => void): void {
+		this.#signaling.on('closed', (_error, closeCode, reason) => listener(closeCode, reason));
+	}
+
+	/** Whether this participant's role may send media (a viewer only watches). */
+	get canPublish(): boolean {
+		const role = this.#signaling.joined?.role;
+		return role !== undefined && can(role, Capability.Publish);
+	}
+
+	/**
+	 * Sends a chat message; resolves with it as the room saw it, once the
+	 * server took it (the caller shows it at once, as sending, meanwhile).
+	 * Others get it as a `chatMessage`; the sender's own listeners are not called.
+	 */
+	async sendChat(text: string): Promise<ChatEntry> {
 		const { sentAt } = await this.#signaling.request(Method.Chat, { text });
-		const entry = { from: this.peerId ?? '', displayName: this.#signaling.joined?.displayName ?? '', text: text.trim(), sentAt, self: true };
-		for (const listener of this.#chatListeners) listener(entry);
+		return { from: this.peerId ?? '', displayName: this.#signaling.joined?.displayName ?? '', text: text.trim(), sentAt, self: true };
 	}
 
 	async join(): Promise<Joined> {
@@ -209,10 +224,16 @@ export class Call {
 			this.#peers.set(peer.peerId, peer);
 			this.#options.onRemote({ type: 'added', peer });
 		}
+		// A role that may not publish (a viewer) sends nothing: its camera and microphone are released.
+		let localStream = this.#options.localStream;
+		if (!this.canPublish && localStream) {
+			for (const track of localStream.getTracks()) track.stop();
+			localStream = undefined;
+		}
 		const media = new MediaPaths({
 			signaling,
 			joined,
-			localStream: this.#options.localStream,
+			localStream,
 			peerIds: () => [...this.#peers.keys()],
 			videoMuted: (peerId) => this.#peers.get(peerId)?.videoMuted ?? false,
 		});

@@ -89,6 +89,17 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 		this.#peer.replaceTrack(oldTrack, newTrack, stream);
 	}
 
+	/** New TURN credentials for later ICE gathering (a restart); the candidates in use keep theirs. */
+	updateIceServers(iceServers: IceServer[]): void {
+		if (this.#state === 'closed') return;
+		try {
+			const pc = this.peerConnection;
+			pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+		} catch (error) {
+			console.warn(`could not renew ICE servers for ${this.remotePeerId}`, error);
+		}
+	}
+
 	/** Sends an app message on the data channel; false if the channel is not open. */
 	send(message: string): boolean {
 		if (this.#state !== 'connected') return false;

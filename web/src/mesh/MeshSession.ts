@@ -31,11 +31,19 @@ export function isOfferer(selfId: string, remoteId: string): boolean {
 export class MeshSession extends EventEmitter<MeshSessionEvents> {
 	readonly #options: MeshSessionOptions;
 	readonly #connections = new Map<string, MeshConnection>();
+	#iceServers: IceServer[];
 	#closed = false;
 
 	constructor(options: MeshSessionOptions) {
 		super();
 		this.#options = options;
+		this.#iceServers = options.iceServers;
+	}
+
+	/** Renewed TURN credentials: for connections made from now on, and for the ICE gathering (restarts) of those open. */
+	updateIceServers(iceServers: IceServer[]): void {
+		this.#iceServers = iceServers;
+		for (const connection of this.#connections.values()) connection.updateIceServers(iceServers);
 	}
 
 	get remotePeerIds(): string[] {
@@ -51,7 +59,7 @@ export class MeshSession extends EventEmitter<MeshSessionEvents> {
 			remotePeerId: peerId,
 			initiator: isOfferer(this.#options.selfId, peerId),
 			localStream: this.#options.localStream,
-			iceServers: this.#options.iceServers,
+			iceServers: this.#iceServers,
 			iceTransportPolicy: this.#options.iceTransportPolicy,
 		});
 		connection.on('signal', (signal) => this.#options.sendSignal(peerId, signal));

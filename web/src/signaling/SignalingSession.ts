@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import {
 	ErrorCode,
+	FINAL_CLOSE_CODES,
 	Method,
 	Notification,
 	PROTOCOL_VERSION,
@@ -24,8 +25,8 @@ export type SignalingSessionEvents = {
 	reconnecting: [attempt: number];
 	/** The socket came back and the server gave the same identity. */
 	reconnected: [joined: Joined];
-	/** The session ended for good: the user left, or reconnecting gave up. */
-	closed: [error: SignalingError | undefined];
+	/** The session ended for good: the user left, the server ended it (`closeCode`, 4xxx, with its reason), or reconnecting gave up. */
+	closed: [error: SignalingError | undefined, closeCode?: number, closeReason?: string];
 };
 
 export interface SignalingSessionOptions {
@@ -36,6 +37,16 @@ export interface SignalingSessionOptions {
 }
 
 const notificationMethods = Object.values(Notification);
+
+/** Answers to `resume` that another try cannot change: the session is over. */
+const RESUME_REFUSALS: ReadonlySet<string> = new Set([
+	ErrorCode.ResumeFailed,
+	ErrorCode.TokenExpired,
+	ErrorCode.TokenInvalid,
+	ErrorCode.TokenRequired,
+	ErrorCode.TokenWrongRoom,
+	ErrorCode.ProtocolMismatch,
+]);
 
 /**
  * A participant's membership in one room, across socket drops. Joins once,
@@ -115,8 +126,14 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 				if (this.#client === client) (this.emit as (e: string, d: unknown) => boolean)(method, data);
 			});
 		}
-		client.on('close', () => {
-			if (this.#client === client) this.#onDrop();
+		client.on('close', (code, reason) => {
+			if (this.#client !== client) return;
+			// The server ended this peer on purpose (removed, room deleted, token refused): resuming cannot help.
+			if (FINAL_CLOSE_CODES.has(code)) {
+				this.#finish(new SignalingError(ErrorCode.Closed, `the server ended the session (${code} ${reason})`), code, reason);
+				return;
+			}
+			this.#onDrop();
 		});
 		this.#client = client;
 		return client;
@@ -167,7 +184,7 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 				return;
 			} catch (error) {
 				const signalingError = error as SignalingError;
-				if (signalingError.code === ErrorCode.ResumeFailed) {
+				if (RESUME_REFUSALS.has(signalingError.code)) {
 					client.close();
 					this.#finish(signalingError);
 					return;
@@ -178,14 +195,14 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 		}
 	}
 
-	#finish(error: SignalingError | undefined): void {
+	#finish(error: SignalingError | undefined, closeCode?: number, closeReason?: string): void {
 		if (this.#state === 'closed') return;
 		this.#client?.close();
 		this.#client = undefined;
 		this.#ready?.reject(error ?? new SignalingError(ErrorCode.Closed, 'session closed'));
 		this.#ready = undefined;
 		this.#setState('closed');
-		this.emit('closed', error);
+		this.emit('closed', error, closeCode, closeReason);
 	}
 
 	#setState(state: SessionState): void {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Device } from 'mediasoup-client';
-import { ErrorCode, Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
+import { ErrorCode, Method, Notification, type ConnectionQuality, type IceServer, type NotificationData } from '../../../core/protocol/index.js';
 import { framesRendered } from '../media/framesRendered.js';
 import type { Stat } from '../media/QualitySampler.js';
 import { MeshSession } from '../mesh/MeshSession.js';
@@ -90,6 +90,8 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	/** The mediasoup-client Device, loaded while the call is calm so a migration does not wait for it. */
 	#device: Promise<Device> | undefined;
 	#preloadTimer: ReturnType<typeof setTimeout> | undefined;
+	/** The latest STUN/TURN servers the server gave (credentials renewed as they near expiry). */
+	#iceServers: IceServer[];
 	readonly #unsubscribe: Array<() => void> = [];
 	#closed = false;
 
@@ -107,6 +109,17 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		this.#on(Notification.TopologyPrepare, (data) => this.#prepare(data));
 		this.#on(Notification.TopologyCommit, (data) => this.#commit(data));
 		this.#on(Notification.TopologyAbort, (data) => this.#abort(data));
+		// TURN credentials are short-lived: the server renews them before they expire (and in every resume answer).
+		this.#iceServers = options.joined.iceServers;
+		this.#on(Notification.IceServers, ({ iceServers }) => this.#setIceServers(iceServers));
+		const onReconnected = (joined: Joined) => this.#setIceServers(joined.iceServers);
+		options.signaling.on('reconnected', onReconnected);
+		this.#unsubscribe.push(() => options.signaling.off('reconnected', onReconnected));
+	}
+
+	#setIceServers(iceServers: IceServer[]): void {
+		this.#iceServers = iceServers;
+		this.#mesh?.updateIceServers(iceServers);
 	}
 
 	get mode(): Topology {
@@ -203,7 +216,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		const mesh = new MeshSession({
 			selfId: joined.peerId,
 			localStream: this.#options.localStream,
-			iceServers: joined.iceServers,
+			iceServers: this.#iceServers,
 			iceTransportPolicy: joined.iceTransportPolicy,
 			sendSignal: (to, signal) => {
 				signaling.request(Method.Signal, { to, signal }).catch((error: unknown) => console.warn('signal to', to, 'failed', error));

@@ -1,6 +1,10 @@
 import type { Call, ChatEntry, RemoteConnectionStats, RemoteEvent } from '../call/Call.js';
 import { h } from './dom.js';
 
+function formatTime(at: number): string {
+	return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
 function formatBitrate(bps: number): string {
 	return bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mb/s` : `${Math.round(bps / 1e3)} kb/s`;
 }
@@ -40,9 +44,15 @@ export class CallView {
 			event.preventDefault();
 			const text = chatInput.value.trim();
 			if (!text || !this.#call) return;
+			// Shown at once, marked as sending until the server has it.
+			chatInput.value = '';
+			const item = this.#addChat({ from: '', displayName: '', text, sentAt: Date.now(), self: true }, 'sending');
 			this.#call.sendChat(text).then(
-				() => (chatInput.value = ''),
-				(error: unknown) => this.setStatus(`Message not sent: ${(error as Error).message}`),
+				(entry) => this.#settleChat(item, entry, 'sent'),
+				(error: unknown) => {
+					this.#settleChat(item, undefined, 'failed');
+					this.setStatus(`Message not sent: ${(error as Error).message}`);
+				},
 			);
 		});
 		this.#statsBody = h('tbody');
@@ -186,12 +196,26 @@ export class CallView {
 		tile.dataset.videoMuted = String(videoMuted);
 	}
 
-	#addChat(entry: ChatEntry): void {
-		const time = new Date(entry.sentAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-		this.#chatLog.append(
-			h('li', { 'data-testid': 'chat-message', class: entry.self ? 'self' : undefined }, h('strong', {}, entry.self ? 'You' : entry.displayName), ` ${time}: `, entry.text),
+	/** Appends a message; the sender's own starts as `sending` and is settled by #settleChat. */
+	#addChat(entry: ChatEntry, state: 'sending' | 'sent' = 'sent'): HTMLElement {
+		const item = h(
+			'li',
+			{ 'data-testid': 'chat-message', 'data-state': state, class: entry.self ? 'self' : undefined },
+			h('strong', {}, entry.self ? 'You' : entry.displayName),
+			' ',
+			h('time', {}, state === 'sending' ? 'sending…' : formatTime(entry.sentAt)),
+			': ',
+			entry.text,
 		);
+		this.#chatLog.append(item);
 		this.#chatLog.scrollTop = this.#chatLog.scrollHeight;
+		return item;
+	}
+
+	#settleChat(item: HTMLElement, entry: ChatEntry | undefined, state: 'sent' | 'failed'): void {
+		item.dataset.state = state;
+		const time = item.querySelector('time') as HTMLElement;
+		time.textContent = entry ? formatTime(entry.sentAt) : 'not sent';
 	}
 
 	async #refreshStats(): Promise<void> {

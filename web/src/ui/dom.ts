@@ -1,3 +1,5 @@
+import { CloseCode } from '../../../core/protocol/index.js';
+
 type Attrs = Record<string, string | boolean | undefined>;
 
 /** Creates an element: `h('button', { type: 'button', 'data-testid': 'mute' }, 'Mute')`. */
@@ -33,5 +35,27 @@ export function explainJoinError(error: unknown): string {
 			return 'The server cannot be reached. Check your connection and try again.';
 		default:
 			return `Could not join: ${(error as Error).message}`;
+	}
+}
+
+/** What a person should read when the server ended their session (a 4xxx close code, core/protocol/closeCodes.ts). */
+export function explainClose(closeCode: number, reason: string): string {
+	switch (closeCode) {
+		case CloseCode.RemovedByHost:
+			return 'A host removed you from the call.';
+		case CloseCode.RoomDeleted:
+			return 'This room was closed.';
+		case CloseCode.NoLongerAdmitted:
+			return reason === 'TOKEN_REQUIRED'
+				? 'This room now needs an invitation link (an access token); you were let out.'
+				: 'This room is now smaller than the number of people in it; you were let out.';
+		case CloseCode.Unauthorized:
+			return 'Your invitation link is no longer valid. Ask for a new one.';
+		case CloseCode.Replaced:
+			return 'You joined this call from another tab or device.';
+		case CloseCode.ProtocolMismatch:
+			return 'This page is out of date. Reload it.';
+		default:
+			return `Disconnected from the server (${closeCode}). Reload to join again.`;
 	}
 }

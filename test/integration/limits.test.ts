@@ -1,0 +1,296 @@
+import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode, ErrorCode, Method, Notification, PROTOCOL_VERSION, type ResponseData } from '../../core/protocol/index.js';
+import type { Server } from '../../server/Server.js';
+import { metricSample } from '../support/metrics.js';
+import { startInProcessServer, until } from '../support/inProcessServer.js';
+import { connectClient, nextEvent } from '../support/signaling.js';
+import type { SignalingClient } from '../../web/src/signaling/SignalingClient.js';
+
+const join = (roomId: string, displayName = 'Tester') => ({ protocolVersion: PROTOCOL_VERSION, roomId, displayName });
+
+/** Opens a raw socket as if from `address` (the server trusts X-Forwarded-For here); resolves open, or the refusal's status and body. */
+function openFrom(port: number, address: string): Promise<{ ws?: WebSocket; status?: number; body?: { error: string } }> {
+	return new Promise((resolve) => {
+		const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { 'x-forwarded-for': address } });
+		ws.once('open', () => resolve({ ws }));
+		ws.once('unexpected-response', (_req, res) => {
+			let text = '';
+			res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+			res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) as { error: string } }));
+		});
+		ws.once('error', () => undefined);
+	});
+}
+
+function closed(ws: WebSocket): Promise<number> {
+	return new Promise((resolve) => {
+		if (ws.readyState === WebSocket.CLOSED) resolve(-1);
+		ws.once('close', (code) => resolve(code));
+	});
+}
+
+async function healthy(server: Server): Promise<void> {
+	expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+}
+
+describe('limits: sockets per address and in total', () => {
+	let server: Server;
+	const open: WebSocket[] = [];
+
+	beforeAll(async () => {
+		server = await startInProcessServer({ http: { trustProxy: true }, limits: { maxConnections: 6, maxConnectionsPerAddress: 3 } });
+	});
+
+	afterEach(async () => {
+		for (const ws of open.splice(0)) ws.terminate();
+		await until(() => server.signaling.connectionCount === 0, 5000, 'sockets to close');
+	});
+
+	afterAll(async () => {
+		await server?.close();
+	});
+
+	it('one address gets maxConnectionsPerAddress sockets; the next is refused 429 TOO_MANY_CONNECTIONS; a closed one frees its slot', async () => {
+		for (let i = 0; i < 3; i++) {
+			const { ws } = await openFrom(server.port, '203.0.113.7');
+			expect(ws).toBeDefined();
+			open.push(ws as WebSocket);
+		}
+		const refused = await openFrom(server.port, '203.0.113.7');
+		expect(refused.status).toBe(429);
+		expect(refused.body?.error).toBe('TOO_MANY_CONNECTIONS');
+		// Another address is unaffected.
+		const other = await openFrom(server.port, '203.0.113.8');
+		expect(other.ws).toBeDefined();
+		open.push(other.ws as WebSocket);
+		// Closing one frees the slot.
+		const first = open.shift() as WebSocket;
+		const gone = closed(first);
+		first.close();
+		await gone;
+		await until(async () => (await openFrom(server.port, '203.0.113.7').then((r) => (r.ws ? (open.push(r.ws), true) : false))), 5000, 'a slot to free');
+		expect(metricSample(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text(), 'streaming_signaling_upgrades_refused_total{code="TOO_MANY_CONNECTIONS"}')).toBeGreaterThanOrEqual(1);
+		await healthy(server);
+	});
+
+	it('past maxConnections in total, any address is refused 503 TOO_MANY_CONNECTIONS', async () => {
+		for (let i = 0; i < 6; i++) {
+			const { ws } = await openFrom(server.port, `198.51.100.${i}`);
+			expect(ws).toBeDefined();
+			open.push(ws as WebSocket);
+		}
+		const refused = await openFrom(server.port, '198.51.100.200');
+		expect(refused.status).toBe(503);
+		expect(refused.body?.error).toBe('TOO_MANY_CONNECTIONS');
+		await healthy(server);
+	});
+});
+
+describe('limits: the join deadline', () => {
+	let server: Server;
+
+	beforeAll(async () => {
+		server = await startInProcessServer({ limits: { joinTimeoutMs: 300 } });
+	});
+
+	afterAll(async () => {
+		await server?.close();
+	});
+
+	it('a socket that never joins is closed with 4005 JOIN_TIMEOUT; one that joined in time stays', async () => {
+		const idle = await connectClient(server.port);
+		const idleClosed = nextEvent(idle, 'close');
+		const member = await connectClient(server.port);
+		await member.request(Method.Join, join('deadline'));
+		expect(await idleClosed).toEqual([CloseCode.JoinTimeout, 'JOIN_TIMEOUT']);
+		await new Promise((r) => setTimeout(r, 400));
+		expect(member.closed).toBe(false);
+		await expect(member.request(Method.Chat, { text: 'still here' })).resolves.toMatchObject({ sentAt: expect.any(Number) });
+		member.close();
+		expect(metricSample(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text(), 'streaming_signaling_limit_closes_total{reason="join_timeout"}')).toBe(1);
+	});
+
+	it('after a leave the deadline starts again: the socket must join again or go', async () => {
+		const client = await connectClient(server.port);
+		await client.request(Method.Join, join('deadline-leave'));
+		await client.request(Method.Leave, {});
+		const [code] = await nextEvent(client, 'close');
+		expect(code).toBe(CloseCode.JoinTimeout);
+	});
+});
+
+describe('limits: rooms in total', () => {
+	let server: Server;
+	const clients: SignalingClient[] = [];
+
+	beforeAll(async () => {
+		server = await startInProcessServer({ limits: { maxRooms: 2 } });
+	});
+
+	afterAll(async () => {
+		for (const client of clients) client.close();
+		await server?.close();
+	});
+
+	it('a join that would make room maxRooms+1 gets TOO_MANY_ROOMS, as does POST /api/rooms (503); existing rooms still admit', async () => {
+		for (const room of ['r1', 'r2']) {
+			const client = await connectClient(server.port);
+			clients.push(client);
+			await client.request(Method.Join, join(room));
+		}
+		const third = await connectClient(server.port);
+		clients.push(third);
+		await expect(third.request(Method.Join, join('r3'))).rejects.toMatchObject({ code: ErrorCode.TooManyRooms });
+		// Not fatal: the same socket joins a room that exists.
+		await expect(third.request(Method.Join, join('r1'))).resolves.toMatchObject({ roomId: 'r1' });
+		const res = await fetch(`http://127.0.0.1:${server.port}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"roomId":"r4"}' });
+		expect(res.status).toBe(503);
+		expect(await res.json()).toMatchObject({ error: 'TOO_MANY_ROOMS' });
+		expect(server.rooms.size).toBe(2);
+		// When a room goes away, a new one can be made.
+		(clients[1] as SignalingClient).close();
+		await until(() => server.rooms.size === 1, 5000, 'room r2 to go');
+		const fourth = await connectClient(server.port);
+		clients.push(fourth);
+		await expect(fourth.request(Method.Join, join('r5'))).resolves.toMatchObject({ roomId: 'r5' });
+		await healthy(server);
+	});
+});
+
+describe('limits: what one client can make the server queue', () => {
+	let server: Server;
+
+	beforeAll(async () => {
+		server = await startInProcessServer({
+			signaling: { resumeGraceMs: 10_000, rateLimit: { messagesPerSecond: 100_000, burst: 100_000 } },
+			// A held queue big enough for what is in flight when the reader is cut, so its peer stays within the grace.
+			limits: { maxQueuedBytes: 64 * 1024, resumeQueueBytes: 8 * 1024 * 1024 },
+		});
+	});
+
+	afterAll(async () => {
+		await server?.close();
+	});
+
+	it('a client that stops reading is dropped once maxQueuedBytes wait for it; the sender is unharmed', async () => {
+		const reader = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+		await new Promise((resolve) => reader.once('open', resolve));
+		const readerClosed = closed(reader);
+		reader.send(JSON.stringify({ id: 1, method: Method.Join, data: join('slow', 'Slow') }));
+		await until(() => server.rooms.get('slow')?.size === 1, 5000, 'the reader to join');
+		// Stop reading: the kernel buffers fill, then the server's own queue.
+		(reader as unknown as { _socket: { pause(): void } })._socket.pause();
+		const sender = await connectClient(server.port);
+		await sender.request(Method.Join, join('slow', 'Sender'));
+		const text = 'x'.repeat(2000);
+		const readerPeer = [...(server.rooms.get('slow')?.peers ?? [])].find((p) => p.displayName === 'Slow');
+		let sent = 0;
+		const deadline = Date.now() + 20_000;
+		while (readerPeer?.state === 'connected' && sent < 20_000 && Date.now() < deadline) {
+			await Promise.all(Array.from({ length: 50 }, () => sender.request(Method.Chat, { text })));
+			sent += 50;
+		}
+		expect(readerPeer?.state).toBe('disconnected');
+		// Reading again, the client finds its socket cut.
+		(reader as unknown as { _socket: { resume(): void } })._socket.resume();
+		await readerClosed;
+		expect(metricSample(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text(), 'streaming_signaling_limit_closes_total{reason="slow_reader"}')).toBe(1);
+		// The server holds its peer for the resume grace (a drop), and the sender goes on.
+		expect(server.rooms.get('slow')?.size).toBe(2);
+		await expect(sender.request(Method.Chat, { text: 'after' })).resolves.toMatchObject({ sentAt: expect.any(Number) });
+		expect(sender.closed).toBe(false);
+		sender.close();
+		await healthy(server);
+	});
+
+});
+
+describe('limits: the held resume queue', () => {
+	let server: Server;
+
+	beforeAll(async () => {
+		server = await startInProcessServer({ signaling: { resumeGraceMs: 10_000 }, limits: { resumeQueueBytes: 16 * 1024 } });
+	});
+
+	afterAll(async () => {
+		await server?.close();
+	});
+
+	it('a dropped peer whose held notifications pass resumeQueueBytes is removed at once (others see it leave), not held to the end of its grace', async () => {
+		const dropped = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+		await new Promise((resolve) => dropped.once('open', resolve));
+		dropped.send(JSON.stringify({ id: 1, method: Method.Join, data: join('held', 'Gone') }));
+		const other = await connectClient(server.port);
+		await until(() => server.rooms.get('held')?.size === 1, 5000, 'the first to join');
+		await other.request(Method.Join, join('held', 'Other'));
+		dropped.terminate();
+		await until(() => [...(server.rooms.get('held')?.peers ?? [])].some((p) => p.state === 'disconnected'), 5000, 'the drop to be seen');
+		const left = nextEvent(other, Notification.PeerLeft, 5000);
+		// 2,000-character chats: the 16 KiB queue holds 7 of them; the 8th overflows it.
+		for (let i = 0; i < 8; i++) await other.request(Method.Chat, { text: 'y'.repeat(2000) });
+		await left;
+		expect(server.rooms.get('held')?.size).toBe(1);
+		other.close();
+	});
+});
+
+describe('limits: SFU objects per peer', () => {
+	let server: Server;
+	let client: SignalingClient;
+	let send: ResponseData<'sfu.createTransport'>;
+	let recv: ResponseData<'sfu.createTransport'>;
+	const producers = async () => metricSample(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text(), 'streaming_sfu_producers');
+
+	beforeAll(async () => {
+		server = await startInProcessServer({ topology: { meshMaxPeers: 0, meshMinPeers: 0 } });
+		client = await connectClient(server.port);
+		await client.request(Method.Join, join('sfu-limits'));
+	});
+
+	afterAll(async () => {
+		client?.close();
+		await server?.close();
+	});
+
+	it('one send and one receive transport per peer: a second of either is LIMIT_EXCEEDED and binds no port', async () => {
+		send = await client.request(Method.SfuCreateTransport, { direction: 'send' });
+		recv = await client.request(Method.SfuCreateTransport, { direction: 'recv' });
+		await expect(client.request(Method.SfuCreateTransport, { direction: 'send' })).rejects.toMatchObject({ code: ErrorCode.LimitExceeded });
+		await expect(client.request(Method.SfuCreateTransport, { direction: 'recv' })).rejects.toMatchObject({ code: ErrorCode.LimitExceeded });
+		expect(metricSample(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text(), 'streaming_sfu_transports')).toBe(2);
+	});
+
+	it('one producer per source (camera, microphone, screen); a source carries its own kind; closing one frees its source', async () => {
+		const transportId = send.transportId;
+		const video = (ssrc: number) => ({ codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc }] });
+		const audio = { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 3333 }] };
+		const camera = await client.request(Method.SfuProduce, { transportId, kind: 'video', source: 'camera', rtpParameters: video(1111) });
+		await client.request(Method.SfuProduce, { transportId, kind: 'audio', source: 'microphone', rtpParameters: audio });
+		await client.request(Method.SfuProduce, { transportId, kind: 'video', source: 'screen', rtpParameters: video(4444) });
+		await expect(client.request(Method.SfuProduce, { transportId, kind: 'video', source: 'camera', rtpParameters: video(5555) })).rejects.toMatchObject({
+			code: ErrorCode.LimitExceeded,
+		});
+		await expect(client.request(Method.SfuProduce, { transportId, kind: 'audio', source: 'screen', rtpParameters: audio })).rejects.toMatchObject({
+			code: ErrorCode.InvalidData,
+		});
+		// Producing on the receive transport is refused too.
+		await expect(client.request(Method.SfuProduce, { transportId: recv.transportId, kind: 'video', source: 'camera', rtpParameters: video(7777) })).rejects.toMatchObject({
+			code: ErrorCode.SfuRejected,
+		});
+		expect(await producers()).toBe(3);
+		await client.request(Method.SfuCloseProducer, { producerId: camera.producerId });
+		await expect(client.request(Method.SfuProduce, { transportId, kind: 'video', source: 'camera', rtpParameters: video(6666) })).resolves.toMatchObject({
+			producerId: expect.any(String),
+		});
+		expect(await producers()).toBe(3);
+	});
+
+	it('sfu.restartIce gives fresh ICE parameters for the caller\'s transport; another id is SFU_OBJECT_NOT_FOUND', async () => {
+		const { iceParameters } = await client.request(Method.SfuRestartIce, { transportId: recv.transportId });
+		expect(iceParameters.usernameFragment).toEqual(expect.any(String));
+		expect(iceParameters.usernameFragment).not.toBe(recv.iceParameters.usernameFragment);
+		expect(iceParameters.password).not.toBe(recv.iceParameters.password);
+		await expect(client.request(Method.SfuRestartIce, { transportId: 'not-mine' })).rejects.toMatchObject({ code: ErrorCode.SfuObjectNotFound });
+	});
+});
