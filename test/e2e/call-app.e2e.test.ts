@@ -1,7 +1,8 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessTokens } from '../../server/auth/AccessTokens.js';
 import { launchBrowser } from '../support/browser.js';
-import { joinAll, peerIdOf } from '../support/call.js';
+import { joinAll, peerIdOf, remoteStats } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 describe('the call app, driven through its test contract', () => {
@@ -56,10 +57,12 @@ describe('the call app, driven through its test contract', () => {
 		// Chat, with the keyboard.
 		await alice.locator('[data-testid=chat-input]').fill('hello from Alice');
 		await alice.locator('[data-testid=chat-input]').press('Enter');
-		await expect.poll(() => bob.locator('[data-testid=chat-message]').allTextContents()).toEqual([expect.stringContaining('hello from Alice')]);
-		expect(await bob.locator('[data-testid=chat-message]').first().textContent()).toContain('Alice');
+		// Alice's own message shows at once (sending, then sent once the server has it); Bob's page is another process: each is waited for.
 		expect(await alice.locator('[data-testid=chat-message]').allTextContents()).toEqual([expect.stringContaining('hello from Alice')]);
 		expect(await alice.locator('[data-testid=chat-input]').inputValue()).toBe('');
+		await expect.poll(() => alice.locator('[data-testid=chat-message]').first().getAttribute('data-state')).toBe('sent');
+		await expect.poll(() => bob.locator('[data-testid=chat-message]').allTextContents()).toEqual([expect.stringContaining('hello from Alice')]);
+		expect(await bob.locator('[data-testid=chat-message]').first().textContent()).toContain('Alice');
 
 		// The stats panel lists Bob's connection as direct.
 		await alice.locator('summary', { hasText: 'Connection stats' }).click();
@@ -93,6 +96,70 @@ describe('the call app, driven through its test contract', () => {
 		await expect.poll(() => page.locator('[role=status]').textContent()).toContain('without camera and microphone');
 		await expect.poll(() => page.locator('[data-testid=participant-count]').textContent()).toBe('1');
 		expect(await page.locator('[data-testid=mute]').isDisabled()).toBe(true);
+		await context.close();
+	});
+});
+
+describe('the call app with access tokens', () => {
+	const SECRET = 'e2e-token-secret-0123456789-abcdefghij';
+	let server: RunningServer;
+	let browser: Browser;
+	const tokens = new AccessTokens(SECRET);
+	/** Every CSP violation a page reports: the app must run under its own policy. */
+	const violations: string[] = [];
+
+	beforeAll(async () => {
+		server = await startServer({ AUTH_TOKEN_SECRET: SECRET, AUTH_REQUIRE_TOKENS: 'true' });
+		browser = await launchBrowser();
+	});
+
+	afterAll(async () => {
+		await browser?.close();
+		await server?.stop();
+	});
+
+	async function open(context: BrowserContext, url: string): Promise<Page> {
+		const page = await context.newPage();
+		page.on('console', (message) => {
+			if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+		});
+		await page.goto(url);
+		await page.waitForFunction(() => window.__call?.peerId !== undefined);
+		return page;
+	}
+
+	it('the token in the link admits, then leaves the address bar and history; Rejoin still works', async () => {
+		const context = await browser.newContext();
+		const token = await tokens.sign({ roomId: 'app-token', identity: 'ann', role: 'host', displayName: 'Ann' }, 600);
+		const page = await open(context, `${server.url}/?room=app-token&name=Ann&token=${token}`);
+		expect(page.url()).toBe(`${server.url}/?room=app-token&name=Ann`);
+		// No entry of this tab's history keeps it either (the Navigation API lists them).
+		const entries = await page.evaluate(() => (window as unknown as { navigation: { entries(): Array<{ url: string }> } }).navigation.entries().map((e) => e.url));
+		expect(entries.length).toBeGreaterThan(0);
+		expect(entries.filter((url) => url.includes('token='))).toEqual([]);
+		await page.locator('[data-testid=leave]').click();
+		await page.getByRole('link', { name: 'Rejoin' }).click();
+		await page.waitForFunction(() => window.__call?.peerId !== undefined);
+		expect(page.url()).not.toContain('token=');
+		expect(violations).toEqual([]);
+		await context.close();
+	});
+
+	it('a viewer joins without sending (never asked for camera or microphone), and the host sees its tile without video', async () => {
+		const context = await browser.newContext();
+		const hostToken = await tokens.sign({ roomId: 'app-viewer', identity: 'hal', role: 'host', displayName: 'Hal' }, 600);
+		const viewerToken = await tokens.sign({ roomId: 'app-viewer', identity: 'vic', role: 'viewer', displayName: 'Vic' }, 600);
+		const host = await open(context, `${server.url}/?room=app-viewer&name=Hal&token=${hostToken}`);
+		const viewer = await open(context, `${server.url}/?room=app-viewer&name=Vic&token=${viewerToken}`);
+		await expect.poll(() => viewer.locator('[role=status]').textContent()).toContain('as a viewer');
+		// The viewer decodes the host; the host gets no video from the viewer.
+		await expect.poll(async () => (await remoteStats(viewer))[0]?.framesDecoded ?? 0).toBeGreaterThan(10);
+		await expect.poll(() => host.locator('[data-testid=remote-tile]').count()).toBe(1);
+		await new Promise((r) => setTimeout(r, 1000));
+		expect((await remoteStats(host))[0]?.framesDecoded ?? 0).toBe(0);
+		expect(await viewer.evaluate(() => window.__call?.canPublish)).toBe(false);
+		expect(await viewer.locator('[data-testid=local-video]').evaluate((v: HTMLVideoElement) => v.srcObject)).toBeNull();
+		expect(violations).toEqual([]);
 		await context.close();
 	});
 });

@@ -48,6 +48,10 @@ describe('SFU rooms in real Chromium', () => {
 		await expect.poll(async () => (await sfuCounts(server)).consumers).toBe(24);
 		expect(await sfuCounts(server)).toMatchObject({ routers: 1, transports: 8, producers: 8 });
 		expect((await sfuCounts(server)).rtpIn).toBeGreaterThan(0);
+		// The server watched every transport's ICE and DTLS come up (8 transports).
+		const states = await (await fetch(`${server.url}/metrics`)).text();
+		expect(metricSample(states, 'streaming_sfu_transport_state_changes_total{layer="ice",state="connected"}')).toBeGreaterThanOrEqual(8);
+		expect(metricSample(states, 'streaming_sfu_transport_state_changes_total{layer="dtls",state="connected"}')).toBe(8);
 
 		// Di leaves: her producers, her consumers and everyone's consumers of her close.
 		const diId = await peerIdOf(pages[3]);

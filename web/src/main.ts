@@ -68,9 +68,24 @@ async function startCall(roomId: string, displayName: string, localStream: Media
 	}
 }
 
+/**
+ * The role an access token names, read without checking its signature (the
+ * server checks it): a viewer is never asked for its camera and microphone.
+ */
+function tokenRole(token: string | undefined): string | undefined {
+	try {
+		const payload = token?.split('.')[1];
+		return payload ? (JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { role?: string }).role : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
 const room = params.get('room');
 const name = params.get('name');
-if (room && name) {
+if (room && name && tokenRole(takeToken(room)) === 'viewer') {
+	void startCall(room, name, undefined);
+} else if (room && name) {
 	void openMedia().then(({ stream, error }) => startCall(room, name, stream, error));
 } else {
 	void showLobby(root, { ...(room ? { roomId: room } : {}) }).then(({ roomId, displayName, stream }) =>
