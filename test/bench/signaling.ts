@@ -101,7 +101,13 @@ function connect(url: string, index: number): Promise<Client> {
 }
 
 async function main(): Promise<void> {
-	const server = await startServer({ LOG_LEVEL: 'info', ...(process.env.BENCH_SERVER_ENV ? JSON.parse(process.env.BENCH_SERVER_ENV) as Record<string, string> : {}) });
+	const server = await startServer({
+		LOG_LEVEL: 'info',
+		// Every bench client comes from 127.0.0.1: lift the per-address and total socket limits above the bench's size.
+		MAX_CONNECTIONS_PER_ADDRESS: String(CLIENTS + 100),
+		MAX_CONNECTIONS: String(Math.max(10_000, CLIENTS + 100)),
+		...(process.env.BENCH_SERVER_ENV ? (JSON.parse(process.env.BENCH_SERVER_ENV) as Record<string, string>) : {}),
+	});
 	const url = `ws://127.0.0.1:${server.port}/ws`;
 	const clients: Client[] = [];
 	try {
