@@ -72,7 +72,9 @@ export function createHttpApp(options: {
 			sendJson(res, 200, { status: 'ok', ...options.health() });
 			return;
 		}
-		if (path === '/metrics' && options.metricsHere) {
+		if (path === '/metrics') {
+			// With a metrics port of its own, this one has no /metrics (and must not fall through to the app).
+			if (!options.metricsHere) throw new HttpError(404, 'NOT_FOUND', `/metrics is served on the metrics port`);
 			await serveMetrics(req, res, options.metrics, options.apiKey);
 			return;
 		}

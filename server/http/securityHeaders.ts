@@ -18,7 +18,8 @@ export const CONTENT_SECURITY_POLICY = [
 	"frame-ancestors 'none'",
 ].join('; ');
 
-const HEADERS: ReadonlyArray<[string, string]> = [
+/** The headers every answer of ours carries (Node's own parser errors excepted: bare 400/431 with no body). */
+export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
 	['content-security-policy', CONTENT_SECURITY_POLICY],
 	['x-content-type-options', 'nosniff'],
 	['x-frame-options', 'DENY'],
@@ -29,5 +30,5 @@ const HEADERS: ReadonlyArray<[string, string]> = [
 
 /** Sets the security headers every HTTP answer carries. */
 export function setSecurityHeaders(res: ServerResponse): void {
-	for (const [name, value] of HEADERS) res.setHeader(name, value);
+	for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
 }

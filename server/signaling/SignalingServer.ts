@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws';
 import type { HttpConfig, LimitsConfig, SignalingConfig } from '../../core/config/index.js';
 import { CloseCode, MAX_MESSAGE_BYTES } from '../../core/protocol/index.js';
 import { clientAddress, parseTarget } from '../http/requestTarget.js';
+import { SECURITY_HEADERS } from '../http/securityHeaders.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
 import { Connection } from './Connection.js';
@@ -187,6 +188,7 @@ function refuse(socket: Duplex, refusal: UpgradeRefusal): void {
 		`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ''}\r\n` +
 			'Connection: close\r\n' +
 			'Content-Type: application/json; charset=utf-8\r\n' +
+			SECURITY_HEADERS.map(([name, value]) => `${name}: ${value}\r\n`).join('') +
 			`Content-Length: ${Buffer.byteLength(body)}\r\n` +
 			'\r\n' +
 			body,
