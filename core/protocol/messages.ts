@@ -342,7 +342,8 @@ export type NotificationData<N extends Notification> = z.infer<(typeof notificat
 export const RequestEnvelopeSchema = z.object({
 	id: z.number().int().nonnegative(),
 	method: z.string().min(1).max(64),
-	data: z.unknown(),
+	/** Absent reads as {}: a request without data is still a request, answered with its id. */
+	data: z.unknown().optional(),
 });
 
 export const ResponseEnvelopeSchema = z.union([

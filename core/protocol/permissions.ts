@@ -72,28 +72,33 @@ export function requiredCapability(request: TypedRequest): Capability | null {
 }
 
 /**
- * Whether an SDP offers or answers to send audio or video: some m=audio or
- * m=video section is sendrecv or sendonly (sendrecv is the default when a
- * section, and the session, name no direction). A section with port 0 is
- * rejected and sends nothing.
+ * Whether an SDP offer or answer may send audio or video. Read
+ * conservatively, the way a browser could take it: an m=audio or m=video
+ * section sends unless it says itself, in an exact direction attribute,
+ * that it is recvonly or inactive (a session-level direction is not
+ * trusted: Chromium ignores it; a section with no direction is sendrecv).
+ * A section with port 0 is rejected and sends nothing, unless it is
+ * `a=bundle-only` (then it is live, on the bundle's transport).
  */
 export function descriptionSendsMedia(sdp: string): boolean {
-	const lines = sdp.split(/\r?\n/);
-	let sessionDirection = 'sendrecv';
-	let section: { media: boolean; rejected: boolean; direction: string | undefined } | undefined;
-	const sends = (s: NonNullable<typeof section>) =>
-		s.media && !s.rejected && ['sendrecv', 'sendonly'].includes(s.direction ?? sessionDirection);
-	for (const line of lines) {
+	let section: { media: boolean; port: string; bundleOnly: boolean; directions: string[] } | undefined;
+	const sends = (s: NonNullable<typeof section>): boolean => {
+		if (!s.media || (s.port === '0' && !s.bundleOnly)) return false;
+		return s.directions.length === 0 || s.directions.some((d) => d !== 'recvonly' && d !== 'inactive');
+	};
+	for (const line of sdp.split(/\r?\n/)) {
 		if (line.startsWith('m=')) {
 			if (section && sends(section)) return true;
-			const [kind, port] = line.slice(2).split(' ');
-			section = { media: kind === 'audio' || kind === 'video', rejected: port === '0', direction: undefined };
+			const [kind, port = ''] = line.slice(2).split(' ');
+			section = { media: kind === 'audio' || kind === 'video', port: port.split('/')[0] as string, bundleOnly: false, directions: [] };
 			continue;
 		}
-		const direction = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/.exec(line)?.[1];
-		if (!direction) continue;
-		if (section) section.direction = direction;
-		else sessionDirection = direction;
+		if (!section) continue;
+		if (/^a=bundle-only *$/.test(line)) section.bundleOnly = true;
+		// Only what a browser reads as a direction (trailing spaces allowed, nothing else); anything
+		// else that looks like one ("a=recvonly\t") counts as an unknown direction: sending.
+		const direction = /^a=(sendrecv|sendonly|recvonly|inactive)(.*)$/.exec(line);
+		if (direction) section.directions.push(/^ *$/.test(direction[2] as string) ? (direction[1] as string) : 'unknown');
 	}
 	return section !== undefined && sends(section);
 }
