@@ -2,33 +2,14 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, Method, Notification, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
-import { BackoffReconnectPolicy } from '../../web/src/signaling/ReconnectPolicy.js';
-import type { WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
-import { SignalingSession } from '../../web/src/signaling/SignalingSession.js';
+import type { SignalingSession } from '../../web/src/signaling/SignalingSession.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
-import { connectClient, nextEvent } from '../support/signaling.js';
+import { connectClient, nextEvent, sessionWithCuttableSocket } from '../support/signaling.js';
 
 const HEARTBEAT_MS = 250;
 const GRACE_MS = 1500;
 const join = (roomId: string, displayName: string) => ({ protocolVersion: PROTOCOL_VERSION, roomId, displayName });
 
-/** A SignalingSession over `ws` whose current socket the test can cut abruptly. */
-function sessionWithCuttableSocket(port: number) {
-	const sockets: WebSocket[] = [];
-	const session = new SignalingSession({
-		url: `ws://127.0.0.1:${port}/ws`,
-		requestTimeoutMs: 3000,
-		reconnectPolicy: new BackoffReconnectPolicy({ initialDelayMs: 50, maxDelayMs: 200 }),
-		createSocket: (url) => {
-			const ws = new WebSocket(url);
-			sockets.push(ws);
-			return ws as unknown as WebSocketLike;
-		},
-	});
-	/** Destroys the TCP connection without a close frame: the server sees 1006, like a lost network. */
-	const cut = () => sockets[sockets.length - 1]?.terminate();
-	return { session, cut, sockets };
-}
 
 describe('heartbeat', () => {
 	let server: Server;

@@ -1,14 +1,10 @@
 import { SignJWT } from 'jose';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, ErrorCode, Method, Notification, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
 import { turnPassword } from '../../server/turn/TurnCredentials.js';
-import { BackoffReconnectPolicy } from '../../web/src/signaling/ReconnectPolicy.js';
-import type { WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
-import { SignalingSession } from '../../web/src/signaling/SignalingSession.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
-import { connectClient, nextEvent } from '../support/signaling.js';
+import { connectClient, nextEvent, sessionWithCuttableSocket } from '../support/signaling.js';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const TURN_SECRET = 'turn-secret-0123456789';
@@ -70,30 +66,19 @@ describe('access tokens: exp and iat required, a maximum age, and no resume past
 	});
 
 	it('a session resumes while its token is good, and is refused TOKEN_EXPIRED once it has expired', async () => {
-		const sockets: WebSocket[] = [];
-		const session = new SignalingSession({
-			url: `ws://127.0.0.1:${server.port}/ws`,
-			requestTimeoutMs: 3000,
-			// Quick retries until well past the token's expiry (the grace is 10 s).
-			reconnectPolicy: new BackoffReconnectPolicy({ initialDelayMs: 100, maxDelayMs: 300 }),
-			createSocket: (url) => {
-				const ws = new WebSocket(url);
-				sockets.push(ws);
-				return ws as unknown as WebSocketLike;
-			},
-		});
+		const { session, cut } = sessionWithCuttableSocket(server.port);
 		const exp = now() + 3;
 		const token = await rawToken({ room: 'short', role: 'participant', sub: 'shorty', iat: now(), exp });
 		const joined = await session.join({ roomId: 'short', displayName: 'Shorty', token });
 		// A drop while the token is good: the same peer comes back.
 		const back = new Promise((resolve) => session.once('reconnected', resolve));
-		sockets.at(-1)?.terminate();
+		cut();
 		await back;
 		expect(session.joined?.peerId).toBe(joined.peerId);
 		// Past the expiry (server side: a resume refused; client side: the session ends).
 		await until(() => Date.now() > exp * 1000 + 200, 5000, 'the token to expire');
 		const ended = new Promise<unknown>((resolve) => session.once('closed', (error) => resolve(error)));
-		sockets.at(-1)?.terminate();
+		cut();
 		expect(await ended).toMatchObject({ code: ErrorCode.TokenExpired });
 		session.close();
 	});

@@ -1,5 +1,7 @@
 import WebSocket from 'ws';
+import { BackoffReconnectPolicy } from '../../web/src/signaling/ReconnectPolicy.js';
 import { SignalingClient, type SignalingClientEvents, type WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
+import { SignalingSession } from '../../web/src/signaling/SignalingSession.js';
 
 /** A SignalingClient in Node, over the `ws` package. */
 export function connectClient(port: number, timeoutMs = 5_000): Promise<SignalingClient> {
@@ -23,4 +25,22 @@ export function nextEvent<E extends keyof SignalingClientEvents>(
 		};
 		(client.once as (e: E, fn: typeof listener) => unknown)(event, listener);
 	});
+}
+
+/** A SignalingSession over `ws` (quick retries) whose current socket the test can cut abruptly. */
+export function sessionWithCuttableSocket(port: number) {
+	const sockets: WebSocket[] = [];
+	const session = new SignalingSession({
+		url: `ws://127.0.0.1:${port}/ws`,
+		requestTimeoutMs: 3000,
+		reconnectPolicy: new BackoffReconnectPolicy({ initialDelayMs: 50, maxDelayMs: 200 }),
+		createSocket: (url) => {
+			const ws = new WebSocket(url);
+			sockets.push(ws);
+			return ws as unknown as WebSocketLike;
+		},
+	});
+	/** Destroys the TCP connection without a close frame: the server sees 1006, like a lost network. */
+	const cut = () => sockets[sockets.length - 1]?.terminate();
+	return { session, cut, sockets };
 }
