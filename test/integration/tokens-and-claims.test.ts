@@ -1,10 +1,10 @@
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, ErrorCode, Method, Notification, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
 import { turnPassword } from '../../server/turn/TurnCredentials.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
-import { connectClient, nextEvent, sessionWithCuttableSocket } from '../support/signaling.js';
+import { bystanderCall, connectClient, nextEvent, sessionWithCuttableSocket } from '../support/signaling.js';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const TURN_SECRET = 'turn-secret-0123456789';
@@ -31,6 +31,19 @@ async function joinError(port: number, roomId: string, token: string): Promise<{
 	return { code: error?.code, closeCode: (await closed)[0] };
 }
 
+/** A call in another room: after every test the server answers /healthz and it goes on. */
+function withBystanders(server: () => Server) {
+	let call: Awaited<ReturnType<typeof bystanderCall>> | undefined;
+	beforeAll(async () => {
+		call = await bystanderCall(server().port);
+	});
+	afterEach(async () => {
+		expect((await fetch(`http://127.0.0.1:${server().port}/healthz`)).status).toBe(200);
+		await call?.check();
+	});
+	afterAll(() => call?.close());
+}
+
 describe('access tokens: exp and iat required, a maximum age, and no resume past expiry', () => {
 	let server: Server;
 
@@ -40,6 +53,8 @@ describe('access tokens: exp and iat required, a maximum age, and no resume past
 			signaling: { resumeGraceMs: 10_000 },
 		});
 	});
+
+	withBystanders(() => server);
 
 	afterAll(async () => {
 		await server?.close();
@@ -94,6 +109,8 @@ describe('TURN credentials follow the session', () => {
 		});
 	});
 
+	withBystanders(() => server);
+
 	afterAll(async () => {
 		await server?.close();
 	});
@@ -147,6 +164,8 @@ describe('room API: claiming a room that a join made', () => {
 		server = await startInProcessServer({ auth: { tokenSecret: SECRET, apiKey: API_KEY } });
 		base = `http://127.0.0.1:${server.port}/api/rooms`;
 	});
+
+	withBystanders(() => server);
 
 	afterAll(async () => {
 		await server?.close();

@@ -1,4 +1,6 @@
+import { expect } from 'vitest';
 import WebSocket from 'ws';
+import { Method, Notification, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import { BackoffReconnectPolicy } from '../../web/src/signaling/ReconnectPolicy.js';
 import { SignalingClient, type SignalingClientEvents, type WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
 import { SignalingSession } from '../../web/src/signaling/SignalingSession.js';
@@ -43,4 +45,32 @@ export function sessionWithCuttableSocket(port: number) {
 	/** Destroys the TCP connection without a close frame: the server sees 1006, like a lost network. */
 	const cut = () => sockets[sockets.length - 1]?.terminate();
 	return { session, cut, sockets };
+}
+
+/**
+ * A call in another room that a test must leave untouched: two joined
+ * clients. `check()` asserts both are still connected, still in their room
+ * with the same peer ids, and still reach each other.
+ */
+export async function bystanderCall(port: number, roomId = 'bystanders') {
+	const members: Array<{ client: SignalingClient; peerId: string }> = [];
+	for (const displayName of ['Bea', 'Ben']) {
+		const client = await connectClient(port);
+		const { peerId } = await client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId, displayName });
+		members.push({ client, peerId });
+	}
+	const [a, b] = members as [(typeof members)[0], (typeof members)[0]];
+	let round = 0;
+	return {
+		async check(): Promise<void> {
+			expect(a.client.closed || b.client.closed, 'a bystander was disconnected').toBe(false);
+			const candidate = `bystander-${++round}`;
+			const received = nextEvent(b.client, Notification.Signal);
+			await a.client.request(Method.Signal, { to: b.peerId, signal: { kind: 'candidate', candidate: { candidate } } });
+			expect((await received)[0]).toEqual({ from: a.peerId, signal: { kind: 'candidate', candidate: { candidate } } });
+		},
+		close(): void {
+			for (const m of members) m.client.close();
+		},
+	};
 }
