@@ -82,20 +82,25 @@ export const SignalingConfigSchema = z.object({
  * What one client, or all of them, can make the server hold. Each limit
  * answers with a typed error or close code (docs/security.md).
  */
-export const LimitsConfigSchema = z.object({
-	/** Signaling sockets open at once, in total; past it an upgrade is refused with 503. */
-	maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
-	/** Signaling sockets open at once from one source address; past it an upgrade is refused with 429. */
-	maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(100),
-	/** A socket that has not joined (or resumed) by then is closed with 4005. */
-	joinTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-	/** Rooms at once; a join or POST that would make another gets TOO_MANY_ROOMS. */
-	maxRooms: z.number().int().min(1).max(1_000_000).default(5000),
-	/** Bytes waiting to be written to one socket; past it the client is not reading and is dropped (4006). */
-	maxQueuedBytes: z.number().int().min(16 * 1024).max(256 * 1024 * 1024).default(1024 * 1024),
-	/** Bytes of notifications held for a dropped peer during its resume grace; past it the peer is removed. */
-	resumeQueueBytes: z.number().int().min(16 * 1024).max(256 * 1024 * 1024).default(1024 * 1024),
-});
+export const LimitsConfigSchema = z
+	.object({
+		/** Signaling sockets open at once, in total; past it an upgrade is refused with 503. */
+		maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+		/** Signaling sockets open at once from one source address; past it an upgrade is refused with 429. */
+		maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(100),
+		/** A socket that has not joined (or resumed) by then is closed with 4005. */
+		joinTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+		/** Rooms at once; a join or POST that would make another gets TOO_MANY_ROOMS. */
+		maxRooms: z.number().int().min(1).max(1_000_000).default(5000),
+		/** Bytes waiting to be written to one socket; past it the client is not reading: its socket is cut and its peer removed. */
+		maxQueuedBytes: z.number().int().min(16 * 1024).max(256 * 1024 * 1024).default(1024 * 1024),
+		/** Bytes of notifications held for a dropped peer during its resume grace; past it the peer is removed. */
+		resumeQueueBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(512 * 1024),
+		/** The same, for all dropped peers together: past it, the peer whose notification does not fit is removed. */
+		resumeQueueBytesTotal: z.number().int().min(1024).max(4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+	})
+	// A resume replays the whole held queue at once: it must fit the socket's own queue with room to spare.
+	.refine((l) => l.resumeQueueBytes <= l.maxQueuedBytes / 2, { message: 'must be at most half of maxQueuedBytes', path: ['resumeQueueBytes'] });
 
 /** What the HTTP side accepts. */
 export const HttpConfigSchema = z.object({
@@ -169,7 +174,7 @@ export const AuthConfigSchema = z
 		/** Bearer key for the room API (and /metrics); unset means both are open (local use). */
 		apiKey: z.string().min(16, 'at least 16 characters').optional(),
 		/** Longest a token may live (exp - iat); a token without exp or iat is refused. */
-		maxTokenAgeSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+		maxTokenAgeSeconds: z.number().int().min(60).max(20 * 86_400).default(86_400),
 	})
 	.refine((a) => !a.requireTokens || a.tokenSecret !== undefined, {
 		message: 'required when auth.requireTokens',

@@ -64,6 +64,7 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'n
 	['MAX_ROOMS', ['limits', 'maxRooms'], 'int'],
 	['MAX_QUEUED_BYTES', ['limits', 'maxQueuedBytes'], 'int'],
 	['RESUME_QUEUE_BYTES', ['limits', 'resumeQueueBytes'], 'int'],
+	['RESUME_QUEUE_BYTES_TOTAL', ['limits', 'resumeQueueBytesTotal'], 'int'],
 	['ALLOWED_ORIGINS', ['http', 'allowedOrigins'], 'list'],
 	['TRUST_PROXY', ['http', 'trustProxy'], 'bool'],
 	['METRICS_PORT', ['metrics', 'port'], 'int'],

@@ -69,10 +69,15 @@ export class SfuPeer {
 	/**
 	 * Keeps a transport the worker just made (forgotten when it closes). One
 	 * made while this peer closed (the room left the SFU as the request was
-	 * with the worker) is closed at once and the request fails.
+	 * with the worker) is closed at once and the request fails. A peer has
+	 * one transport per direction (each binds ports from the worker's range):
+	 * a new one replaces the old, closing what was on it, so a client that
+	 * starts over (after a failure) can, and none can pile them up.
 	 */
 	addTransport(transport: types.WebRtcTransport): void {
 		this.#adopt(transport);
+		const direction = (transport.appData as { direction: 'send' | 'recv' }).direction;
+		this.transportFor(direction)?.close();
 		this.transports.set(transport.id, transport);
 		transport.observer.once('close', () => this.transports.delete(transport.id));
 	}

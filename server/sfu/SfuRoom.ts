@@ -107,10 +107,7 @@ export class SfuRoom {
 
 	async createTransport(peerId: string, data: RequestData<'sfu.createTransport'>): Promise<ResponseData<'sfu.createTransport'>> {
 		const peer = await this.#peer(peerId);
-		// Each transport binds ports from the worker's range: one per direction, or one client could exhaust them.
-		if (peer.transportFor(data.direction)) {
-			throw new SignalingError(ErrorCode.LimitExceeded, `a ${data.direction} transport exists already (one per direction; sfu.restartIce repairs it)`);
-		}
+		// One per direction (each binds ports from the worker's range): a new one replaces the old (SfuPeer.addTransport).
 		const transport = await sfuCall('createTransport', () =>
 			peer.router.createWebRtcTransport({
 				listenIps: [{ ip: this.#mediasoup.listenIp, ...(this.#mediasoup.announcedIp ? { announcedIp: this.#mediasoup.announcedIp } : {}) }],
@@ -315,11 +312,13 @@ export class SfuRoom {
 			if (source && source.router !== peer.router) await this.#pipe(producer, source.router, peer.router);
 			const rtpCapabilities = peer.rtpCapabilities as types.RtpCapabilities;
 			if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
-				this.#logger.warn({ peerId: peer.peerId, producerId: producer.id }, 'peer cannot consume this producer');
+				this.#consuming.delete(key);
+				this.#logger.debug({ peerId: peer.peerId, producerId: producer.id }, 'peer cannot consume this producer');
 				return;
 			}
 			const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { ...info } });
-			if (peer.closed) {
+			if (peer.closed || transport.closed) {
+				this.#consuming.delete(key);
 				consumer.close();
 				return;
 			}

@@ -82,6 +82,10 @@ export class Connection implements PeerChannel {
 		return this.#state.name === 'joined' ? this.#state.peer : undefined;
 	}
 
+	get open(): boolean {
+		return this.#state.name !== 'closed';
+	}
+
 	/**
 	 * Called on every heartbeat tick: a socket that did not answer the
 	 * previous ping is dropped, so a dead one goes within two intervals.
@@ -100,18 +104,20 @@ export class Connection implements PeerChannel {
 
 	/**
 	 * Queues a frame. A client that stopped reading (more than
-	 * `limits.maxQueuedBytes` already waiting) is dropped instead: its socket is
-	 * cut like a lost network (the peer keeps its resume grace), and nothing
-	 * more piles up for it.
+	 * `limits.maxQueuedBytes` already waiting) is cut off instead, and its
+	 * peer removed: what was queued for it is lost, so a resume could only
+	 * hide a gap. It finds out as a failed resume and joins again.
 	 */
 	send(text: string): void {
 		if (this.#socket.readyState !== this.#socket.OPEN) return;
-		if (this.#socket.bufferedAmount + text.length > this.#limits.maxQueuedBytes) {
+		if (this.#socket.bufferedAmount + Buffer.byteLength(text) > this.#limits.maxQueuedBytes) {
+			const peer = this.peer;
 			this.#metrics.closes.inc({ reason: 'slow_reader' });
-			this.#logger.warn({ peerId: this.peer?.id, queued: this.#socket.bufferedAmount }, 'client is not reading; dropping its socket');
+			this.#logger.warn({ peerId: peer?.id, queued: this.#socket.bufferedAmount }, 'client is not reading; cutting it off');
 			this.close(CloseCode.SlowReader, 'SLOW_READER');
 			// A close frame would wait behind what it does not read: cut the connection.
 			this.#socket.terminate();
+			if (peer) this.#service.remove(peer, 'stopped reading');
 			return;
 		}
 		this.#socket.send(text);

@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { CloseCode, encodeNotification, type MediaState, type PeerInfo, type QualityReport, type Role } from '../../core/protocol/index.js';
+import type { HeldBytes } from './HeldBytes.js';
+
+/** What may be held for a peer whose socket dropped: a count and bytes of its own, and a share of a budget for all. */
+export interface OutboxLimits {
+	count: number;
+	bytes: number;
+	total: HeldBytes;
+}
 
 /** Where a peer's notifications go while its socket is up. */
 export interface PeerChannel {
+	/** False once the socket closed (or is closing): a join or resume queued on it must not go ahead. */
+	readonly open: boolean;
 	send(text: string): void;
 	close(code: number, reason: string): void;
 }
@@ -32,6 +42,10 @@ export class Peer {
 	quality: { report: QualityReport; receivedAt: number } | undefined;
 	/** Renews its TURN credentials before they expire. */
 	#iceRefresh: ReturnType<typeof setTimeout> | undefined;
+	/** Ends the session when its access token expires. */
+	#tokenExpiry: ReturnType<typeof setTimeout> | undefined;
+	/** Where held notifications' bytes are accounted, while some are held. */
+	#heldIn: HeldBytes | undefined;
 
 	constructor(options: {
 		id: string;
@@ -77,21 +91,29 @@ export class Peer {
 		return this.tokenExpiresAt !== undefined && now >= this.tokenExpiresAt;
 	}
 
+	notify(method: string, data: unknown, limits?: OutboxLimits): 'sent' | 'queued' | 'overflow' | 'closed' {
+		return this.deliver(encodeNotification(method, data), limits);
+	}
+
 	/**
-	 * Sends a notification, or holds it while the socket is down: at most
-	 * `limits.count` of them and `limits.bytes` in all ('overflow' past that).
+	 * Sends an encoded notification (a broadcast encodes once for all), or
+	 * holds it while the socket is down: at most `limits.count` of them and
+	 * `limits.bytes` in all, within the shared `limits.total` ('overflow'
+	 * past any of them). Without limits nothing is held.
 	 */
-	notify(method: string, data: unknown, limits: { count: number; bytes: number } = { count: Infinity, bytes: Infinity }): 'sent' | 'queued' | 'overflow' | 'closed' {
-		const text = encodeNotification(method, data);
+	deliver(text: string, limits?: OutboxLimits): 'sent' | 'queued' | 'overflow' | 'closed' {
 		switch (this.#state.name) {
 			case 'connected':
 				this.#state.channel.send(text);
 				return 'sent';
 			case 'disconnected': {
 				const state = this.#state;
-				if (state.outbox.length >= limits.count || state.outboxBytes + text.length > limits.bytes) return 'overflow';
+				const bytes = Buffer.byteLength(text);
+				if (!limits || state.outbox.length >= limits.count || state.outboxBytes + bytes > limits.bytes) return 'overflow';
+				if (!limits.total.take(bytes)) return 'overflow';
+				this.#heldIn = limits.total;
 				state.outbox.push(text);
-				state.outboxBytes += text.length;
+				state.outboxBytes += bytes;
 				return 'queued';
 			}
 			case 'closed':
@@ -119,6 +141,7 @@ export class Peer {
 			return [];
 		}
 		clearTimeout(previous.graceTimer);
+		this.#heldIn?.release(previous.outboxBytes);
 		return previous.outbox;
 	}
 
@@ -139,11 +162,23 @@ export class Peer {
 		this.#iceRefresh.unref?.();
 	}
 
+	/** Runs `expire` when the access token runs out (a peer without one never expires); cleared by close(). */
+	expireWithToken(expire: () => void): void {
+		if (this.tokenExpiresAt === undefined || this.#state.name === 'closed') return;
+		clearTimeout(this.#tokenExpiry);
+		this.#tokenExpiry = setTimeout(expire, Math.max(0, this.tokenExpiresAt - Date.now()));
+		this.#tokenExpiry.unref?.();
+	}
+
 	close(closeCode?: number, reason = ''): void {
 		const previous = this.#state;
 		this.#state = { name: 'closed' };
 		clearTimeout(this.#iceRefresh);
-		if (previous.name === 'disconnected') clearTimeout(previous.graceTimer);
+		clearTimeout(this.#tokenExpiry);
+		if (previous.name === 'disconnected') {
+			clearTimeout(previous.graceTimer);
+			this.#heldIn?.release(previous.outboxBytes);
+		}
 		if (previous.name === 'connected' && closeCode !== undefined) previous.channel.close(closeCode, reason);
 	}
 }

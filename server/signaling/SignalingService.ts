@@ -6,6 +6,7 @@ import {
 	Notification,
 	PROTOCOL_VERSION,
 	SignalingError,
+	encodeNotification,
 	type RequestData,
 	type ResponseData,
 	type RoomSettings,
@@ -16,7 +17,8 @@ import type { SfuRoom } from '../sfu/SfuRoom.js';
 import type { SfuRooms } from '../sfu/SfuRooms.js';
 import type { IssuedIceServers, TurnCredentials } from '../turn/TurnCredentials.js';
 import type { Logger } from '../logger.js';
-import { Peer, type PeerChannel } from './Peer.js';
+import { HeldBytes } from './HeldBytes.js';
+import { Peer, type OutboxLimits, type PeerChannel } from './Peer.js';
 import type { Room } from './Room.js';
 import type { RoomRegistry } from './RoomRegistry.js';
 
@@ -34,7 +36,7 @@ export class SignalingService {
 	readonly #turn: TurnCredentials;
 	readonly #iceTransportPolicy: 'all' | 'relay';
 	readonly #config: SignalingConfig;
-	readonly #outboxLimits: { count: number; bytes: number };
+	readonly #outboxLimits: OutboxLimits;
 	readonly #requireTokens: boolean;
 	readonly #logger: Logger;
 
@@ -55,7 +57,11 @@ export class SignalingService {
 		this.#turn = options.turn;
 		this.#iceTransportPolicy = options.iceTransportPolicy;
 		this.#config = options.config;
-		this.#outboxLimits = { count: options.config.outboxLimit, bytes: options.limits.resumeQueueBytes };
+		this.#outboxLimits = {
+			count: options.config.outboxLimit,
+			bytes: options.limits.resumeQueueBytes,
+			total: new HeldBytes(options.limits.resumeQueueBytesTotal),
+		};
 		this.#requireTokens = options.requireTokens;
 		this.#logger = options.logger;
 	}
@@ -73,6 +79,7 @@ export class SignalingService {
 		const room = this.#registry.acquire(data.roomId);
 		try {
 			return await room.queue.push(async () => {
+				if (!channel.open) throw new SignalingError(ErrorCode.Closed, 'the connection closed before the join');
 				if (room.closed) throw new SignalingError(ErrorCode.PeerNotFound, `room "${room.id}" was deleted`);
 				if (room.settings.requireToken && !grant) {
 					throw new SignalingError(ErrorCode.TokenRequired, `room "${room.id}" requires an access token`);
@@ -98,6 +105,8 @@ export class SignalingService {
 				const placement = room.topology.peerJoined(peer.id);
 				room.addPeer(peer);
 				this.#registry.indexResumeToken(peer);
+				// The session lasts as long as its token.
+				peer.expireWithToken(() => this.#expire(peer));
 				this.broadcast(room, Notification.PeerJoined, peer.info, peer.id);
 				this.#logger.info({ roomId: room.id, peerId: peer.id, role: peer.role, mediaMode: placement.mediaMode }, 'peer joined');
 				return { peer, response: this.#describe(peer, peers, placement) };
@@ -120,6 +129,8 @@ export class SignalingService {
 		room.hold();
 		try {
 			return await room.queue.push(async () => {
+				// Closed while queued (its join deadline, say): resuming now would hand a fresh token to nobody.
+				if (!channel.open) throw new SignalingError(ErrorCode.Closed, 'the connection closed before the resume');
 				if (peer.state === 'closed' || peer.resumeToken !== data.resumeToken) {
 					throw new SignalingError(ErrorCode.ResumeFailed, 'resume token unknown or expired; join again');
 				}
@@ -193,7 +204,7 @@ export class SignalingService {
 		room.hold();
 		try {
 			await room.queue.push(async () => {
-				room.claim(settings);
+				// Out first, then the new settings: the topology machine judges the room it keeps.
 				let kept = 0;
 				for (const peer of [...room.peers]) {
 					const refusal =
@@ -205,6 +216,7 @@ export class SignalingService {
 					peer.close(CloseCode.NoLongerAdmitted, refusal);
 					this.#removeNow(room, peer, `no longer admitted: ${refusal}`);
 				}
+				room.claim(settings);
 				this.#logger.info({ roomId: room.id, settings, peers: room.size }, 'room claimed through the API');
 			}, 'claim');
 		} finally {
@@ -335,15 +347,32 @@ export class SignalingService {
 		return { iceServers: issued.iceServers, iceServersExpireAt: expiresAt };
 	}
 
-	/** A notification to every peer of the room but `exceptId`. */
+	/** A notification to every peer of the room but `exceptId`, encoded once for all. */
 	broadcast(room: Room, method: string, data: unknown, exceptId?: string): void {
+		const text = encodeNotification(method, data);
 		for (const peer of room.peers) {
-			if (peer.id !== exceptId) this.#deliver(room, peer, method, data);
+			if (peer.id !== exceptId) this.#deliverText(room, peer, text);
 		}
 	}
 
+	/** Ends a peer whose socket the server cut (a client that stopped reading): no resume, the others see it leave. */
+	remove(peer: Peer, why: string): void {
+		peer.close();
+		void this.#removeWhenQueued(peer, why);
+	}
+
+	/** The access token of `peer`'s session expired: its socket closes with 4003, the others see it leave. */
+	#expire(peer: Peer): void {
+		peer.close(CloseCode.Unauthorized, ErrorCode.TokenExpired);
+		void this.#removeWhenQueued(peer, 'access token expired');
+	}
+
 	#deliver(room: Room, peer: Peer, method: string, data: unknown): void {
-		if (peer.notify(method, data, this.#outboxLimits) === 'overflow') {
+		this.#deliverText(room, peer, encodeNotification(method, data));
+	}
+
+	#deliverText(room: Room, peer: Peer, text: string): void {
+		if (peer.deliver(text, this.#outboxLimits) === 'overflow') {
 			// Holding more would lose the oldest; end the peer instead, visibly.
 			this.#logger.warn({ roomId: room.id, peerId: peer.id }, 'outbox full while disconnected; removing peer');
 			void this.#removeWhenQueued(peer, 'outbox overflow');

@@ -185,8 +185,7 @@ describe('limits: what one client can make the server queue', () => {
 	beforeAll(async () => {
 		server = await startInProcessServer({
 			signaling: { resumeGraceMs: 10_000, rateLimit: { messagesPerSecond: 100_000, burst: 100_000 } },
-			// A held queue big enough for what is in flight when the reader is cut, so its peer stays within the grace.
-			limits: { maxQueuedBytes: 64 * 1024, resumeQueueBytes: 8 * 1024 * 1024 },
+			limits: { maxQueuedBytes: 64 * 1024, resumeQueueBytes: 16 * 1024 },
 		});
 	});
 	withBystanders(() => server);
@@ -195,7 +194,7 @@ describe('limits: what one client can make the server queue', () => {
 		await server?.close();
 	});
 
-	it('a client that stops reading is dropped once maxQueuedBytes wait for it; the sender is unharmed', async () => {
+	it('a client that stops reading is cut off once maxQueuedBytes wait for it, and its peer removed (no resume could fill the gap); the sender is unharmed', async () => {
 		const reader = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
 		await new Promise((resolve) => reader.once('open', resolve));
 		const readerClosed = closed(reader);
@@ -205,6 +204,7 @@ describe('limits: what one client can make the server queue', () => {
 		(reader as unknown as { _socket: { pause(): void } })._socket.pause();
 		const sender = await connectClient(server.port);
 		await sender.request(Method.Join, join('slow', 'Sender'));
+		const readerLeft = nextEvent(sender, Notification.PeerLeft, 25_000);
 		const text = 'x'.repeat(2000);
 		const readerPeer = [...(server.rooms.get('slow')?.peers ?? [])].find((p) => p.displayName === 'Slow');
 		let sent = 0;
@@ -213,13 +213,13 @@ describe('limits: what one client can make the server queue', () => {
 			await Promise.all(Array.from({ length: 50 }, () => sender.request(Method.Chat, { text })));
 			sent += 50;
 		}
-		expect(readerPeer?.state).toBe('disconnected');
+		expect(readerPeer?.state).toBe('closed');
+		expect((await readerLeft)[0]).toEqual({ peerId: expect.any(String) });
 		// Reading again, the client finds its socket cut.
 		(reader as unknown as { _socket: { resume(): void } })._socket.resume();
 		await readerClosed;
 		expect(metricSample(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text(), 'streaming_signaling_limit_closes_total{reason="slow_reader"}')).toBe(1);
-		// The server holds its peer for the resume grace (a drop), and the sender goes on.
-		expect(server.rooms.get('slow')?.size).toBe(2);
+		expect(server.rooms.get('slow')?.size).toBe(1);
 		await expect(sender.request(Method.Chat, { text: 'after' })).resolves.toMatchObject({ sentAt: expect.any(Number) });
 		expect(sender.closed).toBe(false);
 		sender.close();
@@ -232,9 +232,40 @@ describe('limits: the held resume queue', () => {
 	let server: Server;
 
 	beforeAll(async () => {
-		server = await startInProcessServer({ signaling: { resumeGraceMs: 10_000 }, limits: { resumeQueueBytes: 16 * 1024 } });
+		// 16 KiB each, 24 KiB for all dropped peers together.
+		server = await startInProcessServer({ signaling: { resumeGraceMs: 10_000 }, limits: { resumeQueueBytes: 16 * 1024, resumeQueueBytesTotal: 24 * 1024 } });
 	});
 	withBystanders(() => server);
+
+	/** Joins `room` as `name` on a raw socket and drops it (no close frame): the peer waits out its grace. */
+	async function joinAndDrop(room: string, name: string): Promise<void> {
+		const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+		await new Promise((resolve) => ws.once('open', resolve));
+		ws.send(JSON.stringify({ id: 1, method: Method.Join, data: join(room, name) }));
+		await until(() => [...(server.rooms.get(room)?.peers ?? [])].some((p) => p.displayName === name), 5000, `${name} to join`);
+		ws.terminate();
+		await until(() => [...(server.rooms.get(room)?.peers ?? [])].some((p) => p.displayName === name && p.state === 'disconnected'), 5000, `${name}'s drop to be seen`);
+	}
+
+	it('dropped peers share one budget: when their queues together pass resumeQueueBytesTotal, the one that does not fit is removed', async () => {
+		const speaker = await connectClient(server.port);
+		await speaker.request(Method.Join, join('budget-a', 'Speaker'));
+		await joinAndDrop('budget-a', 'First');
+		// 5 chats of 2,000 characters: about 10 KiB held for First, under its own 16 KiB.
+		for (let i = 0; i < 5; i++) await speaker.request(Method.Chat, { text: 'z'.repeat(2000) });
+		const other = await connectClient(server.port);
+		await other.request(Method.Join, join('budget-b', 'Other'));
+		await joinAndDrop('budget-b', 'Second');
+		const secondLeft = nextEvent(other, Notification.PeerLeft, 5000);
+		// Second's own queue would stay under 16 KiB too, but the two together pass 24 KiB.
+		for (let i = 0; i < 7; i++) await other.request(Method.Chat, { text: 'z'.repeat(2000) });
+		await secondLeft;
+		expect(server.rooms.get('budget-b')?.size).toBe(1);
+		// First still waits for its resume, its queue intact.
+		expect([...(server.rooms.get('budget-a')?.peers ?? [])].find((p) => p.displayName === 'First')?.state).toBe('disconnected');
+		speaker.close();
+		other.close();
+	});
 
 	afterAll(async () => {
 		await server?.close();
@@ -277,12 +308,15 @@ describe('limits: SFU objects per peer', () => {
 		await server?.close();
 	});
 
-	it('one send and one receive transport per peer: a second of either is LIMIT_EXCEEDED and binds no port', async () => {
-		send = await client.request(Method.SfuCreateTransport, { direction: 'send' });
-		recv = await client.request(Method.SfuCreateTransport, { direction: 'recv' });
-		await expect(client.request(Method.SfuCreateTransport, { direction: 'send' })).rejects.toMatchObject({ code: ErrorCode.LimitExceeded });
-		await expect(client.request(Method.SfuCreateTransport, { direction: 'recv' })).rejects.toMatchObject({ code: ErrorCode.LimitExceeded });
+	it('one send and one receive transport per peer: a new one replaces the old (which is gone), so 60 requests still hold 2', async () => {
+		const first = await client.request(Method.SfuCreateTransport, { direction: 'send' });
+		for (let i = 0; i < 30; i++) {
+			send = await client.request(Method.SfuCreateTransport, { direction: 'send' });
+			recv = await client.request(Method.SfuCreateTransport, { direction: 'recv' });
+		}
 		expect(metricSample(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text(), 'streaming_sfu_transports')).toBe(2);
+		// The replaced one is closed: asking for it is SFU_OBJECT_NOT_FOUND.
+		await expect(client.request(Method.SfuRestartIce, { transportId: first.transportId })).rejects.toMatchObject({ code: ErrorCode.SfuObjectNotFound });
 	});
 
 	it('one producer per source (camera, microphone, screen); a source carries its own kind; closing one frees its source', async () => {

@@ -80,7 +80,19 @@ describe('access tokens: exp and iat required, a maximum age, and no resume past
 		client.close();
 	});
 
-	it('a session resumes while its token is good, and is refused TOKEN_EXPIRED once it has expired', async () => {
+	it('a session ends when its token expires: its socket closes with 4003 TOKEN_EXPIRED and the others see it leave', async () => {
+		const token = await rawToken({ room: 'ending', role: 'participant', sub: 'eda', iat: now(), exp: now() + 2 });
+		const client = await connectClient(server.port);
+		const joined = await client.request(Method.Join, join('ending', token));
+		const other = await connectClient(server.port);
+		await other.request(Method.Join, join('ending', await rawToken({ room: 'ending', role: 'participant', sub: 'otto', iat: now(), exp: now() + 600 })));
+		const left = nextEvent(other, Notification.PeerLeft, 5000);
+		expect(await nextEvent(client, 'close', 5000)).toEqual([CloseCode.Unauthorized, ErrorCode.TokenExpired]);
+		expect((await left)[0]).toEqual({ peerId: joined.peerId });
+		other.close();
+	});
+
+	it('a session resumes while its token is good, and not once the token expired (the resume fails, within the grace)', async () => {
 		const { session, cut } = sessionWithCuttableSocket(server.port);
 		const exp = now() + 3;
 		const token = await rawToken({ room: 'short', role: 'participant', sub: 'shorty', iat: now(), exp });
@@ -90,12 +102,18 @@ describe('access tokens: exp and iat required, a maximum age, and no resume past
 		cut();
 		await back;
 		expect(session.joined?.peerId).toBe(joined.peerId);
-		// Past the expiry (server side: a resume refused; client side: the session ends).
-		await until(() => Date.now() > exp * 1000 + 200, 5000, 'the token to expire');
-		const ended = new Promise<unknown>((resolve) => session.once('closed', (error) => resolve(error)));
+		const resumeToken = session.joined?.resumeToken as string;
+		// Dropped for good this time (the session is closed without a leave: a drop), then back after the expiry.
+		const ended = new Promise((resolve) => session.once('closed', resolve));
 		cut();
-		expect(await ended).toMatchObject({ code: ErrorCode.TokenExpired });
 		session.close();
+		await ended;
+		await until(() => Date.now() > exp * 1000 + 300, 5000, 'the token to expire');
+		const late = await connectClient(server.port);
+		// The server ended the session at the expiry, within the grace: nothing is left to resume.
+		expect(server.rooms.get('short')).toBeUndefined();
+		await expect(late.request(Method.Resume, { protocolVersion: PROTOCOL_VERSION, resumeToken })).rejects.toMatchObject({ code: ErrorCode.ResumeFailed });
+		late.close();
 	});
 });
 
@@ -209,6 +227,22 @@ describe('room API: claiming a room that a join made', () => {
 		expect(server.rooms.get('crowded')?.size).toBe(2);
 		// meshMaxPeers 0 now: the room moves to the SFU.
 		expect((await prepare)[0]).toMatchObject({ target: 'sfu' });
+		for (const client of clients) client.close();
+	});
+
+	it('a claim lets out who no longer qualifies before its thresholds apply: the room it keeps is judged, not the one it had', async () => {
+		const clients = [await connectClient(server.port), await connectClient(server.port), await connectClient(server.port)];
+		for (const [i, client] of clients.entries()) await client.request(Method.Join, join('judged', undefined, `J${i}`));
+		let prepared = false;
+		clients[0]!.on(Notification.TopologyPrepare, () => (prepared = true));
+		const lastClosed = nextEvent(clients[2]!, 'close');
+		// Three peers, a mesh of at most 2: had the thresholds come first, the room would have left for the SFU.
+		const res = await fetch(base, { method: 'POST', headers: auth, body: JSON.stringify({ roomId: 'judged', settings: { maxPeers: 2, meshMaxPeers: 2, meshMinPeers: 1 } }) });
+		expect(res.status).toBe(200);
+		expect(await lastClosed).toEqual([CloseCode.NoLongerAdmitted, ErrorCode.RoomFull]);
+		expect(await (await fetch(`${base}/judged`, { headers: auth })).json()).toMatchObject({ peers: 2, topology: { state: 'mesh' } });
+		await new Promise((r) => setTimeout(r, 200));
+		expect(prepared).toBe(false);
 		for (const client of clients) client.close();
 	});
 });

@@ -1,5 +1,6 @@
 import { Call } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
+import { CloseCode } from '../../core/protocol/index.js';
 import { explainClose, explainJoinError, h } from './ui/dom.js';
 import { openMedia, showLobby } from './ui/Lobby.js';
 
@@ -19,17 +20,33 @@ const params = new URLSearchParams(location.search);
 /**
  * An access token arrives in the link (`&token=`), but must not stay in the
  * address bar, the history or a shared screenshot: it moves to this tab's
- * sessionStorage (so Rejoin and reload still work) and leaves the URL.
+ * sessionStorage (so Rejoin and reload still work) and leaves the URL. A
+ * browser that blocks storage still joins with the link's token.
  */
-function takeToken(roomId: string | null): string | undefined {
-	const fromLink = params.get('token');
-	if (roomId && fromLink) sessionStorage.setItem(`token:${roomId}`, fromLink);
-	return fromLink ?? (roomId ? (sessionStorage.getItem(`token:${roomId}`) ?? undefined) : undefined);
-}
+const tokens = {
+	take(roomId: string | null): string | undefined {
+		const fromLink = params.get('token') ?? undefined;
+		if (!roomId) return fromLink;
+		try {
+			if (fromLink) sessionStorage.setItem(`token:${roomId}`, fromLink);
+			return fromLink ?? sessionStorage.getItem(`token:${roomId}`) ?? undefined;
+		} catch {
+			return fromLink;
+		}
+	},
+	/** A token the server refused is not offered again. */
+	forget(roomId: string): void {
+		try {
+			sessionStorage.removeItem(`token:${roomId}`);
+		} catch {
+			// Storage blocked: nothing was kept.
+		}
+	},
+};
 
 async function startCall(roomId: string, displayName: string, localStream: MediaStream | undefined, mediaError?: string): Promise<void> {
 	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {} };
-	const token = takeToken(roomId);
+	const token = tokens.take(roomId);
 	history.replaceState(null, '', `/?room=${encodeURIComponent(roomId)}&name=${encodeURIComponent(displayName)}`);
 	const view = new CallView(localStream, () => {
 		call.close();
@@ -54,6 +71,7 @@ async function startCall(roomId: string, displayName: string, localStream: Media
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
 	call.onClosed((closeCode, reason) => {
+		if (closeCode === CloseCode.Unauthorized) tokens.forget(roomId);
 		if (closeCode !== undefined) view.setStatus(explainClose(closeCode, reason ?? ''));
 	});
 	call.onReconnecting((attempt) => view.setStatus(`Connection to the server lost; reconnecting (attempt ${attempt})…`));
@@ -64,6 +82,7 @@ async function startCall(roomId: string, displayName: string, localStream: Media
 		if (!call.canPublish) view.setStatus(`Watching ${roomId} as a viewer: your camera and microphone stay off.`);
 		else if (mediaError) view.setStatus(`In ${roomId}, without camera and microphone.`);
 	} catch (error) {
+		if (/^TOKEN_/.test((error as { code?: string }).code ?? '')) tokens.forget(roomId);
 		view.setStatus(explainJoinError(error));
 	}
 }
@@ -83,12 +102,13 @@ function tokenRole(token: string | undefined): string | undefined {
 
 const room = params.get('room');
 const name = params.get('name');
-if (room && name && tokenRole(takeToken(room)) === 'viewer') {
+const viewer = tokenRole(tokens.take(room)) === 'viewer';
+if (room && name && viewer) {
 	void startCall(room, name, undefined);
 } else if (room && name) {
 	void openMedia().then(({ stream, error }) => startCall(room, name, stream, error));
 } else {
-	void showLobby(root, { ...(room ? { roomId: room } : {}) }).then(({ roomId, displayName, stream }) =>
-		startCall(roomId, displayName, stream, stream ? undefined : 'not available'),
+	void showLobby(root, { ...(room ? { roomId: room } : {}), media: !viewer }).then(({ roomId, displayName, stream }) =>
+		startCall(roomId, displayName, stream, stream || viewer ? undefined : 'not available'),
 	);
 }

@@ -234,6 +234,7 @@ export class Call {
 			signaling,
 			joined,
 			localStream,
+			publish: this.canPublish,
 			peerIds: () => [...this.#peers.keys()],
 			videoMuted: (peerId) => this.#peers.get(peerId)?.videoMuted ?? false,
 		});

@@ -75,6 +75,8 @@ function collect(report: RTCStatsReport, into: Stat[]): void {
 export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	readonly #signaling: SignalingSession;
 	readonly #localStream: MediaStream | undefined;
+	/** False for a role that may only receive (a viewer): no send transport, nothing produced. */
+	readonly #publish: boolean;
 	readonly #remoteStreams = new Map<string, MediaStream>();
 	readonly #consumers = new Map<string, RemoteConsumer>();
 	readonly #producers = new Map<'audio' | 'video', types.Producer>();
@@ -92,11 +94,15 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 
 	readonly #loadDevice: () => Promise<Device>;
 
-	/** `device` hands over a Device loaded ahead of time (see loadDevice); without it the session loads its own. */
-	constructor(options: { signaling: SignalingSession; localStream: MediaStream | undefined; device?: () => Promise<Device> }) {
+	/**
+	 * `device` hands over a Device loaded ahead of time (see loadDevice); without it the session loads its own.
+	 * `publish: false` (a viewer) makes a receive-only session.
+	 */
+	constructor(options: { signaling: SignalingSession; localStream: MediaStream | undefined; publish?: boolean; device?: () => Promise<Device> }) {
 		super();
 		this.#signaling = options.signaling;
 		this.#localStream = options.localStream;
+		this.#publish = options.publish ?? true;
 		this.#loadDevice = options.device ?? (() => loadDevice(options.signaling));
 		this.#resetRecvReady();
 		this.#on(Notification.SfuNewConsumer, (data) => void this.#onNewConsumer(data));
@@ -182,11 +188,11 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		return [...byPeer].map(([peerId, stats]) => ({ peerId, stats }));
 	}
 
-	/** One ConnectionQuality for the path to the SFU: send-side bitrate and estimate, receive-side loss. */
+	/** One ConnectionQuality for the path to the SFU: send-side bitrate and estimate (when sending), receive-side loss. */
 	async quality(now: number): Promise<ConnectionQuality[]> {
-		if (this.#state !== 'connected' || !this.#sendTransport || !this.#recvTransport) return [];
+		if (this.#state !== 'connected' || !this.#recvTransport) return [];
 		const stats: Stat[] = [];
-		collect(await this.#sendTransport.getStats(), stats);
+		if (this.#sendTransport) collect(await this.#sendTransport.getStats(), stats);
 		const recv: Stat[] = [];
 		collect(await this.#recvTransport.getStats(), recv);
 		stats.push(...recv.filter((s) => s.type === 'inbound-rtp'));
@@ -210,18 +216,20 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 
 		if (this.#isClosed()) return;
 
-		// Both transports at once; consumers can come as soon as the receive side and our capabilities are known.
-		const made = await Promise.allSettled([this.#createTransport('recv'), this.#createTransport('send')]);
+		// Both transports at once (a viewer makes no send transport); consumers can come as soon as the
+		// receive side and our capabilities are known.
+		const directions: Array<'recv' | 'send'> = this.#publish ? ['recv', 'send'] : ['recv'];
+		const made = await Promise.allSettled(directions.map((direction) => this.#createTransport(direction)));
 		const failed = made.find((m) => m.status === 'rejected');
 		if (failed) {
 			for (const m of made) if (m.status === 'fulfilled') m.value.close();
 			throw failed.reason;
 		}
-		const [recv, send] = made.map((m) => (m as PromiseFulfilledResult<types.Transport>).value) as [types.Transport, types.Transport];
+		const [recv, send] = made.map((m) => (m as PromiseFulfilledResult<types.Transport>).value) as [types.Transport, types.Transport | undefined];
 		if (this.#isClosed()) {
 			// Closed while they were being made (a migration rolled back): they must not outlive the session.
 			recv.close();
-			send.close();
+			send?.close();
 			return;
 		}
 		this.#recvTransport = recv;
@@ -230,8 +238,10 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		await this.#signaling.request(Method.SfuJoin, { rtpCapabilities: device.rtpCapabilities as Record<string, unknown> });
 
 		// Both tracks at once: mediasoup-client queues the negotiations, the requests overlap.
-		const tracks = (this.#localStream?.getTracks() ?? []).filter((t) => device.canProduce(t.kind as 'audio' | 'video'));
-		await Promise.all(tracks.map((track) => this.#produce(send, track)));
+		if (send) {
+			const tracks = (this.#localStream?.getTracks() ?? []).filter((t) => device.canProduce(t.kind as 'audio' | 'video'));
+			await Promise.all(tracks.map((track) => this.#produce(send, track)));
+		}
 		if (this.#isClosed()) return;
 		this.#setState('connected');
 	}

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import {
+	CloseCode,
 	ErrorCode,
 	FINAL_CLOSE_CODES,
 	Method,
@@ -186,7 +187,9 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 				const signalingError = error as SignalingError;
 				if (RESUME_REFUSALS.has(signalingError.code)) {
 					client.close();
-					this.#finish(signalingError);
+					// The server closes a refused token with 4003: say so, as if the close had ended the session.
+					const tokenRefused = signalingError.code.startsWith('TOKEN_');
+					this.#finish(signalingError, tokenRefused ? CloseCode.Unauthorized : undefined, tokenRefused ? signalingError.code : undefined);
 					return;
 				}
 				// The new socket dropped too: the close handler is ignored in this state; loop on.

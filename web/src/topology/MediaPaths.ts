@@ -47,6 +47,8 @@ export interface MediaPathsOptions {
 	signaling: SignalingSession;
 	joined: Joined;
 	localStream: MediaStream | undefined;
+	/** Whether this participant's role may send media; a viewer only receives. */
+	publish: boolean;
 	/** Everyone else in the room now. */
 	peerIds: () => string[];
 	/** Whether a remote participant has its camera off (its new path will not render frames to wait for). */
@@ -261,7 +263,12 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	/** Builds the SFU path; a failed build is closed (and forgotten) before the error goes on, so a later call starts afresh. */
 	async #openSfu(): Promise<void> {
 		if (this.#sfu) return;
-		const sfu = new SfuSession({ signaling: this.#options.signaling, localStream: this.#options.localStream, device: () => this.#device$() });
+		const sfu = new SfuSession({
+			signaling: this.#options.signaling,
+			localStream: this.#options.localStream,
+			publish: this.#options.publish,
+			device: () => this.#device$(),
+		});
 		sfu.on('remotestream', (peerId, stream) => this.#onStream('sfu', peerId, stream));
 		sfu.on('remoteclosed', (peerId) => this.#onPathClosed('sfu', peerId));
 		sfu.on('activespeaker', (peerId) => this.emit('activespeaker', peerId));

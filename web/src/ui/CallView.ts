@@ -102,6 +102,10 @@ export class CallView {
 	/** Binds the view to a joined call. */
 	attach(call: Call): void {
 		this.#call = call;
+		// A role that may not send (a viewer) has nothing to mute or share.
+		if (!call.canPublish) {
+			for (const button of this.element.querySelectorAll<HTMLButtonElement>('[data-testid=mute], [data-testid=camera], [data-testid=screenshare]')) button.disabled = true;
+		}
 		call.onActiveSpeaker((peerId) => {
 			for (const tile of this.#grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
 				tile.classList.toggle('active-speaker', tile.dataset.peerId === peerId);

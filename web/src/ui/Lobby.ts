@@ -29,9 +29,11 @@ export async function openMedia(cameraId?: string, micId?: string): Promise<{ st
 
 /**
  * The lobby: room and name, a camera preview with device pickers, and a way
- * on when the camera is denied (retry, or join without it).
+ * on when the camera is denied (retry, or join without it). With `media:
+ * false` (someone joining as a viewer) it asks for no camera at all.
  */
-export function showLobby(root: HTMLElement, initial: { roomId?: string; displayName?: string }): Promise<LobbyResult> {
+export function showLobby(root: HTMLElement, initial: { roomId?: string; displayName?: string; media?: boolean }): Promise<LobbyResult> {
+	const media = initial.media ?? true;
 	return new Promise((resolve) => {
 		const preview = h('video', { autoplay: true, playsinline: true, 'aria-label': 'Your camera preview', 'data-testid': 'preview' });
 		preview.muted = true;
@@ -44,18 +46,13 @@ export function showLobby(root: HTMLElement, initial: { roomId?: string; display
 		const form = h(
 			'form',
 			{ class: 'lobby', 'aria-labelledby': 'lobby-title' },
-			h('h1', { id: 'lobby-title' }, 'Join a call'),
-			h('div', { class: 'preview' }, preview),
-			mediaError,
-			retry,
+			h('h1', { id: 'lobby-title' }, media ? 'Join a call' : 'Watch a call'),
+			...(media ? [h('div', { class: 'preview' }, preview), mediaError, retry] : []),
 			h('label', { for: 'room-input' }, 'Room'),
 			roomInput,
 			h('label', { for: 'name-input' }, 'Your name'),
 			nameInput,
-			h('label', { for: 'camera-select' }, 'Camera'),
-			cameraSelect,
-			h('label', { for: 'mic-select' }, 'Microphone'),
-			micSelect,
+			...(media ? [h('label', { for: 'camera-select' }, 'Camera'), cameraSelect, h('label', { for: 'mic-select' }, 'Microphone'), micSelect] : []),
 			h('button', { type: 'submit', class: 'primary' }, 'Join'),
 		);
 		root.replaceChildren(form);
@@ -89,7 +86,7 @@ export function showLobby(root: HTMLElement, initial: { roomId?: string; display
 			event.preventDefault();
 			resolve({ roomId: roomInput.value.trim(), displayName: nameInput.value.trim(), stream });
 		});
-		void open();
+		if (media) void open();
 		(initial.roomId ? nameInput : roomInput).focus();
 	});
 }

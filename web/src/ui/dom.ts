@@ -50,7 +50,7 @@ export function explainClose(closeCode: number, reason: string): string {
 				? 'This room now needs an invitation link (an access token); you were let out.'
 				: 'This room is now smaller than the number of people in it; you were let out.';
 		case CloseCode.Unauthorized:
-			return 'Your invitation link is no longer valid. Ask for a new one.';
+			return reason === 'TOKEN_EXPIRED' ? 'Your invitation has expired, and the call ended for you. Ask for a new link.' : 'Your invitation link is no longer valid. Ask for a new one.';
 		case CloseCode.Replaced:
 			return 'You joined this call from another tab or device.';
 		case CloseCode.ProtocolMismatch:
