@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../server/auth/AccessTokens.js';
 import { launchBrowser } from '../support/browser.js';
 import { joinAll, peerIdOf, remoteStats } from '../support/call.js';
+import { metricSample } from '../support/metrics.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 describe('the call app, driven through its test contract', () => {
@@ -160,6 +161,29 @@ describe('the call app with access tokens', () => {
 		expect(await viewer.evaluate(() => window.__call?.canPublish)).toBe(false);
 		expect(await viewer.locator('[data-testid=local-video]').evaluate((v: HTMLVideoElement) => v.srcObject)).toBeNull();
 		expect(violations).toEqual([]);
+		await context.close();
+	});
+
+	it('a viewer on the SFU receives without a send transport: the server holds only the host\'s producers', async () => {
+		const created = await fetch(`${server.url}/api/rooms`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ roomId: 'app-sfu-viewer', settings: { meshMaxPeers: 0 } }),
+		});
+		expect(created.status).toBe(201);
+		const context = await browser.newContext();
+		const hostToken = await tokens.sign({ roomId: 'app-sfu-viewer', identity: 'hana', role: 'host', displayName: 'Hana' }, 600);
+		const viewerToken = await tokens.sign({ roomId: 'app-sfu-viewer', identity: 'vera', role: 'viewer', displayName: 'Vera' }, 600);
+		const host = await open(context, `${server.url}/?room=app-sfu-viewer&name=Hana&token=${hostToken}`);
+		const viewer = await open(context, `${server.url}/?room=app-sfu-viewer&name=Vera&token=${viewerToken}`);
+		await expect.poll(async () => (await remoteStats(viewer))[0]?.framesDecoded ?? 0).toBeGreaterThan(10);
+		expect((await remoteStats(viewer))[0]?.path).toBe('sfu');
+		expect(await viewer.locator('[data-testid=topology]').textContent()).toBe('sfu');
+		const text = await (await fetch(`${server.url}/metrics`)).text();
+		// The host's send and receive transports and the viewer's receive transport; the host's audio and video only.
+		expect(metricSample(text, 'streaming_sfu_transports')).toBe(3);
+		expect(metricSample(text, 'streaming_sfu_producers')).toBe(2);
+		expect(await host.locator('[data-testid=remote-tile]').count()).toBe(1);
 		await context.close();
 	});
 });
