@@ -137,6 +137,8 @@ export const Method = {
 	SfuConnectTransport: 'sfu.connectTransport',
 	/** Fresh ICE parameters for one of the caller's transports (after its ICE failed or the network changed). */
 	SfuRestartIce: 'sfu.restartIce',
+	/** Closes one of the caller's transports (and what is on it), freeing its direction for a new one. */
+	SfuCloseTransport: 'sfu.closeTransport',
 	SfuProduce: 'sfu.produce',
 	SfuPauseProducer: 'sfu.pauseProducer',
 	SfuResumeProducer: 'sfu.resumeProducer',
@@ -206,6 +208,7 @@ export const requestSchemas = {
 	[Method.SfuCreateTransport]: z.object({ direction: z.enum(['send', 'recv']) }),
 	[Method.SfuConnectTransport]: z.object({ transportId: sfuId, dtlsParameters: DtlsParametersSchema }),
 	[Method.SfuRestartIce]: z.object({ transportId: sfuId }),
+	[Method.SfuCloseTransport]: z.object({ transportId: sfuId }),
 	[Method.SfuProduce]: z.object({
 		transportId: sfuId,
 		kind: MediaKindSchema,
@@ -271,6 +274,7 @@ export const responseSchemas = {
 	}),
 	[Method.SfuConnectTransport]: z.object({}),
 	[Method.SfuRestartIce]: z.object({ iceParameters: obj }),
+	[Method.SfuCloseTransport]: z.object({}),
 	[Method.SfuProduce]: z.object({ producerId: sfuId }),
 	[Method.SfuPauseProducer]: z.object({}),
 	[Method.SfuResumeProducer]: z.object({}),

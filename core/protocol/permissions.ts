@@ -63,6 +63,7 @@ export function requiredCapability(request: TypedRequest): Capability | null {
 		case Method.SfuJoin:
 		case Method.SfuConnectTransport:
 		case Method.SfuRestartIce:
+		case Method.SfuCloseTransport:
 		case Method.SfuResumeConsumer:
 		case Method.SfuSetConsumerPreferredLayers:
 			return Capability.Subscribe;

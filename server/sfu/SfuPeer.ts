@@ -69,15 +69,17 @@ export class SfuPeer {
 	/**
 	 * Keeps a transport the worker just made (forgotten when it closes). One
 	 * made while this peer closed (the room left the SFU as the request was
-	 * with the worker) is closed at once and the request fails. A peer has
-	 * one transport per direction (each binds ports from the worker's range):
-	 * a new one replaces the old, closing what was on it, so a client that
-	 * starts over (after a failure) can, and none can pile them up.
+	 * with the worker) is closed at once and the request fails. So is one of
+	 * a direction the peer has already (two requests were with the worker at
+	 * once, from an old socket and the one that resumed): one per direction.
 	 */
 	addTransport(transport: types.WebRtcTransport): void {
 		this.#adopt(transport);
 		const direction = (transport.appData as { direction: 'send' | 'recv' }).direction;
-		this.transportFor(direction)?.close();
+		if (this.transportFor(direction)) {
+			transport.close();
+			throw new SignalingError(ErrorCode.LimitExceeded, `a ${direction} transport exists already (one per direction)`);
+		}
 		this.transports.set(transport.id, transport);
 		transport.observer.once('close', () => this.transports.delete(transport.id));
 	}

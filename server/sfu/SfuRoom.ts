@@ -107,7 +107,10 @@ export class SfuRoom {
 
 	async createTransport(peerId: string, data: RequestData<'sfu.createTransport'>): Promise<ResponseData<'sfu.createTransport'>> {
 		const peer = await this.#peer(peerId);
-		// One per direction (each binds ports from the worker's range): a new one replaces the old (SfuPeer.addTransport).
+		// Each transport binds ports from the worker's range: one per direction, or one client could exhaust them.
+		if (peer.transportFor(data.direction)) {
+			throw new SignalingError(ErrorCode.LimitExceeded, `a ${data.direction} transport exists already (one per direction; close it first with sfu.closeTransport)`);
+		}
 		const transport = await sfuCall('createTransport', () =>
 			peer.router.createWebRtcTransport({
 				listenIps: [{ ip: this.#mediasoup.listenIp, ...(this.#mediasoup.announcedIp ? { announcedIp: this.#mediasoup.announcedIp } : {}) }],
@@ -132,6 +135,11 @@ export class SfuRoom {
 	async connectTransport(peerId: string, data: RequestData<'sfu.connectTransport'>): Promise<void> {
 		const transport = (await this.#peer(peerId)).transport(data.transportId);
 		await sfuCall('connectTransport', () => transport.connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters }));
+	}
+
+	/** Closes one of the peer's transports: its producers and consumers go with it (the others' consumers of them too). */
+	async closeTransport(peerId: string, transportId: string): Promise<void> {
+		(await this.#peer(peerId)).transport(transportId).close();
 	}
 
 	/** New ICE parameters for one of the peer's transports: the client restarts ICE with them after a failure or a network change. */

@@ -283,6 +283,8 @@ export class SignalingService {
 				return sfu.connectTransport(id, request.data).then(() => ({}));
 			case 'sfu.restartIce':
 				return sfu.restartIce(id, request.data.transportId);
+			case 'sfu.closeTransport':
+				return sfu.closeTransport(id, request.data.transportId).then(() => ({}));
 			case 'sfu.produce':
 				return sfu.produce(id, request.data);
 			case 'sfu.pauseProducer':

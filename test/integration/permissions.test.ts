@@ -53,6 +53,8 @@ const MATRIX = {
 	'sfu.createTransport {direction: recv}': { method: Method.SfuCreateTransport, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'sfu.connectTransport': { method: Method.SfuConnectTransport, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'sfu.restartIce': { method: Method.SfuRestartIce, host: 'ok', participant: 'ok', viewer: 'ok' },
+	// Allowed to all; tried on an id that is nobody's, so the transports later rows use stay (limits.test.ts closes a real one).
+	'sfu.closeTransport': { method: Method.SfuCloseTransport, host: ErrorCode.SfuObjectNotFound, participant: ErrorCode.SfuObjectNotFound, viewer: ErrorCode.SfuObjectNotFound },
 	'sfu.produce': { method: Method.SfuProduce, host: 'ok', participant: 'ok', viewer: DENIED },
 	'sfu.pauseProducer': { method: Method.SfuPauseProducer, host: 'ok', participant: 'ok', viewer: DENIED },
 	'sfu.resumeProducer': { method: Method.SfuResumeProducer, host: 'ok', participant: 'ok', viewer: DENIED },
@@ -422,6 +424,7 @@ describe('Permissions per role', () => {
 				run: (m, p) => m.client.request(Method.SfuRestartIce, { transportId: p.id }),
 				check: (_m, data) => expect(data).toMatchObject({ iceParameters: { usernameFragment: expect.any(String) } }),
 			},
+			{ name: 'sfu.closeTransport', run: (m) => m.client.request(Method.SfuCloseTransport, { transportId: 'nobody-s-transport' }) },
 			{
 				name: 'sfu.produce',
 				// A viewer tries its own (receive) transport: the only one it can have.

@@ -265,6 +265,13 @@ const TABLE: Record<Method, { valid: unknown; bad: BadPayload[] }> = {
 			{ data: { transportId: 42 }, field: 'transportId:', why: 'a number' },
 		],
 	},
+	[Method.SfuCloseTransport]: {
+		valid: { transportId: 't' },
+		bad: [
+			{ data: {}, field: 'transportId:', why: 'no id' },
+			{ data: { transportId: ['t'] }, field: 'transportId:', why: 'an array' },
+		],
+	},
 	[Method.SfuProduce]: {
 		valid: { transportId: 't', kind: 'video', source: 'camera', rtpParameters: VP8 },
 		bad: [

@@ -85,6 +85,8 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	#device: Device | undefined;
 	#sendTransport: types.Transport | undefined;
 	#recvTransport: types.Transport | undefined;
+	/** Transports the server made for this session's current attempt (one per direction at most, on the server too). */
+	readonly #serverTransports = new Set<string>();
 	/** Consumers can be announced before the receive transport exists: they wait on this. */
 	#recvReady!: Promise<types.Transport>;
 	#resolveRecv!: (transport: types.Transport) => void;
@@ -124,9 +126,18 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		return [...this.#remoteStreams.keys()];
 	}
 
-	/** Loads the device, creates both transports and produces the local tracks. */
+	/**
+	 * Loads the device, creates both transports and produces the local tracks.
+	 * A start that fails gives back what the server made for it, so the next
+	 * try may make its transports again (the server allows one per direction).
+	 */
 	start(): Promise<void> {
-		this.#starting = this.#starting.then(() => this.#start());
+		this.#starting = this.#starting.then(() =>
+			this.#start().catch(async (error: unknown) => {
+				await this.#releaseServerTransports();
+				throw error;
+			}),
+		);
 		return this.#starting;
 	}
 
@@ -135,6 +146,8 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		if (this.#state === 'closed') return Promise.resolve();
 		this.#setState('restarting');
 		this.#teardown();
+		// The server dropped our side already: nothing of it to give back.
+		this.#serverTransports.clear();
 		return this.start();
 	}
 
@@ -266,8 +279,15 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		this.#producers.set(kind, producer);
 	}
 
+	async #releaseServerTransports(): Promise<void> {
+		const ids = [...this.#serverTransports];
+		this.#serverTransports.clear();
+		await Promise.all(ids.map((transportId) => this.#signaling.request(Method.SfuCloseTransport, { transportId }).catch(() => undefined)));
+	}
+
 	async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
 		const params = await this.#signaling.request(Method.SfuCreateTransport, { direction });
+		this.#serverTransports.add(params.transportId);
 		const options = {
 			id: params.transportId,
 			iceParameters: params.iceParameters as unknown as types.IceParameters,
