@@ -4,12 +4,21 @@ import type { Logger } from '../logger.js';
 import { SfuRoom, type SfuNotify, type TransportStateListener } from './SfuRoom.js';
 import type { WorkerPool } from './WorkerPool.js';
 
+/** What every room's SFU side is made with. */
+export interface SfuRoomsOptions {
+	pool: WorkerPool;
+	sfu: SfuConfig;
+	mediasoup: MediasoupConfig;
+	logger: Logger;
+	onTransportState?: TransportStateListener;
+}
+
 /** The SFU side of every room that has one, created on the first SFU request. */
 export class SfuRooms {
 	readonly #rooms = new Map<string, SfuRoom>();
-	readonly #options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger; onTransportState?: TransportStateListener };
+	readonly #options: SfuRoomsOptions;
 
-	constructor(options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; logger: Logger; onTransportState?: TransportStateListener }) {
+	constructor(options: SfuRoomsOptions) {
 		this.#options = options;
 	}
 

@@ -117,7 +117,7 @@ export class Connection implements PeerChannel {
 			this.close(CloseCode.SlowReader, 'SLOW_READER');
 			// A close frame would wait behind what it does not read: cut the connection.
 			this.#socket.terminate();
-			if (peer) this.#service.remove(peer, 'stopped reading');
+			if (peer) this.#service.end(peer, 'stopped reading');
 			return;
 		}
 		this.#socket.send(text);
@@ -126,10 +126,7 @@ export class Connection implements PeerChannel {
 	/** Closes the socket; the peer (if any) keeps its resume grace unless it left. Idempotent. */
 	close(code: number = CloseCode.Normal, reason = ''): void {
 		if (this.#state.name === 'closed') return;
-		const previous = this.#state;
-		this.#state = { name: 'closed' };
-		clearTimeout(this.#joinDeadline);
-		this.#queue.stop();
+		const previous = this.#markClosed();
 		if (previous.name === 'joined') this.#service.disconnected(previous.peer, this);
 		if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
 			this.#socket.close(code, reason);
@@ -144,13 +141,20 @@ export class Connection implements PeerChannel {
 	#onSocketClose(code: number): void {
 		if (this.#state.name === 'joined' && (code === CloseCode.Normal || code === CloseCode.GoingAway)) {
 			const { peer } = this.#state;
-			this.#state = { name: 'closed' };
-			clearTimeout(this.#joinDeadline);
-			this.#queue.stop();
+			this.#markClosed();
 			void this.#service.leave(peer, this);
 			return;
 		}
 		this.close();
+	}
+
+	/** No more requests, no join deadline; returns what the connection was. */
+	#markClosed(): ConnectionState {
+		const previous = this.#state;
+		this.#state = { name: 'closed' };
+		clearTimeout(this.#joinDeadline);
+		this.#queue.stop();
+		return previous;
 	}
 
 	#onFrame(data: RawData, isBinary: boolean): void {

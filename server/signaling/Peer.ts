@@ -19,8 +19,8 @@ export interface PeerChannel {
 
 export type PeerState =
 	| { name: 'connected'; channel: PeerChannel }
-	/** The socket dropped; notifications wait in the outbox until resume or expiry. */
-	| { name: 'disconnected'; outbox: string[]; outboxBytes: number; graceTimer: ReturnType<typeof setTimeout> }
+	/** The socket dropped; notifications wait in the outbox, within `limits`, until resume or expiry. */
+	| { name: 'disconnected'; outbox: string[]; outboxBytes: number; limits: OutboxLimits; graceTimer: ReturnType<typeof setTimeout> }
 	| { name: 'closed' };
 
 /**
@@ -44,8 +44,6 @@ export class Peer {
 	#iceRefresh: ReturnType<typeof setTimeout> | undefined;
 	/** Ends the session when its access token expires. */
 	#tokenExpiry: ReturnType<typeof setTimeout> | undefined;
-	/** Where held notifications' bytes are accounted, while some are held. */
-	#heldIn: HeldBytes | undefined;
 
 	constructor(options: {
 		id: string;
@@ -91,27 +89,26 @@ export class Peer {
 		return this.tokenExpiresAt !== undefined && now >= this.tokenExpiresAt;
 	}
 
-	notify(method: string, data: unknown, limits?: OutboxLimits): 'sent' | 'queued' | 'overflow' | 'closed' {
-		return this.deliver(encodeNotification(method, data), limits);
+	notify(method: string, data: unknown): 'sent' | 'queued' | 'overflow' | 'closed' {
+		return this.deliver(encodeNotification(method, data));
 	}
 
 	/**
 	 * Sends an encoded notification (a broadcast encodes once for all), or
-	 * holds it while the socket is down: at most `limits.count` of them and
-	 * `limits.bytes` in all, within the shared `limits.total` ('overflow'
-	 * past any of them). Without limits nothing is held.
+	 * holds it while the socket is down, within the limits `disconnect()` was
+	 * given ('overflow' past any of them).
 	 */
-	deliver(text: string, limits?: OutboxLimits): 'sent' | 'queued' | 'overflow' | 'closed' {
+	deliver(text: string): 'sent' | 'queued' | 'overflow' | 'closed' {
 		switch (this.#state.name) {
 			case 'connected':
 				this.#state.channel.send(text);
 				return 'sent';
 			case 'disconnected': {
 				const state = this.#state;
+				const { limits } = state;
 				const bytes = Buffer.byteLength(text);
-				if (!limits || state.outbox.length >= limits.count || state.outboxBytes + bytes > limits.bytes) return 'overflow';
+				if (state.outbox.length >= limits.count || state.outboxBytes + bytes > limits.bytes) return 'overflow';
 				if (!limits.total.take(bytes)) return 'overflow';
-				this.#heldIn = limits.total;
 				state.outbox.push(text);
 				state.outboxBytes += bytes;
 				return 'queued';
@@ -121,10 +118,10 @@ export class Peer {
 		}
 	}
 
-	/** The socket dropped: hold notifications, call `onExpire` after `graceMs`. */
-	disconnect(graceMs: number, onExpire: () => void): void {
+	/** The socket dropped: hold notifications within `limits`, call `onExpire` after `graceMs`. */
+	disconnect(graceMs: number, limits: OutboxLimits, onExpire: () => void): void {
 		if (this.#state.name !== 'connected') return;
-		this.#state = { name: 'disconnected', outbox: [], outboxBytes: 0, graceTimer: setTimeout(onExpire, graceMs) };
+		this.#state = { name: 'disconnected', outbox: [], outboxBytes: 0, limits, graceTimer: setTimeout(onExpire, graceMs) };
 	}
 
 	/**
@@ -141,7 +138,7 @@ export class Peer {
 			return [];
 		}
 		clearTimeout(previous.graceTimer);
-		this.#heldIn?.release(previous.outboxBytes);
+		previous.limits.total.release(previous.outboxBytes);
 		return previous.outbox;
 	}
 
@@ -150,10 +147,6 @@ export class Peer {
 		return this.#state.name === 'connected' && this.#state.channel === channel;
 	}
 
-	/**
-	 * Ends the peer: no more notifications, no resume. With a close code, its
-	 * socket (if any) is closed too. Idempotent.
-	 */
 	/** Runs `renew` after `delayMs` (once; a new call replaces the last), until the peer closes. */
 	scheduleIceRefresh(delayMs: number, renew: () => void): void {
 		clearTimeout(this.#iceRefresh);
@@ -170,6 +163,10 @@ export class Peer {
 		this.#tokenExpiry.unref?.();
 	}
 
+	/**
+	 * Ends the peer: no more notifications, no resume. With a close code, its
+	 * socket (if any) is closed too. Idempotent.
+	 */
 	close(closeCode?: number, reason = ''): void {
 		const previous = this.#state;
 		this.#state = { name: 'closed' };
@@ -177,7 +174,7 @@ export class Peer {
 		clearTimeout(this.#tokenExpiry);
 		if (previous.name === 'disconnected') {
 			clearTimeout(previous.graceTimer);
-			this.#heldIn?.release(previous.outboxBytes);
+			previous.limits.total.release(previous.outboxBytes);
 		}
 		if (previous.name === 'connected' && closeCode !== undefined) previous.channel.close(closeCode, reason);
 	}

@@ -106,7 +106,7 @@ export class SignalingService {
 				room.addPeer(peer);
 				this.#registry.indexResumeToken(peer);
 				// The session lasts as long as its token.
-				peer.expireWithToken(() => this.#expire(peer));
+				peer.expireWithToken(() => this.end(peer, 'access token expired', { code: CloseCode.Unauthorized, reason: ErrorCode.TokenExpired }));
 				this.broadcast(room, Notification.PeerJoined, peer.info, peer.id);
 				this.#logger.info({ roomId: room.id, peerId: peer.id, role: peer.role, mediaMode: placement.mediaMode }, 'peer joined');
 				return { peer, response: this.#describe(peer, peers, placement) };
@@ -126,26 +126,21 @@ export class SignalingService {
 		if (!peer || !room) {
 			throw new SignalingError(ErrorCode.ResumeFailed, 'resume token unknown or expired; join again');
 		}
-		room.hold();
-		try {
-			return await room.queue.push(async () => {
-				// Closed while queued (its join deadline, say): resuming now would hand a fresh token to nobody.
-				if (!channel.open) throw new SignalingError(ErrorCode.Closed, 'the connection closed before the resume');
-				if (peer.state === 'closed' || peer.resumeToken !== data.resumeToken) {
-					throw new SignalingError(ErrorCode.ResumeFailed, 'resume token unknown or expired; join again');
-				}
-				// The session lasts as long as the token it was opened with, not one reconnect longer.
-				if (peer.tokenExpired()) throw new SignalingError(ErrorCode.TokenExpired, 'the access token of this session expired; join again with a new one');
-				const replay = peer.reconnect(channel);
-				const previous = peer.resumeToken;
-				peer.rotateResumeToken();
-				this.#registry.indexResumeToken(peer, previous);
-				this.#logger.info({ roomId: room.id, peerId: peer.id, replayed: replay.length }, 'peer resumed');
-				return { peer, response: this.#describe(peer, room.peerInfos(peer.id), room.topology.placement), replay };
-			}, 'resume');
-		} finally {
-			this.#registry.release(room);
-		}
+		return this.#queued(room, 'resume', () => {
+			// Closed while queued (its join deadline, say): resuming now would hand a fresh token to nobody.
+			if (!channel.open) throw new SignalingError(ErrorCode.Closed, 'the connection closed before the resume');
+			if (peer.state === 'closed' || peer.resumeToken !== data.resumeToken) {
+				throw new SignalingError(ErrorCode.ResumeFailed, 'resume token unknown or expired; join again');
+			}
+			// The session lasts as long as the token it was opened with, not one reconnect longer.
+			if (peer.tokenExpired()) throw new SignalingError(ErrorCode.TokenExpired, 'the access token of this session expired; join again with a new one');
+			const replay = peer.reconnect(channel);
+			const previous = peer.resumeToken;
+			peer.rotateResumeToken();
+			this.#registry.indexResumeToken(peer, previous);
+			this.#logger.info({ roomId: room.id, peerId: peer.id, replayed: replay.length }, 'peer resumed');
+			return { peer, response: this.#describe(peer, room.peerInfos(peer.id), room.topology.placement), replay };
+		});
 	}
 
 	/** An explicit leave through `channel`: the peer is gone at once. */
@@ -162,7 +157,7 @@ export class SignalingService {
 			void this.#removeWhenQueued(peer, 'dropped');
 			return;
 		}
-		peer.disconnect(this.#config.resumeGraceMs, () => void this.#removeWhenQueued(peer, 'resume grace expired'));
+		peer.disconnect(this.#config.resumeGraceMs, this.#outboxLimits, () => void this.#removeWhenQueued(peer, 'resume grace expired'));
 	}
 
 	/** Relays a mesh signal to a peer of the sender's own room. */
@@ -200,28 +195,23 @@ export class SignalingService {
 	 * required, or past the new maxPeers, latest joiners first) are closed with
 	 * 4007 and the ErrorCode as the reason, and the others see them leave.
 	 */
-	async claim(room: Room, settings: RoomSettings): Promise<void> {
-		room.hold();
-		try {
-			await room.queue.push(async () => {
-				// Out first, then the new settings: the topology machine judges the room it keeps.
-				let kept = 0;
-				for (const peer of [...room.peers]) {
-					const refusal =
-						settings.requireToken && peer.tokenExpiresAt === undefined ? ErrorCode.TokenRequired : kept >= settings.maxPeers ? ErrorCode.RoomFull : undefined;
-					if (refusal === undefined) {
-						kept++;
-						continue;
-					}
-					peer.close(CloseCode.NoLongerAdmitted, refusal);
-					this.#removeNow(room, peer, `no longer admitted: ${refusal}`);
+	claim(room: Room, settings: RoomSettings): Promise<void> {
+		return this.#queued(room, 'claim', () => {
+			// Out first, then the new settings: the topology machine judges the room it keeps.
+			let kept = 0;
+			for (const peer of [...room.peers]) {
+				const refusal =
+					settings.requireToken && peer.tokenExpiresAt === undefined ? ErrorCode.TokenRequired : kept >= settings.maxPeers ? ErrorCode.RoomFull : undefined;
+				if (refusal === undefined) {
+					kept++;
+					continue;
 				}
-				room.claim(settings);
-				this.#logger.info({ roomId: room.id, settings, peers: room.size }, 'room claimed through the API');
-			}, 'claim');
-		} finally {
-			this.#registry.release(room);
-		}
+				peer.close(CloseCode.NoLongerAdmitted, refusal);
+				this.#removeNow(room, peer, `no longer admitted: ${refusal}`);
+			}
+			room.claim(settings);
+			this.#logger.info({ roomId: room.id, settings, peers: room.size }, 'room claimed through the API');
+		});
 	}
 
 	/** A host removes another peer: its socket closes with 4008, the others see it leave. */
@@ -229,16 +219,11 @@ export class SignalingService {
 		const room = this.#roomOf(host);
 		const target = room.getPeer(peerId);
 		if (!target || target === host) throw new SignalingError(ErrorCode.PeerNotFound, `no other peer "${peerId}" in this room`);
-		room.hold();
-		try {
-			await room.queue.push(async () => {
-				if (room.getPeer(peerId) !== target) return;
-				target.close(CloseCode.RemovedByHost, 'REMOVED_BY_HOST');
-				this.#removeNow(room, target, `removed by host ${host.id}`);
-			}, 'remove by host');
-		} finally {
-			this.#registry.release(room);
-		}
+		await this.#queued(room, 'remove by host', () => {
+			if (room.getPeer(peerId) !== target) return;
+			target.close(CloseCode.RemovedByHost, 'REMOVED_BY_HOST');
+			this.#removeNow(room, target, `removed by host ${host.id}`);
+		});
 	}
 
 	/** Chat: to everyone else in the room, with the sender's name; the sender gets the timestamp. */
@@ -357,16 +342,14 @@ export class SignalingService {
 		}
 	}
 
-	/** Ends a peer whose socket the server cut (a client that stopped reading): no resume, the others see it leave. */
-	remove(peer: Peer, why: string): void {
-		peer.close();
+	/**
+	 * Ends a peer on the server's own account (its client stopped reading, its
+	 * token expired): no resume; with a close code its socket closes with it;
+	 * the others see it leave.
+	 */
+	end(peer: Peer, why: string, close?: { code: number; reason: string }): void {
+		peer.close(close?.code, close?.reason);
 		void this.#removeWhenQueued(peer, why);
-	}
-
-	/** The access token of `peer`'s session expired: its socket closes with 4003, the others see it leave. */
-	#expire(peer: Peer): void {
-		peer.close(CloseCode.Unauthorized, ErrorCode.TokenExpired);
-		void this.#removeWhenQueued(peer, 'access token expired');
 	}
 
 	#deliver(room: Room, peer: Peer, method: string, data: unknown): void {
@@ -374,7 +357,7 @@ export class SignalingService {
 	}
 
 	#deliverText(room: Room, peer: Peer, text: string): void {
-		if (peer.deliver(text, this.#outboxLimits) === 'overflow') {
+		if (peer.deliver(text) === 'overflow') {
 			// Holding more would lose the oldest; end the peer instead, visibly.
 			this.#logger.warn({ roomId: room.id, peerId: peer.id }, 'outbox full while disconnected; removing peer');
 			void this.#removeWhenQueued(peer, 'outbox overflow');
@@ -392,17 +375,24 @@ export class SignalingService {
 		this.#logger.info({ roomId: room.id, peerId: peer.id, why }, 'peer left');
 	}
 
+	/** Runs `task` in `room`'s queue (after the membership changes before it), holding the room against disposal meanwhile. */
+	async #queued<T>(room: Room, name: string, task: () => T): Promise<T> {
+		room.hold();
+		try {
+			return await room.queue.push(async () => task(), name);
+		} finally {
+			this.#registry.release(room);
+		}
+	}
+
 	async #removeWhenQueued(peer: Peer, why: string): Promise<void> {
 		const room = this.#registry.get(peer.roomId);
 		if (!room) return;
-		room.hold();
 		try {
-			await room.queue.push(async () => this.#removeNow(room, peer, why), 'remove');
+			await this.#queued(room, 'remove', () => this.#removeNow(room, peer, why));
 		} catch (error) {
 			// The room was closed (deleted or server shutdown) meanwhile: nothing left to remove.
 			this.#logger.debug({ err: error, peerId: peer.id }, 'remove skipped');
-		} finally {
-			this.#registry.release(room);
 		}
 	}
 }

@@ -4,7 +4,7 @@ import { CloseCode, ErrorCode, Method, Notification, PROTOCOL_VERSION, type Resp
 import type { Server } from '../../server/Server.js';
 import { metricSample } from '../support/metrics.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
-import { bystanderCall, connectClient, nextEvent } from '../support/signaling.js';
+import { connectClient, nextEvent, withBystanders } from '../support/signaling.js';
 import type { SignalingClient } from '../../web/src/signaling/SignalingClient.js';
 
 const join = (roomId: string, displayName = 'Tester') => ({ protocolVersion: PROTOCOL_VERSION, roomId, displayName });
@@ -34,21 +34,8 @@ async function healthy(server: Server): Promise<void> {
 	expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
 }
 
-/**
- * Each limit is tried on a server that also carries a call in another room:
- * after every test the server answers /healthz and that call goes on.
- */
-function withBystanders(server: () => Server) {
-	let call: Awaited<ReturnType<typeof bystanderCall>> | undefined;
-	beforeAll(async () => {
-		call = await bystanderCall(server().port);
-	});
-	afterEach(async () => {
-		await healthy(server());
-		await call?.check();
-	});
-	afterAll(() => call?.close());
-}
+// Each limit is tried on a server that also carries a call in another room (withBystanders):
+// after every test the server answers /healthz and that call goes on.
 
 describe('limits: sockets per address and in total', () => {
 	let server: Server;

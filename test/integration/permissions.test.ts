@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	CloseCode,
 	ErrorCode,
@@ -16,7 +16,7 @@ import type { Server } from '../../server/Server.js';
 import type { SignalingClient } from '../../web/src/signaling/SignalingClient.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
 import { metricSample } from '../support/metrics.js';
-import { bystanderCall, connectClient, nextEvent } from '../support/signaling.js';
+import { connectClient, nextEvent, withBystanders } from '../support/signaling.js';
 
 /**
  * Permissions per role, with a test per role and request. The expectation
@@ -192,13 +192,9 @@ describe('Permissions per role', () => {
 	/** Every producer the worker made, seen from mediasoup's own observer (not from the code under test). */
 	const producers = new Map<string, types.Producer>();
 
-	/** A call in another room: after every test the server answers /healthz and it goes on. */
-	let bystanders: Awaited<ReturnType<typeof bystanderCall>> | undefined;
-
 	beforeAll(async () => {
 		server = await startInProcessServer({ auth: { tokenSecret: SECRET } });
 		base = `http://127.0.0.1:${server.port}`;
-		bystanders = await bystanderCall(server.port);
 		for (const worker of server.workers.workers) {
 			worker.observer.on('newrouter', (router: types.Router) =>
 				router.observer.on('newtransport', (transport: types.Transport) =>
@@ -208,13 +204,10 @@ describe('Permissions per role', () => {
 		}
 	});
 
-	afterEach(async () => {
-		expect((await fetch(`${base}/healthz`)).status).toBe(200);
-		await bystanders?.check();
-	});
+	// A call in another room: after every test the server answers /healthz and it goes on.
+	withBystanders(() => server);
 
 	afterAll(async () => {
-		bystanders?.close();
 		await server?.close();
 	});
 

@@ -1,10 +1,10 @@
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, ErrorCode, Method, Notification, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
 import { turnPassword } from '../../server/turn/TurnCredentials.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
-import { bystanderCall, connectClient, nextEvent, sessionWithCuttableSocket } from '../support/signaling.js';
+import { connectClient, nextEvent, sessionWithCuttableSocket, withBystanders } from '../support/signaling.js';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const TURN_SECRET = 'turn-secret-0123456789';
@@ -29,19 +29,6 @@ async function joinError(port: number, roomId: string, token: string): Promise<{
 		(e: { code: string }) => e,
 	);
 	return { code: error?.code, closeCode: (await closed)[0] };
-}
-
-/** A call in another room: after every test the server answers /healthz and it goes on. */
-function withBystanders(server: () => Server) {
-	let call: Awaited<ReturnType<typeof bystanderCall>> | undefined;
-	beforeAll(async () => {
-		call = await bystanderCall(server().port);
-	});
-	afterEach(async () => {
-		expect((await fetch(`http://127.0.0.1:${server().port}/healthz`)).status).toBe(200);
-		await call?.check();
-	});
-	afterAll(() => call?.close());
 }
 
 describe('access tokens: exp and iat required, a maximum age, and no resume past expiry', () => {

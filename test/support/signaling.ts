@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import WebSocket from 'ws';
 import { Method, Notification, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import { BackoffReconnectPolicy } from '../../web/src/signaling/ReconnectPolicy.js';
@@ -73,4 +73,21 @@ export async function bystanderCall(port: number, roomId = 'bystanders') {
 			for (const m of members) m.client.close();
 		},
 	};
+}
+
+/**
+ * For a describe block: a call in another room (bystanderCall) beside every
+ * test, and after each test the server answers /healthz and that call goes
+ * on. Register it after the hook that starts the server.
+ */
+export function withBystanders(server: () => { port: number }): void {
+	let call: Awaited<ReturnType<typeof bystanderCall>> | undefined;
+	beforeAll(async () => {
+		call = await bystanderCall(server().port);
+	});
+	afterEach(async () => {
+		expect((await fetch(`http://127.0.0.1:${server().port}/healthz`)).status).toBe(200);
+		await call?.check();
+	});
+	afterAll(() => call?.close());
 }
