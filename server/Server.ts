@@ -17,6 +17,7 @@ import { WorkerPool } from './sfu/WorkerPool.js';
 import { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { SignalingService } from './signaling/SignalingService.js';
+import { Audience } from './signaling/Audience.js';
 import { RoomTopology } from './topology/RoomTopology.js';
 import { TurnCredentials } from './turn/TurnCredentials.js';
 
@@ -71,9 +72,9 @@ export class Server {
 		});
 		const { meshMaxPeers, meshMinPeers, deescalateCooldownMs } = config.topology;
 		this.rooms = new RoomRegistry({
-			defaultSettings: { maxPeers: config.rooms.maxPeers, requireToken: config.auth.requireTokens, meshMaxPeers, meshMinPeers, deescalateCooldownMs },
-			topology: (room) =>
-				new RoomTopology({
+			defaultSettings: { kind: 'meeting', maxPeers: config.rooms.maxPeers, requireToken: config.auth.requireTokens, meshMaxPeers, meshMinPeers, deescalateCooldownMs },
+			parts: (room) => ({
+				topology: new RoomTopology({
 					settings: room.settings,
 					config: config.topology,
 					metrics: this.metrics,
@@ -86,6 +87,8 @@ export class Server {
 						closeSfu: () => this.sfuRooms.close(room.id),
 					},
 				}),
+				audience: new Audience(config.broadcast, () => room.audienceSize, (batch) => service.sendAudienceBatch(room, batch)),
+			}),
 			onRoomClosed: (roomId) => this.sfuRooms.close(roomId),
 			maxRooms: config.limits.maxRooms,
 		});
@@ -97,6 +100,7 @@ export class Server {
 			turn: new TurnCredentials(config.turn),
 			iceTransportPolicy: config.turn.iceTransportPolicy,
 			config: config.signaling,
+			broadcast: config.broadcast,
 			limits: config.limits,
 			requireTokens: config.auth.requireTokens,
 			logger: logger.child({ module: 'SignalingService' }),
@@ -125,6 +129,7 @@ export class Server {
 					claimRoom: (room, settings) => service.claim(room, settings),
 					apiKey,
 					tokensEnabled: this.tokens.enabled,
+					broadcastMaxPeers: config.rooms.broadcastMaxPeers,
 					sfuRouters: (roomId) =>
 						(this.sfuRooms.get(roomId)?.routers ?? []).map((r) => ({
 							routerId: r.id,

@@ -122,8 +122,27 @@ export const MetricsConfigSchema = z.object({
 });
 
 export const RoomsConfigSchema = z.object({
-	/** Default cap for rooms created on demand or without their own maxPeers. */
-	maxPeers: z.number().int().min(1).max(1000).default(50),
+	/** Default cap for meetings (rooms created on demand, or through the API without their own maxPeers). */
+	maxPeers: z.number().int().min(1).max(100_000).default(50),
+	/** Default cap for broadcast rooms, audience included. */
+	broadcastMaxPeers: z.number().int().min(1).max(100_000).default(5000),
+});
+
+/** Broadcast rooms: how their audience-sized signaling is paced and bounded. */
+export const BroadcastConfigSchema = z.object({
+	/** Audience counts, raised hands and reaction counts go out at most this often (batched). */
+	updateIntervalMs: z.number().int().min(100).max(60_000).default(1000),
+	/** Chat from a broadcast's viewers, for the whole room: sustained messages per second and burst (each goes to everyone). */
+	viewerChatPerSecond: z.number().positive().max(10_000).default(5),
+	viewerChatBurst: z.number().int().min(1).max(10_000).default(10),
+	/** Chat from one viewer: sustained messages per second and burst. */
+	chatPerViewerPerSecond: z.number().positive().max(1000).default(0.5),
+	chatPerViewerBurst: z.number().int().min(1).max(1000).default(3),
+	/** Reactions from one peer: sustained per second and burst (they reach the room as counts). */
+	reactionsPerSecond: z.number().positive().max(1000).default(2),
+	reactionsBurst: z.number().int().min(1).max(1000).default(5),
+	/** The simulcast layer a viewer's consumers start on (0: the lowest, about 300 kbit/s); the tile asks for more. */
+	viewerSpatialLayer: z.number().int().min(0).max(2).default(0),
 });
 
 /**
@@ -163,6 +182,8 @@ export const SfuConfigSchema = z.object({
 	/** Loudest-speaker detection: AudioLevelObserver interval and threshold (dBov). */
 	activeSpeakerIntervalMs: z.number().int().min(100).max(10_000).default(800),
 	activeSpeakerThresholdDb: z.number().int().min(-127).max(0).default(-80),
+	/** Key-frame requests reaching a video publisher are coalesced to at most one per this interval (mediasoup's keyFrameRequestDelay). */
+	keyFrameRequestDelayMs: z.number().int().min(0).max(10_000).default(1000),
 });
 
 export const AuthConfigSchema = z
@@ -191,6 +212,7 @@ export const ServerConfigSchema = z.object({
 	turn: TurnConfigSchema.default(() => TurnConfigSchema.parse({})),
 	signaling: SignalingConfigSchema.default(() => SignalingConfigSchema.parse({})),
 	rooms: RoomsConfigSchema.default(() => RoomsConfigSchema.parse({})),
+	broadcast: BroadcastConfigSchema.default(() => BroadcastConfigSchema.parse({})),
 	topology: TopologyConfigSchema.default(() => TopologyConfigSchema.parse({})),
 	sfu: SfuConfigSchema.default(() => SfuConfigSchema.parse({})),
 	auth: AuthConfigSchema.default(() => AuthConfigSchema.parse({})),
@@ -208,6 +230,7 @@ export type TopologyConfig = z.infer<typeof TopologyConfigSchema>;
 export type LimitsConfig = z.infer<typeof LimitsConfigSchema>;
 export type HttpConfig = z.infer<typeof HttpConfigSchema>;
 export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;
+export type BroadcastConfig = z.infer<typeof BroadcastConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 
 /** The embedded default configuration: what `npm start` runs with. */

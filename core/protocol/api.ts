@@ -1,16 +1,18 @@
 import { z } from 'zod';
-import { PeerInfoSchema, QualityReportSchema, RoomIdSchema } from './messages.js';
+import { PeerInfoSchema, QualityReportSchema, RoomIdSchema, RoomKindSchema } from './messages.js';
 
 /**
  * The HTTP room API (`/api/rooms`): what an operator or an app backend sends
  * to create a room with its own settings ahead of the first join.
  */
 const RoomSettingsShape = z.object({
-	/** Most peers the room admits at once; further joins get ROOM_FULL. */
-	maxPeers: z.number().int().min(1).max(1000),
+	/** meeting (everyone publishes) or broadcast (a stage and a receive-only audience). */
+	kind: RoomKindSchema,
+	/** Most peers the room admits at once, audience included; further joins get ROOM_FULL. */
+	maxPeers: z.number().int().min(1).max(100_000),
 	/** Joins must carry a signed access token for this room. */
 	requireToken: z.boolean(),
-	/** Move to the SFU when participants exceed this; 0: the room is on the SFU from its first participant. */
+	/** Move to the SFU when participants (in a broadcast: the stage) exceed this; 0: the room is on the SFU from its first participant. A broadcast with an audience is on the SFU whatever this says. */
 	meshMaxPeers: z.number().int().min(0).max(1000),
 	/** Eligible to return to the mesh at or below this many participants. */
 	meshMinPeers: z.number().int().min(0).max(1000),
@@ -40,6 +42,8 @@ export const RoomDescriptionSchema = z.object({
 	/** Where the room's media travels now (the topology machine's state) and its migration epoch. */
 	topology: z.object({ state: z.enum(['mesh', 'escalating', 'sfu', 'deescalating']), epoch: z.number().int().nonnegative() }),
 	peers: z.number().int().nonnegative(),
+	/** Viewers among `peers` (in a broadcast: the audience). */
+	audience: z.number().int().nonnegative(),
 	/** Created through the API: lives until deleted, even when empty. */
 	persistent: z.boolean(),
 });

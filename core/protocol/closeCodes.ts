@@ -31,6 +31,8 @@ export const CloseCode = {
 	NoLongerAdmitted: 4007,
 	/** A host removed this peer from the room. */
 	RemovedByHost: 4008,
+	/** A host ended the room for everyone. */
+	RoomEnded: 4009,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -43,4 +45,5 @@ export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set<number>([
 	CloseCode.RoomDeleted,
 	CloseCode.NoLongerAdmitted,
 	CloseCode.RemovedByHost,
+	CloseCode.RoomEnded,
 ]);

@@ -36,6 +36,10 @@ export const ErrorCode = {
 	PermissionDenied: 'PERMISSION_DENIED',
 	/** A per-peer cap was reached (one send and one receive transport, one producer per source). */
 	LimitExceeded: 'LIMIT_EXCEEDED',
+	/** The request belongs to the other room kind (a raised hand in a meeting). */
+	WrongRoomKind: 'WRONG_ROOM_KIND',
+	/** The target peer's role does not fit the request (promoting a speaker, demoting a viewer or a host). */
+	WrongRole: 'WRONG_ROLE',
 	/** The resume token is unknown, used, or its grace period ran out. */
 	ResumeFailed: 'RESUME_FAILED',
 	/** Too many messages on this connection; slow down. */

@@ -116,8 +116,29 @@ const sfuId = z.string().min(1).max(64);
 // ---------------------------------------------------------------- topology
 
 export const TopologySchema = z.enum(['mesh', 'sfu']);
+/** meeting: everyone publishes and sees everyone. broadcast: a stage publishes to a receive-only audience. */
+export const RoomKindSchema = z.enum(['meeting', 'broadcast']);
+export type RoomKind = z.infer<typeof RoomKindSchema>;
 export const TopologyStateSchema = z.enum(['mesh', 'escalating', 'sfu', 'deescalating']);
 const epoch = z.number().int().nonnegative();
+
+// ---------------------------------------------------------------- broadcast
+
+/** The reactions a room accepts. */
+export const REACTIONS = ['👍', '❤️', '😂', '👏', '🎉', '😮'] as const;
+export const ReactionSchema = z.enum(REACTIONS);
+export type Reaction = z.infer<typeof ReactionSchema>;
+
+export const RaisedHandSchema = z.object({
+	peerId: PeerIdSchema,
+	displayName: DisplayNameSchema,
+	/** Server time (ms since the epoch) the hand went up. */
+	raisedAt: z.number(),
+});
+export type RaisedHand = z.infer<typeof RaisedHandSchema>;
+
+/** At most this many hands are up at once in one room (LIMIT_EXCEEDED past it). */
+export const MAX_RAISED_HANDS = 200;
 
 // ---------------------------------------------------------------- methods
 
@@ -151,6 +172,16 @@ export const Method = {
 	TopologyFailed: 'topology.failed',
 	/** A host removes another peer from the room (its socket closes with 4008). */
 	RoomRemovePeer: 'room.removePeer',
+	/** A host ends the room for everyone (every other socket closes with 4009). */
+	RoomEnd: 'room.end',
+	/** A viewer of a broadcast raises (or lowers) its hand to speak. */
+	HandRaise: 'hand.raise',
+	/** A host brings a viewer of a broadcast onto the stage (it may publish from now on). */
+	StagePromote: 'stage.promote',
+	/** A host sends a speaker back to the audience (its producers close). */
+	StageDemote: 'stage.demote',
+	/** An emoji reaction; the room sees them counted, once a second. */
+	Reaction: 'reaction',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -178,6 +209,14 @@ export const Notification = {
 	TopologyAbort: 'topology.abort',
 	/** Fresh TURN credentials, sent before the current ones expire: use them for new ICE gathering. */
 	IceServers: 'iceServers',
+	/** This peer's own role changed (promoted to the stage, or back to the audience), with where its media goes now. */
+	RoleChanged: 'roleChanged',
+	/** A broadcast's audience size; at most once per `broadcast.updateIntervalMs`. */
+	Audience: 'audience',
+	/** To hosts of a broadcast: the raised hands, oldest first; at most once per `broadcast.updateIntervalMs`. */
+	Hands: 'hands',
+	/** Reactions since the last batch, counted per emoji; at most once per `broadcast.updateIntervalMs`. */
+	Reactions: 'reactions',
 } as const;
 export type Notification = (typeof Notification)[keyof typeof Notification];
 
@@ -189,6 +228,13 @@ export const requestSchemas = {
 		displayName: DisplayNameSchema,
 		/** Signed access token (JWT); required by rooms that ask for one. */
 		token: z.string().min(1).max(4096).optional(),
+		/**
+		 * The role asked for without a token. An open broadcast room grants it
+		 * (default: viewer); an open meeting grants participant or viewer
+		 * (default: participant) and refuses host with PERMISSION_DENIED. With
+		 * a token, the token's role applies and this is ignored.
+		 */
+		role: RoleSchema.optional(),
 	}),
 	[Method.Resume]: z.object({
 		protocolVersion: z.number().int(),
@@ -229,7 +275,20 @@ export const requestSchemas = {
 	[Method.TopologyReady]: z.object({ epoch }),
 	[Method.TopologyFailed]: z.object({ epoch, reason: z.string().min(1).max(256) }),
 	[Method.RoomRemovePeer]: z.object({ peerId: PeerIdSchema }),
+	[Method.RoomEnd]: z.object({}),
+	[Method.HandRaise]: z.object({ raised: z.boolean() }),
+	[Method.StagePromote]: z.object({ peerId: PeerIdSchema }),
+	[Method.StageDemote]: z.object({ peerId: PeerIdSchema }),
+	[Method.Reaction]: z.object({ emoji: ReactionSchema }),
 } as const;
+
+/** Where a peer's media goes: the room's topology (or a migration's target), and the room's state and epoch. */
+const PlacementShape = {
+	/** Where this peer's media goes: the room's topology, or the target of a migration in flight. */
+	mediaMode: TopologySchema,
+	/** The room's topology state and migration epoch; in `escalating`/`deescalating` send `topology.ready` for it once every remote renders. */
+	topology: z.object({ state: TopologyStateSchema, epoch }),
+};
 
 const JoinedSchema = z.object({
 	peerId: PeerIdSchema,
@@ -250,10 +309,18 @@ const JoinedSchema = z.object({
 	iceTransportPolicy: z.enum(['all', 'relay']),
 	/** Send a `qualityReport` this often. */
 	qualityReportIntervalMs: z.number().int().positive(),
-	/** Where this peer's media goes: the room's topology, or the target of a migration in flight. */
-	mediaMode: TopologySchema,
-	/** The room's topology state and migration epoch; in `escalating`/`deescalating` send `topology.ready` for it once every remote renders. */
-	topology: z.object({ state: TopologyStateSchema, epoch }),
+	...PlacementShape,
+	roomKind: RoomKindSchema,
+	/**
+	 * Viewers in the room. In a broadcast, `peers` lists only the stage
+	 * (hosts and speakers): the audience is this count, kept current by
+	 * `audience` notifications.
+	 */
+	audience: z.number().int().nonnegative(),
+	/** A host of a broadcast: the raised hands now (then `hands` notifications); empty otherwise. */
+	hands: z.array(RaisedHandSchema).max(MAX_RAISED_HANDS),
+	/** This peer's own hand is up (a viewer of a broadcast that resumed). */
+	handRaised: z.boolean(),
 });
 
 export const responseSchemas = {
@@ -284,6 +351,11 @@ export const responseSchemas = {
 	[Method.TopologyReady]: z.object({}),
 	[Method.TopologyFailed]: z.object({}),
 	[Method.RoomRemovePeer]: z.object({}),
+	[Method.RoomEnd]: z.object({}),
+	[Method.HandRaise]: z.object({}),
+	[Method.StagePromote]: z.object({}),
+	[Method.StageDemote]: z.object({}),
+	[Method.Reaction]: z.object({}),
 } as const;
 
 export const notificationSchemas = {
@@ -334,6 +406,17 @@ export const notificationSchemas = {
 		iceServers: z.array(IceServerSchema),
 		/** When these credentials stop working (ms since the epoch); null when there are none. */
 		expiresAt: z.number().nullable(),
+	}),
+	[Notification.RoleChanged]: z.object({
+		role: RoleSchema,
+		/** Who changed it (the host's peer id). */
+		by: PeerIdSchema,
+		...PlacementShape,
+	}),
+	[Notification.Audience]: z.object({ count: z.number().int().nonnegative() }),
+	[Notification.Hands]: z.object({ hands: z.array(RaisedHandSchema).max(MAX_RAISED_HANDS) }),
+	[Notification.Reactions]: z.object({
+		counts: z.array(z.object({ emoji: ReactionSchema, count: z.number().int().positive() })).max(REACTIONS.length),
 	}),
 } as const;
 

@@ -7,13 +7,15 @@ import { Method, type Role, type TypedRequest } from './messages.js';
  *
  *   publish     send media: a send transport, producers, mute state, mesh offers that send
  *   subscribe   receive media: receive transports, consumers, mesh connections
- *   chat        send chat messages
- *   manageRoom  remove other peers from the room
+ *   chat        send chat messages and reactions
+ *   raiseHand   ask to speak in a broadcast (a viewer: the others are on stage already)
+ *   manageRoom  remove other peers, end the room, promote viewers to the stage and demote speakers
  */
 export const Capability = {
 	Publish: 'publish',
 	Subscribe: 'subscribe',
 	Chat: 'chat',
+	RaiseHand: 'raiseHand',
 	ManageRoom: 'manageRoom',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
@@ -21,7 +23,7 @@ export type Capability = (typeof Capability)[keyof typeof Capability];
 export const ROLE_CAPABILITIES: Readonly<Record<Role, ReadonlySet<Capability>>> = {
 	host: new Set([Capability.Publish, Capability.Subscribe, Capability.Chat, Capability.ManageRoom]),
 	participant: new Set([Capability.Publish, Capability.Subscribe, Capability.Chat]),
-	viewer: new Set([Capability.Subscribe, Capability.Chat]),
+	viewer: new Set([Capability.Subscribe, Capability.Chat, Capability.RaiseHand]),
 };
 
 export function can(role: Role, capability: Capability): boolean {
@@ -43,7 +45,10 @@ export function requiredCapability(request: TypedRequest): Capability | null {
 		case Method.TopologyFailed:
 			return null;
 		case Method.Chat:
+		case Method.Reaction:
 			return Capability.Chat;
+		case Method.HandRaise:
+			return Capability.RaiseHand;
 		case Method.MediaState:
 		case Method.SfuProduce:
 		case Method.SfuPauseProducer:
@@ -68,6 +73,9 @@ export function requiredCapability(request: TypedRequest): Capability | null {
 		case Method.SfuSetConsumerPreferredLayers:
 			return Capability.Subscribe;
 		case Method.RoomRemovePeer:
+		case Method.RoomEnd:
+		case Method.StagePromote:
+		case Method.StageDemote:
 			return Capability.ManageRoom;
 	}
 }

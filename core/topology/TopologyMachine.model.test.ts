@@ -5,7 +5,8 @@ import { topologyMachine, topologyState, type TopologyEmitted, type TopologyEven
 
 /**
  * Model-based tests: xstate/graph walks the machine over a small world
- * (three possible peers, one of them able to report pressure) and every
+ * (three possible peers, one of them able to report pressure, and a
+ * broadcast's audience that comes and goes) and every
  * state and every transition of the machine is then driven on a real actor
  * with a simulated clock, checking the invariants of each state on the way.
  */
@@ -44,6 +45,8 @@ function eventsFor(snapshot: TopologySnapshot): TopologyEvent[] {
 		events.push({ type: 'quality.report', peerId: 'a', at: reportClock + thresholds.qualityWindowMs, pressure: 'uplink' });
 		events.push({ type: 'quality.report', peerId: 'a', at: reportClock + 1, pressure: null });
 	}
+	// A broadcast's audience arrives or empties.
+	events.push({ type: 'audience.changed', size: snapshot.context.audience > 0 ? 0 : 1 });
 	// A claim through the room API re-sends the thresholds; the walk keeps its world's own.
 	events.push({ type: 'thresholds.changed', thresholds: snapshot.context.thresholds });
 	return [...events, ...afterEvents];
@@ -51,8 +54,8 @@ function eventsFor(snapshot: TopologySnapshot): TopologyEvent[] {
 
 /** What distinguishes states for the walk (epochs and report times grow without bound; they are left out). */
 function serialize(snapshot: TopologySnapshot): string {
-	const { peers, ready, pressure } = snapshot.context;
-	return JSON.stringify([snapshot.value, [...peers].sort(), [...ready].sort(), Object.keys(pressure).sort()]);
+	const { peers, ready, pressure, audience } = snapshot.context;
+	return JSON.stringify([snapshot.value, [...peers].sort(), [...ready].sort(), Object.keys(pressure).sort(), audience]);
 }
 
 

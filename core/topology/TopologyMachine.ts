@@ -11,6 +11,11 @@ import type { QualityPressure } from './EscalationPolicy.js';
  *    └───────────────────────────── abort ◀──────────────────────┘
  *   sfu ──(few peers, no pressure, for the cooldown)──▶ deescalating ──(everyone ready)──▶ mesh
  *
+ * A broadcast room adds an audience: viewers who only receive, and only
+ * through the SFU. They are not among `peers` (they do not migrate and are
+ * not waited for); while there is any, the room goes to the SFU at once
+ * and does not return to the mesh (reason `audience`).
+ *
  * Each migration has an epoch; clients answer `client.ready` or
  * `client.failed` for it and stale epochs are ignored. The machine is pure:
  * it emits `prepare`, `commit` and `abort`, and the server turns them into
@@ -23,7 +28,7 @@ export type Topology = 'mesh' | 'sfu';
 export type TopologyStateName = 'mesh' | 'escalating' | 'sfu' | 'deescalating';
 
 /** What started a migration. */
-export type MigrationReason = 'participants' | QualityPressure | 'participants-low';
+export type MigrationReason = 'participants' | 'audience' | QualityPressure | 'participants-low';
 
 export interface TopologyThresholds {
 	meshMaxPeers: number;
@@ -35,8 +40,10 @@ export interface TopologyThresholds {
 
 export interface TopologyContext {
 	thresholds: TopologyThresholds;
-	/** Everyone in the room, in join order. */
+	/** Everyone whose media migrates (in a broadcast: the stage), in join order. */
 	peers: string[];
+	/** Viewers of a broadcast, receiving through the SFU only. */
+	audience: number;
 	/** The current (or last) migration's number; 0 before the first. */
 	epoch: number;
 	/** Peers that confirmed the current migration's new path renders. */
@@ -50,6 +57,8 @@ export interface TopologyContext {
 export type TopologyEvent =
 	| { type: 'peer.joined'; peerId: string }
 	| { type: 'peer.left'; peerId: string }
+	/** A broadcast's audience grew or shrank to `size`. */
+	| { type: 'audience.changed'; size: number }
 	| { type: 'quality.report'; peerId: string; at: number; pressure: QualityPressure | null }
 	| { type: 'client.ready'; peerId: string; epoch: number }
 	| { type: 'client.failed'; peerId: string; epoch: number; reason: string }
@@ -70,6 +79,7 @@ function sustained(context: TopologyContext): QualityPressure | null {
 }
 
 function escalationReason(context: TopologyContext): MigrationReason | null {
+	if (context.audience > 0) return 'audience';
 	if (context.peers.length > context.thresholds.meshMaxPeers) return 'participants';
 	return sustained(context);
 }
@@ -85,13 +95,17 @@ export const topologyMachine = setup({
 		/** meshMaxPeers 0: the room never uses the mesh. */
 		sfuOnly: ({ context }) => context.thresholds.meshMaxPeers === 0,
 		shouldEscalate: ({ context }) => escalationReason(context) !== null,
-		/** More than twice meshMaxPeers: too many for a mesh even while the room holds still after a migration. */
-		farTooManyForMesh: ({ context }) => context.thresholds.meshMaxPeers > 0 && context.peers.length > 2 * context.thresholds.meshMaxPeers,
+		/** More than twice meshMaxPeers, or an audience: too many for a mesh even while the room holds still after a migration. */
+		farTooManyForMesh: ({ context }) =>
+			context.audience > 0 || (context.thresholds.meshMaxPeers > 0 && context.peers.length > 2 * context.thresholds.meshMaxPeers),
 		tooManyForMesh: ({ context }) => context.peers.length > context.thresholds.meshMaxPeers,
+		/** Nobody to migrate (an audience does not migrate: it is on the SFU already). */
 		roomEmpty: ({ context }) => context.peers.length === 0,
+		hasAudience: ({ context }) => context.audience > 0,
 		/** Few enough peers, and nobody's reports argue for the SFU right now. */
 		mayDeescalate: ({ context }) =>
 			context.thresholds.meshMaxPeers > 0 &&
+			context.audience === 0 &&
 			context.peers.length <= context.thresholds.meshMinPeers &&
 			Object.keys(context.pressure).length === 0,
 		isCurrentEpoch: ({ context, event }) => 'epoch' in event && event.epoch === context.epoch,
@@ -130,6 +144,7 @@ export const topologyMachine = setup({
 			const entry = { since: previous?.since ?? event.at, last: event.at, kind: event.pressure };
 			return { reportClock, pressure: { ...fresh, [event.peerId]: entry } };
 		}),
+		setAudience: assign({ audience: ({ context, event }) => (event.type === 'audience.changed' ? event.size : context.audience) }),
 		setThresholds: assign({
 			thresholds: ({ context, event }) => (event.type === 'thresholds.changed' ? event.thresholds : context.thresholds),
 		}),
@@ -165,12 +180,13 @@ export const topologyMachine = setup({
 	},
 }).createMachine({
 	id: 'topology',
-	context: ({ input }) => ({ thresholds: input.thresholds, peers: [], epoch: 0, ready: [], pressure: {}, reportClock: 0 }),
+	context: ({ input }) => ({ thresholds: input.thresholds, peers: [], audience: 0, epoch: 0, ready: [], pressure: {}, reportClock: 0 }),
 	initial: 'deciding',
 	on: {
 		'peer.joined': { actions: 'addPeer' },
 		'peer.left': { actions: 'removePeer' },
 		'quality.report': { actions: 'trackPressure' },
+		'audience.changed': { actions: 'setAudience' },
 		'thresholds.changed': { actions: 'setThresholds' },
 	},
 	states: {
@@ -205,6 +221,8 @@ export const topologyMachine = setup({
 				},
 			},
 			always: [
+				// An audience with nobody on stage to move: the room is on the SFU at once.
+				{ guard: and(['roomEmpty', 'hasAudience']), target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
 				{ guard: 'roomEmpty', target: 'mesh.settling', actions: { type: 'announceAbort', params: { topology: 'mesh', reason: 'room emptied' } } },
 				{ guard: 'everyoneReady', target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
 			],
@@ -239,10 +257,11 @@ export const topologyMachine = setup({
 				},
 			},
 			always: [
+				// Joins during the move brought an audience, or took the room past meshMaxPeers: it stays on the SFU.
+				{ guard: 'hasAudience', target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'superseded: an audience joined' } } },
+				{ guard: 'tooManyForMesh', target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'superseded: participants over meshMaxPeers' } } },
 				// Nobody left to move: the room is back on the mesh at once (it holds nothing there).
 				{ guard: 'roomEmpty', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
-				// Joins during the move took the room past meshMaxPeers: it stays on the SFU.
-				{ guard: 'tooManyForMesh', target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'superseded: participants over meshMaxPeers' } } },
 				{ guard: 'everyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
 			],
 			after: {

@@ -23,6 +23,7 @@ function describe(room: Room): RoomDescription {
 		settings: room.settings,
 		topology: room.topology.placement.topology,
 		peers: room.size,
+		audience: room.audienceSize,
 		persistent: room.persistent,
 	};
 }
@@ -53,6 +54,7 @@ export class RoomApi {
 	readonly #claimRoom: (room: Room, settings: RoomSettings) => Promise<void>;
 	readonly #apiKey: ApiKey | undefined;
 	readonly #tokensEnabled: boolean;
+	readonly #broadcastMaxPeers: number;
 	readonly #sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
 
 	constructor(options: {
@@ -62,12 +64,15 @@ export class RoomApi {
 		claimRoom: (room: Room, settings: RoomSettings) => Promise<void>;
 		apiKey: ApiKey | undefined;
 		tokensEnabled: boolean;
+		/** maxPeers of a broadcast room that names none. */
+		broadcastMaxPeers: number;
 	}) {
 		this.#registry = options.registry;
 		this.#deleteRoom = options.deleteRoom;
 		this.#claimRoom = options.claimRoom;
 		this.#apiKey = options.apiKey;
 		this.#tokensEnabled = options.tokensEnabled;
+		this.#broadcastMaxPeers = options.broadcastMaxPeers;
 		this.#sfuRouters = options.sfuRouters;
 	}
 
@@ -109,8 +114,9 @@ export class RoomApi {
 		if (settings.requireToken && !this.#tokensEnabled) {
 			throw new HttpError(400, 'TOKENS_NOT_CONFIGURED', 'requireToken needs auth.tokenSecret on this server');
 		}
-		// Each key is valid alone; together with the defaults they must still make sense.
-		const merged = RoomSettingsSchema.safeParse({ ...this.#registry.defaultSettings, ...settings });
+		// Each key is valid alone; together with the defaults they must still make sense. A broadcast's audience needs room.
+		const defaults = { ...this.#registry.defaultSettings, ...(settings.kind === 'broadcast' ? { maxPeers: this.#broadcastMaxPeers } : {}) };
+		const merged = RoomSettingsSchema.safeParse({ ...defaults, ...settings });
 		if (!merged.success) {
 			const issue = merged.error.issues[0];
 			throw new HttpError(400, 'INVALID_DATA', `settings.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
@@ -119,6 +125,9 @@ export class RoomApi {
 		const existing = this.#registry.get(roomId);
 		if (existing?.persistent) throw new HttpError(409, 'ROOM_EXISTS', `room "${roomId}" already exists`);
 		if (existing) {
+			if (existing.kind !== merged.data.kind) {
+				throw new HttpError(409, 'ROOM_IN_USE', `room "${roomId}" is in use as a ${existing.kind}; its kind cannot change while people are in it`);
+			}
 			// A join made it: the API claims it, and its settings apply to who is in it now.
 			await this.#claimRoom(existing, merged.data);
 			sendJson(res, 200, describe(existing));
@@ -126,7 +135,7 @@ export class RoomApi {
 		}
 		let room: Room | undefined;
 		try {
-			room = this.#registry.create(roomId, settings);
+			room = this.#registry.create(roomId, merged.data);
 		} catch (error) {
 			if (error instanceof SignalingError && error.code === ErrorCode.TooManyRooms) throw new HttpError(503, error.code, error.message);
 			throw error;

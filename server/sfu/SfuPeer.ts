@@ -15,10 +15,13 @@ export function noSfuError(): SignalingError {
 export class SfuPeer {
 	readonly peerId: string;
 	readonly router: types.Router;
-	readonly transports = new Map<string, types.WebRtcTransport>();
+	/** WebRTC transports for browsers; other kinds (plain RTP) for server-side tools and the broadcast bench. */
+	readonly transports = new Map<string, types.Transport>();
 	readonly producers = new Map<string, types.Producer>();
 	readonly consumers = new Map<string, types.Consumer>();
 	rtpCapabilities: types.RtpCapabilities | undefined;
+	/** The simulcast layer its video consumers start on (a broadcast's viewer: the small one); undefined: the best. */
+	startLayer: number | undefined;
 	#closed = false;
 
 	constructor(peerId: string, router: types.Router) {
@@ -31,12 +34,12 @@ export class SfuPeer {
 	}
 
 	/** The transport that receives media, once the client made one. */
-	get recvTransport(): types.WebRtcTransport | undefined {
+	get recvTransport(): types.Transport | undefined {
 		return this.transportFor('recv');
 	}
 
 	/** The peer's transport for one direction, if it made one. */
-	transportFor(direction: 'send' | 'recv'): types.WebRtcTransport | undefined {
+	transportFor(direction: 'send' | 'recv'): types.Transport | undefined {
 		for (const transport of this.transports.values()) {
 			if ((transport.appData as { direction?: string }).direction === direction) return transport;
 		}
@@ -48,7 +51,7 @@ export class SfuPeer {
 		return !this.#closed && this.rtpCapabilities !== undefined && this.recvTransport !== undefined;
 	}
 
-	transport(id: string): types.WebRtcTransport {
+	transport(id: string): types.Transport {
 		const transport = this.transports.get(id);
 		if (!transport) throw new SignalingError(ErrorCode.SfuObjectNotFound, `no transport "${id}" of yours`);
 		return transport;
@@ -73,7 +76,7 @@ export class SfuPeer {
 	 * a direction the peer has already (two requests were with the worker at
 	 * once, from an old socket and the one that resumed): one per direction.
 	 */
-	addTransport(transport: types.WebRtcTransport): void {
+	addTransport(transport: types.Transport): void {
 		this.#adopt(transport);
 		const direction = (transport.appData as { direction: 'send' | 'recv' }).direction;
 		if (this.transportFor(direction)) {

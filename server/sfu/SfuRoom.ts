@@ -6,6 +6,7 @@ import {
 	Notification,
 	SignalingError,
 	type MediaSource,
+	type RoomKind,
 	type NotificationData,
 	type RequestData,
 	type ResponseData,
@@ -38,15 +39,19 @@ async function sfuCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * A room's media on the SFU. Peers are placed on the room's routers (a new
- * router, on the least-loaded worker, once each holds `maxPeersPerRouter`);
- * a consumer on one router of a producer on another goes through
- * pipeToRouter. Consumers are created paused and resumed when the client
+ * A room's media on the SFU. Peers are placed on the room's routers. A
+ * meeting fills a router up to `maxPeersPerRouter`, then takes another on
+ * the least-loaded worker. A broadcast has (at most) one router per worker
+ * and puts each peer on the worker carrying the fewest peers, so its
+ * audience spreads over every core. A consumer on one router of a producer
+ * on another goes through pipeToRouter, made once per producer and router,
+ * when the first consumer there needs it. Consumers are created paused and resumed when the client
  * says it is ready. Losing a router (its worker died) restarts the room's
  * SFU side: every peer is told to rebuild, and new routers are taken.
  */
 export class SfuRoom {
 	readonly roomId: string;
+	readonly kind: RoomKind;
 	readonly #pool: WorkerPool;
 	readonly #sfu: SfuConfig;
 	readonly #mediasoup: MediasoupConfig;
@@ -67,6 +72,8 @@ export class SfuRoom {
 
 	constructor(options: {
 		roomId: string;
+		/** Default meeting. */
+		kind?: RoomKind;
 		pool: WorkerPool;
 		sfu: SfuConfig;
 		mediasoup: MediasoupConfig;
@@ -75,6 +82,7 @@ export class SfuRoom {
 		onTransportState?: TransportStateListener;
 	}) {
 		this.roomId = options.roomId;
+		this.kind = options.kind ?? 'meeting';
 		this.#pool = options.pool;
 		this.#sfu = options.sfu;
 		this.#mediasoup = options.mediasoup;
@@ -99,9 +107,11 @@ export class SfuRoom {
 		}, 'prepare');
 	}
 
-	async join(peerId: string, data: RequestData<'sfu.join'>): Promise<void> {
+	/** The peer's device capabilities; `startLayer` is the simulcast layer its video consumers start on (undefined: the best). */
+	async join(peerId: string, data: RequestData<'sfu.join'>, startLayer?: number): Promise<void> {
 		const peer = await this.#peer(peerId);
 		peer.rtpCapabilities = data.rtpCapabilities as types.RtpCapabilities;
+		peer.startLayer = startLayer;
 		await this.#consumeAllFor(peer);
 	}
 
@@ -111,7 +121,7 @@ export class SfuRoom {
 		if (peer.transportFor(data.direction)) {
 			throw new SignalingError(ErrorCode.LimitExceeded, `a ${data.direction} transport exists already (one per direction; close it first with sfu.closeTransport)`);
 		}
-		const transport = await sfuCall('createTransport', () =>
+		const transport: types.WebRtcTransport = await sfuCall('createTransport', () =>
 			peer.router.createWebRtcTransport({
 				listenIps: [{ ip: this.#mediasoup.listenIp, ...(this.#mediasoup.announcedIp ? { announcedIp: this.#mediasoup.announcedIp } : {}) }],
 				enableUdp: true,
@@ -132,6 +142,27 @@ export class SfuRoom {
 		};
 	}
 
+	/**
+	 * Places the peer as a browser would be placed and adopts a transport
+	 * `make` creates on its router: plain RTP (or SRTP) for server-side
+	 * tools, such as the broadcast bench's audience. One per direction, as
+	 * for browsers; a receive transport gets its consumers at once.
+	 */
+	async attachTransport(peerId: string, direction: 'send' | 'recv', make: (router: types.Router) => Promise<types.Transport>): Promise<types.Transport> {
+		const peer = await this.#peer(peerId);
+		if (peer.transportFor(direction)) throw new SignalingError(ErrorCode.LimitExceeded, `a ${direction} transport exists already`);
+		const transport = await make(peer.router);
+		Object.assign(transport.appData, { peerId, direction });
+		peer.addTransport(transport);
+		if (direction === 'recv') await this.#consumeAllFor(peer);
+		return transport;
+	}
+
+	/** A speaker went back to the audience: its send transport (and every producer on it) closes; it keeps receiving. */
+	closeSendSide(peerId: string): void {
+		this.#peers.get(peerId)?.transportFor('send')?.close();
+	}
+
 	async connectTransport(peerId: string, data: RequestData<'sfu.connectTransport'>): Promise<void> {
 		const transport = (await this.#peer(peerId)).transport(data.transportId);
 		await sfuCall('connectTransport', () => transport.connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters }));
@@ -145,6 +176,7 @@ export class SfuRoom {
 	/** New ICE parameters for one of the peer's transports: the client restarts ICE with them after a failure or a network change. */
 	async restartIce(peerId: string, transportId: string): Promise<ResponseData<'sfu.restartIce'>> {
 		const transport = (await this.#peer(peerId)).transport(transportId);
+		if (!isWebRtc(transport)) throw new SignalingError(ErrorCode.SfuRejected, 'restartIce: not a WebRTC transport');
 		const iceParameters = await sfuCall('restartIce', () => transport.restartIce());
 		this.#logger.info({ peerId, transportId }, 'ICE restarted');
 		return { iceParameters: iceParameters as unknown as Record<string, unknown> };
@@ -170,6 +202,8 @@ export class SfuRoom {
 				kind: data.kind,
 				rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
 				paused: data.paused ?? false,
+				// However many receivers ask for a key frame, at most one request per interval reaches the sender.
+				...(data.kind === 'video' ? { keyFrameRequestDelay: this.#sfu.keyFrameRequestDelayMs } : {}),
 				appData: { ...info },
 			}),
 		);
@@ -216,6 +250,7 @@ export class SfuRoom {
 		const peer = this.#peers.get(peerId);
 		if (!peer) return;
 		this.#peers.delete(peerId);
+		this.#pool.notePlaced(peer.router, -1);
 		peer.close();
 		for (const key of [...this.#consuming]) if (key.startsWith(`${peerId}:`)) this.#consuming.delete(key);
 		this.#releaseUnusedRouters();
@@ -225,7 +260,10 @@ export class SfuRoom {
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
-		for (const peer of this.#peers.values()) peer.close();
+		for (const peer of this.#peers.values()) {
+			this.#pool.notePlaced(peer.router, -1);
+			peer.close();
+		}
 		this.#peers.clear();
 		for (const router of this.#routers.splice(0)) router.close();
 		this.#levelObservers.clear();
@@ -239,9 +277,10 @@ export class SfuRoom {
 		return this.#placement.push(async () => {
 			const again = this.#peers.get(peerId);
 			if (again) return again;
-			const router = await this.#routerWithRoom();
+			const router = this.kind === 'broadcast' ? await this.#routerOnLeastBusyWorker() : await this.#routerWithRoom();
 			const peer = new SfuPeer(peerId, router);
 			this.#peers.set(peerId, peer);
+			this.#pool.notePlaced(router, 1);
 			return peer;
 		}, 'place peer');
 	}
@@ -255,7 +294,18 @@ export class SfuRoom {
 			if (peers < this.#sfu.maxPeersPerRouter && (!best || peers < (load.get(best) ?? 0))) best = router;
 		}
 		if (best) return best;
-		const router = await this.#pool.createRouter({ roomId: this.roomId });
+		return this.#addRouter();
+	}
+
+	/** A broadcast's router on the worker carrying the fewest peers now (made there on first use). */
+	async #routerOnLeastBusyWorker(): Promise<types.Router> {
+		const worker = this.#pool.leastBusyWorker();
+		return this.#routers.find((r) => this.#pool.workerOf(r) === worker) ?? this.#addRouter(worker);
+	}
+
+	/** A new router for the room, on `worker` or the least-loaded one, with its loudest-speaker observer. */
+	async #addRouter(worker?: types.Worker): Promise<types.Router> {
+		const router = await this.#pool.createRouter({ roomId: this.roomId }, worker);
 		if (this.#closed) {
 			// Closed while the router was being made (a migration rolled back): it must not outlive the room.
 			router.close();
@@ -324,7 +374,8 @@ export class SfuRoom {
 				this.#logger.debug({ peerId: peer.peerId, producerId: producer.id }, 'peer cannot consume this producer');
 				return;
 			}
-			const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { ...info } });
+			const preferredLayers = peer.startLayer !== undefined && producer.kind === 'video' ? { preferredLayers: { spatialLayer: peer.startLayer } } : {};
+			const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, ...preferredLayers, appData: { ...info } });
 			if (peer.closed || transport.closed) {
 				this.#consuming.delete(key);
 				consumer.close();
@@ -377,6 +428,7 @@ export class SfuRoom {
 		// remove them first: this one was lost (its worker died). Start over.
 		this.#logger.error({ routerId: router.id }, 'router lost; restarting the room on the SFU');
 		const peers = [...this.#peers.values()];
+		for (const peer of peers) this.#pool.notePlaced(peer.router, -1);
 		this.#peers.clear();
 		this.#piped.clear();
 		this.#consuming.clear();
@@ -397,4 +449,8 @@ export class SfuRoom {
 			router.close();
 		}
 	}
+}
+
+function isWebRtc(transport: types.Transport): transport is types.WebRtcTransport {
+	return typeof (transport as unknown as Partial<types.WebRtcTransport>).restartIce === 'function';
 }

@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup';
 import type { MediasoupConfig, SfuConfig } from '../../core/config/index.js';
+import type { RoomKind } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { SfuRoom, type SfuNotify, type TransportStateListener } from './SfuRoom.js';
 import type { WorkerPool } from './WorkerPool.js';
@@ -31,10 +32,10 @@ export class SfuRooms {
 		return this.#rooms.get(roomId);
 	}
 
-	getOrCreate(roomId: string, notify: SfuNotify): SfuRoom {
+	getOrCreate(roomId: string, kind: RoomKind, notify: SfuNotify): SfuRoom {
 		let room = this.#rooms.get(roomId);
 		if (!room) {
-			room = new SfuRoom({ roomId, notify, ...this.#options });
+			room = new SfuRoom({ roomId, kind, notify, ...this.#options });
 			this.#rooms.set(roomId, room);
 		}
 		return room;

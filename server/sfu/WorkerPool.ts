@@ -15,14 +15,20 @@ type WorkerPoolEvents = {
 
 /**
  * The mediasoup worker processes: one per core by default. Routers go to the
- * least-loaded worker (fewest routers). A worker that dies is replaced, and
- * `workerdied` lets room owners re-create what it held.
+ * least-loaded worker (fewest routers), unless the caller names one. The pool
+ * also counts the peers placed on each worker's routers (rooms report
+ * them), so a broadcast can put each viewer on the worker that carries the
+ * fewest. A worker that dies is replaced, and `workerdied` lets room owners
+ * re-create what it held.
  */
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	readonly #config: MediasoupConfig;
 	readonly #logger: Logger;
 	readonly #workers: types.Worker[] = [];
 	readonly #routerCount = new Map<types.Worker, number>();
+	/** Peers placed on each worker's routers, all rooms together. */
+	readonly #peerCount = new Map<types.Worker, number>();
+	readonly #routerWorker = new WeakMap<types.Router, types.Worker>();
 	readonly #closedPids: number[] = [];
 	#rtpCapabilities: types.RtpCapabilities | undefined;
 	#closed = false;
@@ -67,16 +73,51 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		return this.#workers;
 	}
 
-	/** Creates a router with the product's codecs on the least-loaded worker. */
-	async createRouter(appData: Record<string, unknown> = {}): Promise<types.Router> {
+	/** Creates a router with the product's codecs on `worker`, or on the one with the fewest routers. */
+	async createRouter(appData: Record<string, unknown> = {}, on?: types.Worker): Promise<types.Router> {
 		if (this.#closed) throw new Error('WorkerPool closed');
-		const worker = this.#leastLoaded();
+		const worker = on ?? this.#leastLoaded();
 		const router = await worker.createRouter({ mediaCodecs, appData: { ...appData, workerPid: worker.pid } });
+		this.#routerWorker.set(router, worker);
 		this.#routerCount.set(worker, (this.#routerCount.get(worker) ?? 0) + 1);
 		router.observer.once('close', () => {
 			this.#routerCount.set(worker, Math.max(0, (this.#routerCount.get(worker) ?? 1) - 1));
 		});
 		return router;
+	}
+
+	/** The worker a router of this pool lives on. */
+	workerOf(router: types.Router): types.Worker | undefined {
+		return this.#routerWorker.get(router);
+	}
+
+	/** The live worker carrying the fewest placed peers (then the fewest routers). */
+	leastBusyWorker(): types.Worker {
+		let best: types.Worker | undefined;
+		const key = (w: types.Worker) => [this.#peerCount.get(w) ?? 0, this.#routerCount.get(w) ?? 0] as const;
+		for (const worker of this.#workers) {
+			if (!best) {
+				best = worker;
+				continue;
+			}
+			const [peers, routers] = key(worker);
+			const [bestPeers, bestRouters] = key(best);
+			if (peers < bestPeers || (peers === bestPeers && routers < bestRouters)) best = worker;
+		}
+		if (!best) throw new Error('WorkerPool has no worker');
+		return best;
+	}
+
+	/** A room placed a peer on `router` (+1) or let it go (-1). */
+	notePlaced(router: types.Router, delta: 1 | -1): void {
+		const worker = this.#routerWorker.get(router);
+		if (!worker || !this.#peerCount.has(worker)) return;
+		this.#peerCount.set(worker, Math.max(0, (this.#peerCount.get(worker) ?? 0) + delta));
+	}
+
+	/** Peers placed per worker pid (for stats and tests). */
+	get placedPeers(): Record<number, number> {
+		return Object.fromEntries(this.#workers.map((w) => [w.pid, this.#peerCount.get(w) ?? 0]));
 	}
 
 	/** Ends every worker process. Idempotent. */
@@ -89,6 +130,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		}
 		this.#workers.length = 0;
 		this.#routerCount.clear();
+		this.#peerCount.clear();
 		this.removeAllListeners();
 	}
 
@@ -129,6 +171,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		});
 		this.#workers.push(worker);
 		this.#routerCount.set(worker, 0);
+		this.#peerCount.set(worker, 0);
 		this.#logger.info({ pid: worker.pid }, 'worker started');
 		this.emit('workerstarted', worker);
 		worker.on('died', (error: Error) => {
@@ -136,6 +179,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			const index = this.#workers.indexOf(worker);
 			if (index !== -1) this.#workers.splice(index, 1);
 			this.#routerCount.delete(worker);
+			this.#peerCount.delete(worker);
 			if (this.#closed) return;
 			this.emit('workerdied', worker, error);
 			this.#startWorker().catch((err: unknown) => {

@@ -281,6 +281,21 @@ export class Connection implements PeerChannel {
 			case Method.RoomRemovePeer:
 				await this.#service.removeByHost(peer, request.data.peerId);
 				return {};
+			case Method.RoomEnd:
+				await this.#service.endRoom(peer);
+				return {};
+			case Method.HandRaise:
+				this.#service.raiseHand(peer, request.data.raised);
+				return {};
+			case Method.StagePromote:
+				await this.#service.promote(peer, request.data.peerId);
+				return {};
+			case Method.StageDemote:
+				await this.#service.demote(peer, request.data.peerId);
+				return {};
+			case Method.Reaction:
+				this.#service.react(peer, request.data.emoji);
+				return {};
 			default:
 				return this.#service.sfuRequest(peer, request);
 		}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CloseCode, encodeNotification, type MediaState, type PeerInfo, type QualityReport, type Role } from '../../core/protocol/index.js';
 import type { HeldBytes } from './HeldBytes.js';
+import type { RateLimiter } from './RateLimiter.js';
 
 /** What may be held for a peer whose socket dropped: a count and bytes of its own, and a share of a budget for all. */
 export interface OutboxLimits {
@@ -32,8 +33,9 @@ export class Peer {
 	readonly id: string;
 	readonly identity: string;
 	readonly displayName: string;
-	readonly role: Role;
 	readonly roomId: string;
+	/** Changes only through Room.setRole (a host promotes or demotes): the room counts its audience. */
+	#role: Role;
 	/** When the access token it joined with stops admitting it (ms since the epoch); undefined: joined an open room without one. */
 	readonly tokenExpiresAt: number | undefined;
 	#resumeToken = newResumeToken();
@@ -57,11 +59,23 @@ export class Peer {
 		this.id = options.id;
 		this.identity = options.identity;
 		this.displayName = options.displayName;
-		this.role = options.role;
+		this.#role = options.role;
 		this.roomId = options.roomId;
 		this.tokenExpiresAt = options.tokenExpiresAt;
 		this.#state = { name: 'connected', channel: options.channel };
 	}
+
+	get role(): Role {
+		return this.#role;
+	}
+
+	/** For Room.setRole only. */
+	assignRole(role: Role): void {
+		this.#role = role;
+	}
+
+	/** Its own chat and reaction buckets, made on first use (rooms that pace them: broadcasts, reactions anywhere). */
+	readonly buckets: { chat?: RateLimiter; reactions?: RateLimiter } = {};
 
 	/** What the peer last said of its microphone and camera. */
 	mediaState: MediaState = { audioMuted: false, videoMuted: false };

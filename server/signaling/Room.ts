@@ -1,15 +1,21 @@
 import { AwaitQueue } from 'awaitqueue';
-import type { PeerInfo, RoomSettings } from '../../core/protocol/index.js';
+import type { PeerInfo, Role, RoomKind, RoomSettings } from '../../core/protocol/index.js';
 import type { RoomTopology } from '../topology/RoomTopology.js';
+import type { Audience } from './Audience.js';
 import type { Peer } from './Peer.js';
 
-/** Makes a room's topology actor (the server wires its effects to the room). */
-export type TopologyFactory = (room: Room) => RoomTopology;
+/** Makes a room's topology actor and its audience batches (the server wires their effects to the room). */
+export type RoomPartsFactory = (room: Room) => { topology: RoomTopology; audience: Audience };
 
 /**
  * A room: the peers that can see and signal each other. A peer can only
  * reach peers of its own room, because every lookup goes through this map.
  * Membership changes run one at a time through `queue`.
+ *
+ * Of two kinds (settings.kind). In a meeting everyone sees everyone. In a
+ * broadcast the stage (hosts and participants, who may publish) is seen by
+ * all, and the audience (viewers) by nobody one by one: others know only
+ * its size.
  */
 export class Room {
 	readonly id: string;
@@ -20,20 +26,53 @@ export class Room {
 	readonly queue = new AwaitQueue();
 	/** Decides and drives the room's mesh <-> SFU migrations. */
 	readonly topology: RoomTopology;
+	/** Audience count, raised hands and reactions, announced in batches. */
+	readonly audience: Audience;
 	readonly #peers = new Map<string, Peer>();
+	/** Peers whose role is viewer. */
+	#viewers = 0;
 	/** Operations in flight that will touch this room (it must not be dropped under them). */
 	#holds = 0;
 	#closed = false;
 
-	constructor(id: string, settings: RoomSettings, persistent: boolean, topology: TopologyFactory) {
+	constructor(id: string, settings: RoomSettings, persistent: boolean, parts: RoomPartsFactory) {
 		this.id = id;
 		this.#settings = settings;
 		this.#persistent = persistent;
-		this.topology = topology(this);
+		const { topology, audience } = parts(this);
+		this.topology = topology;
+		this.audience = audience;
 	}
 
 	get settings(): RoomSettings {
 		return this.#settings;
+	}
+
+	get kind(): RoomKind {
+		return this.#settings.kind;
+	}
+
+	/** Viewers in the room: a broadcast's audience. */
+	get audienceSize(): number {
+		return this.#viewers;
+	}
+
+	/**
+	 * Whether `peer` is on the stage: everyone in a meeting, hosts and
+	 * participants in a broadcast. Others see a stage member one by one
+	 * (peerJoined, peerLeft, join answers), and its media follows the
+	 * topology machine; a broadcast's viewers are only counted, and receive
+	 * through the SFU.
+	 */
+	onStage(peer: Peer): boolean {
+		return this.kind === 'meeting' || peer.role !== 'viewer';
+	}
+
+	/** A host promoted or demoted `peer`. */
+	setRole(peer: Peer, role: Role): void {
+		if (this.#peers.get(peer.id) !== peer || peer.role === role) return;
+		this.#viewers += (role === 'viewer' ? 1 : 0) - (peer.role === 'viewer' ? 1 : 0);
+		peer.assignRole(role);
 	}
 
 	get persistent(): boolean {
@@ -81,18 +120,24 @@ export class Room {
 	}
 
 	addPeer(peer: Peer): void {
+		if (this.#peers.has(peer.id)) return;
 		this.#peers.set(peer.id, peer);
+		if (peer.role === 'viewer') this.#viewers++;
 	}
 
 	removePeer(peerId: string): boolean {
-		return this.#peers.delete(peerId);
+		const peer = this.#peers.get(peerId);
+		if (!peer) return false;
+		this.#peers.delete(peerId);
+		if (peer.role === 'viewer') this.#viewers--;
+		return true;
 	}
 
-	/** Everyone in the room except `exceptId`, as the protocol describes them. */
+	/** Everyone others may see (the stage, in a broadcast) except `exceptId`, as the protocol describes them. */
 	peerInfos(exceptId?: string): PeerInfo[] {
 		const infos: PeerInfo[] = [];
 		for (const peer of this.#peers.values()) {
-			if (peer.id !== exceptId) infos.push(peer.info);
+			if (peer.id !== exceptId && this.onStage(peer)) infos.push(peer.info);
 		}
 		return infos;
 	}
@@ -103,7 +148,9 @@ export class Room {
 		this.#closed = true;
 		for (const peer of this.#peers.values()) peer.close();
 		this.#peers.clear();
+		this.#viewers = 0;
 		this.topology.close();
+		this.audience.close();
 		this.queue.stop();
 	}
 }

@@ -1,6 +1,6 @@
 import { ErrorCode, SignalingError, type RoomSettings } from '../../core/protocol/index.js';
 import type { Peer } from './Peer.js';
-import { Room, type TopologyFactory } from './Room.js';
+import { Room, type RoomPartsFactory } from './Room.js';
 
 /**
  * All live rooms and the resume-token index. Rooms created on demand are
@@ -12,23 +12,23 @@ export class RoomRegistry {
 	readonly #byResumeToken = new Map<string, Peer>();
 	readonly #defaultSettings: RoomSettings;
 	readonly #onRoomClosed: (roomId: string) => void;
-	readonly #topology: TopologyFactory;
+	readonly #parts: RoomPartsFactory;
 	readonly #maxRooms: number;
 
 	/**
-	 * `topology` makes each room's topology actor; `onRoomClosed` runs when a
+	 * `parts` makes each room's topology actor and audience batches; `onRoomClosed` runs when a
 	 * room goes away (emptied, deleted, shutdown), to free what else it held.
 	 */
 	constructor(options: {
 		defaultSettings: RoomSettings;
-		topology: TopologyFactory;
+		parts: RoomPartsFactory;
 		onRoomClosed?: (roomId: string) => void;
 		/** Rooms at once; making one more throws TOO_MANY_ROOMS. */
 		maxRooms?: number;
 	}) {
 		this.#defaultSettings = options.defaultSettings;
 		this.#maxRooms = options.maxRooms ?? Infinity;
-		this.#topology = options.topology;
+		this.#parts = options.parts;
 		this.#onRoomClosed = options.onRoomClosed ?? (() => undefined);
 	}
 
@@ -56,10 +56,10 @@ export class RoomRegistry {
 	}
 
 	/** Creates a persistent room; undefined if the id is taken. Throws TOO_MANY_ROOMS at the limit. */
-	create(roomId: string, settings: Partial<RoomSettings>): Room | undefined {
+	create(roomId: string, settings: RoomSettings): Room | undefined {
 		if (this.#rooms.has(roomId)) return undefined;
 		this.#checkRoomLimit();
-		const room = new Room(roomId, { ...this.#defaultSettings, ...settings }, true, this.#topology);
+		const room = new Room(roomId, settings, true, this.#parts);
 		this.#rooms.set(roomId, room);
 		return room;
 	}
@@ -72,7 +72,7 @@ export class RoomRegistry {
 		let room = this.#rooms.get(roomId);
 		if (!room) {
 			this.#checkRoomLimit();
-			room = new Room(roomId, { ...this.#defaultSettings }, false, this.#topology);
+			room = new Room(roomId, { ...this.#defaultSettings }, false, this.#parts);
 			this.#rooms.set(roomId, room);
 		}
 		room.hold();

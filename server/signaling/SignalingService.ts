@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LimitsConfig, SignalingConfig } from '../../core/config/index.js';
+import type { BroadcastConfig, LimitsConfig, SignalingConfig } from '../../core/config/index.js';
 import {
 	CloseCode,
 	ErrorCode,
@@ -7,11 +7,14 @@ import {
 	PROTOCOL_VERSION,
 	SignalingError,
 	encodeNotification,
+	type Reaction,
 	type RequestData,
 	type ResponseData,
+	type Role,
 	type RoomSettings,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
+import type { AudienceBatch } from './Audience.js';
 import type { AccessTokens } from '../auth/AccessTokens.js';
 import type { SfuRoom } from '../sfu/SfuRoom.js';
 import type { SfuRooms } from '../sfu/SfuRooms.js';
@@ -36,6 +39,7 @@ export class SignalingService {
 	readonly #turn: TurnCredentials;
 	readonly #iceTransportPolicy: 'all' | 'relay';
 	readonly #config: SignalingConfig;
+	readonly #broadcastConfig: BroadcastConfig;
 	readonly #outboxLimits: OutboxLimits;
 	readonly #requireTokens: boolean;
 	readonly #logger: Logger;
@@ -47,6 +51,7 @@ export class SignalingService {
 		turn: TurnCredentials;
 		iceTransportPolicy: 'all' | 'relay';
 		config: SignalingConfig;
+		broadcast: BroadcastConfig;
 		limits: LimitsConfig;
 		requireTokens: boolean;
 		logger: Logger;
@@ -57,6 +62,7 @@ export class SignalingService {
 		this.#turn = options.turn;
 		this.#iceTransportPolicy = options.iceTransportPolicy;
 		this.#config = options.config;
+		this.#broadcastConfig = options.broadcast;
 		this.#outboxLimits = {
 			count: options.config.outboxLimit,
 			bytes: options.limits.resumeQueueBytes,
@@ -92,8 +98,7 @@ export class SignalingService {
 					id,
 					identity: grant?.identity ?? id,
 					displayName: grant?.displayName ?? data.displayName,
-					// Only a token makes a host: an anonymous first joiner of an open room is a participant like the rest.
-					role: grant?.role ?? 'participant',
+					role: roleFor(room.kind, grant?.role, data.role),
 					roomId: room.id,
 					channel,
 					...(grant ? { tokenExpiresAt: grant.expiresAt } : {}),
@@ -102,14 +107,18 @@ export class SignalingService {
 				// The topology is decided before the answer: a join that tips the room
 				// over starts the migration (the others get topology.prepare first), and
 				// the newcomer goes straight to the target instead of migrating twice.
-				const placement = room.topology.peerJoined(peer.id);
+				// A broadcast's viewer only counts: any audience puts the room on the SFU.
+				const onStage = room.onStage(peer);
+				const placement = onStage ? room.topology.peerJoined(peer.id) : room.topology.audienceChanged(room.audienceSize + 1);
 				room.addPeer(peer);
 				this.#registry.indexResumeToken(peer);
 				// The session lasts as long as its token.
 				peer.expireWithToken(() => this.end(peer, 'access token expired', { code: CloseCode.Unauthorized, reason: ErrorCode.TokenExpired }));
-				this.broadcast(room, Notification.PeerJoined, peer.info, peer.id);
+				// Others hear of a stage member at once; of a viewer only in the next audience count.
+				if (onStage) this.broadcast(room, Notification.PeerJoined, peer.info, peer.id);
+				if (peer.role === 'viewer') room.audience.changed();
 				this.#logger.info({ roomId: room.id, peerId: peer.id, role: peer.role, mediaMode: placement.mediaMode }, 'peer joined');
-				return { peer, response: this.#describe(peer, peers, placement) };
+				return { peer, response: this.#describe(room, peer, peers, placement) };
 			}, 'join');
 		} finally {
 			this.#registry.release(room);
@@ -139,7 +148,7 @@ export class SignalingService {
 			peer.rotateResumeToken();
 			this.#registry.indexResumeToken(peer, previous);
 			this.#logger.info({ roomId: room.id, peerId: peer.id, replayed: replay.length }, 'peer resumed');
-			return { peer, response: this.#describe(peer, room.peerInfos(peer.id), room.topology.placement), replay };
+			return { peer, response: this.#describe(room, peer, room.peerInfos(peer.id), room.topology.placement), replay };
 		});
 	}
 
@@ -165,7 +174,8 @@ export class SignalingService {
 		const room = this.#registry.get(from.roomId);
 		// Looked up in the sender's own room: another room's peer is unreachable.
 		const target = room?.getPeer(data.to);
-		if (!room || !target || target === from) {
+		// A broadcast's viewers take no part in the mesh (and are not reachable one by one).
+		if (!room || !target || target === from || !room.onStage(from) || !room.onStage(target)) {
 			throw new SignalingError(ErrorCode.PeerNotFound, `no peer "${data.to}" in this room`);
 		}
 		this.#deliver(room, target, Notification.Signal, { from: from.id, signal: data.signal });
@@ -226,10 +236,69 @@ export class SignalingService {
 		});
 	}
 
-	/** Chat: to everyone else in the room, with the sender's name; the sender gets the timestamp. */
+	/** A host ends the room for everyone else: their sockets close with 4009 (ROOM_ENDED), and they are gone at once. */
+	async endRoom(host: Peer): Promise<void> {
+		const room = this.#roomOf(host);
+		await this.#queued(room, 'end room', () => {
+			for (const peer of [...room.peers]) {
+				if (peer === host) continue;
+				peer.close(CloseCode.RoomEnded, 'ROOM_ENDED');
+				this.#removeNow(room, peer, `room ended by host ${host.id}`);
+			}
+			this.#logger.info({ roomId: room.id, hostId: host.id }, 'room ended by host');
+		});
+	}
+
+	/** A viewer of a broadcast raises or lowers its hand; the hosts see the queue in the next batch. */
+	raiseHand(peer: Peer, raised: boolean): void {
+		const room = this.#broadcastOf(peer);
+		room.audience.setHand(peer, raised);
+	}
+
+	/**
+	 * A host brings a viewer onto the stage: it may publish from now on.
+	 * Everyone else sees it join (peerJoined, as a participant); it gets
+	 * roleChanged with where its media goes, and its hand goes down.
+	 */
+	async promote(host: Peer, peerId: string): Promise<void> {
+		const room = this.#broadcastOf(host);
+		await this.#queued(room, 'promote', () => {
+			const target = this.#targetIn(room, host, peerId);
+			if (target.role !== 'viewer') throw new SignalingError(ErrorCode.WrongRole, `peer "${peerId}" is on the stage already`);
+			room.audience.lowerHand(target.id);
+			this.#changeRole(room, host, target, 'participant');
+			this.broadcast(room, Notification.PeerJoined, target.info, target.id);
+		});
+	}
+
+	/**
+	 * A host sends a speaker back to the audience: its producers and send
+	 * transport close on the server at once; everyone else sees it leave the
+	 * stage (peerLeft); it gets roleChanged.
+	 */
+	async demote(host: Peer, peerId: string): Promise<void> {
+		const room = this.#broadcastOf(host);
+		await this.#queued(room, 'demote', () => {
+			const target = this.#targetIn(room, host, peerId);
+			if (target.role !== 'participant') {
+				throw new SignalingError(ErrorCode.WrongRole, target.role === 'viewer' ? `peer "${peerId}" is not on the stage` : `a host stays on the stage; remove it instead`);
+			}
+			this.#sfu.get(room.id)?.closeSendSide(target.id);
+			this.#changeRole(room, host, target, 'viewer');
+			this.broadcast(room, Notification.PeerLeft, { peerId: target.id }, target.id);
+		});
+	}
+
+	/** An emoji reaction: the room sees the counts in the next batch. */
+	react(peer: Peer, emoji: Reaction): void {
+		this.#roomOf(peer).audience.react(peer, emoji);
+	}
+
+	/** Chat: to everyone else in the room, with the sender's name; the sender gets the timestamp. A broadcast paces its viewers' chat. */
 	chat(peer: Peer, data: RequestData<'chat'>): ResponseData<'chat'> {
 		const room = this.#registry.get(peer.roomId);
 		const sentAt = Date.now();
+		if (room && room.kind === 'broadcast' && peer.role === 'viewer') room.audience.admitViewerChat(peer);
 		if (room) {
 			this.broadcast(room, Notification.ChatMessage, { from: peer.id, displayName: peer.displayName, text: data.text, sentAt }, peer.id);
 		}
@@ -260,8 +329,11 @@ export class SignalingService {
 		const sfu = this.sfuRoomOf(room);
 		const id = peer.id;
 		switch (request.method) {
-			case 'sfu.join':
-				return sfu.join(id, request.data).then(() => ({}));
+			case 'sfu.join': {
+				// A broadcast's viewers start on the small layer; their tiles ask for more.
+				const startLayer = room.kind === 'broadcast' && peer.role === 'viewer' ? this.#broadcastConfig.viewerSpatialLayer : undefined;
+				return sfu.join(id, request.data, startLayer).then(() => ({}));
+			}
 			case 'sfu.createTransport':
 				return sfu.createTransport(id, request.data);
 			case 'sfu.connectTransport':
@@ -287,10 +359,20 @@ export class SignalingService {
 
 	/** The room's SFU side, created on first use; its notifications go to the room's peers. */
 	sfuRoomOf(room: Room): SfuRoom {
-		return this.#sfu.getOrCreate(room.id, (peerId, method, data) => {
+		return this.#sfu.getOrCreate(room.id, room.kind, (peerId, method, data) => {
 			const target = this.#registry.get(room.id)?.getPeer(peerId);
 			if (target) this.#deliver(room, target, method, data);
 		});
+	}
+
+	/** Sends a room's audience batch: the count and reactions to everyone, the hands to its hosts. */
+	sendAudienceBatch(room: Room, batch: AudienceBatch): void {
+		if (batch.count !== undefined && room.kind === 'broadcast') this.broadcast(room, Notification.Audience, { count: batch.count });
+		if (batch.reactions) this.broadcast(room, Notification.Reactions, { counts: batch.reactions });
+		if (batch.hands) {
+			const text = encodeNotification(Notification.Hands, { hands: batch.hands });
+			for (const peer of room.peers) if (peer.role === 'host') this.#deliverText(room, peer, text);
+		}
 	}
 
 	#roomOf(peer: Peer): Room {
@@ -299,8 +381,37 @@ export class SignalingService {
 		return room;
 	}
 
-	#describe(peer: Peer, peers: Joined['peers'], placement: Pick<Joined, 'mediaMode' | 'topology'>): Joined {
+	#broadcastOf(peer: Peer): Room {
+		const room = this.#roomOf(peer);
+		if (room.kind !== 'broadcast') throw new SignalingError(ErrorCode.WrongRoomKind, `room "${room.id}" is a meeting: it has no stage or audience`);
+		return room;
+	}
+
+	/** Another peer of the host's room (looked up in the room's queue, so after the changes before it). */
+	#targetIn(room: Room, host: Peer, peerId: string): Peer {
+		const target = room.getPeer(peerId);
+		if (!target || target === host) throw new SignalingError(ErrorCode.PeerNotFound, `no other peer "${peerId}" in this room`);
+		return target;
+	}
+
+	/** Moves `target` between the audience and the stage (the caller runs in the room's queue) and tells it where its media goes now. */
+	#changeRole(room: Room, host: Peer, target: Peer, role: Role): void {
+		room.setRole(target, role);
+		// The stage changes first, then the audience: the topology machine judges the room as it is now.
+		if (room.onStage(target)) room.topology.peerJoined(target.id);
+		else room.topology.peerLeft(target.id);
+		room.topology.audienceChanged(room.audienceSize);
+		room.audience.changed();
+		target.notify(Notification.RoleChanged, { role, by: host.id, ...room.topology.placement });
+		this.#logger.info({ roomId: room.id, peerId: target.id, role, by: host.id }, 'role changed');
+	}
+
+	#describe(room: Room, peer: Peer, peers: Joined['peers'], placement: Pick<Joined, 'mediaMode' | 'topology'>): Joined {
 		return {
+			roomKind: room.kind,
+			audience: room.audienceSize,
+			hands: room.kind === 'broadcast' && peer.role === 'host' ? room.audience.hands : [],
+			handRaised: room.audience.hasHand(peer.id),
 			peerId: peer.id,
 			roomId: peer.roomId,
 			role: peer.role,
@@ -368,10 +479,14 @@ export class SignalingService {
 	#removeNow(room: Room, peer: Peer, why: string): void {
 		if (!room.removePeer(peer.id)) return;
 		peer.close();
-		room.topology.peerLeft(peer.id);
+		const onStage = room.onStage(peer);
+		if (onStage) room.topology.peerLeft(peer.id);
+		else room.topology.audienceChanged(room.audienceSize);
+		room.audience.lowerHand(peer.id);
+		if (peer.role === 'viewer') room.audience.changed();
 		this.#sfu.get(room.id)?.removePeer(peer.id);
 		this.#registry.peerRemoved(room, peer);
-		this.broadcast(room, Notification.PeerLeft, { peerId: peer.id });
+		if (onStage) this.broadcast(room, Notification.PeerLeft, { peerId: peer.id });
 		this.#logger.info({ roomId: room.id, peerId: peer.id, why }, 'peer left');
 	}
 
@@ -395,6 +510,19 @@ export class SignalingService {
 			this.#logger.debug({ err: error, peerId: peer.id }, 'remove skipped');
 		}
 	}
+}
+
+/**
+ * The role a joiner gets. A token decides (its role is the grant); without
+ * one, an open broadcast room grants what is asked (a viewer by default),
+ * and an open meeting makes a participant, or a viewer when asked: only a
+ * token makes a meeting's host.
+ */
+function roleFor(kind: Room['kind'], granted: Role | undefined, asked: Role | undefined): Role {
+	if (granted) return granted;
+	if (kind === 'broadcast') return asked ?? 'viewer';
+	if (asked === 'host') throw new SignalingError(ErrorCode.PermissionDenied, 'only an access token makes the host of a meeting');
+	return asked ?? 'participant';
 }
 
 function checkVersion(version: number): void {

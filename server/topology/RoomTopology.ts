@@ -93,6 +93,12 @@ export class RoomTopology {
 		this.#actor.send({ type: 'peer.left', peerId });
 	}
 
+	/** A broadcast's audience is now `size` viewers (any puts the room on the SFU); says where a viewer's media goes. */
+	audienceChanged(size: number): RoomTopology['placement'] {
+		this.#actor.send({ type: 'audience.changed', size });
+		return this.placement;
+	}
+
 	/** A peer's quality report, read against the escalation thresholds. */
 	qualityReport(peerId: string, report: QualityReport, participants: number, at: number): void {
 		const pressure = assessQuality(report, participants, this.#config);

@@ -120,9 +120,10 @@ describe('room API: POST /api/rooms', () => {
 		expect(res.status).toBe(201);
 		expect(await res.json()).toEqual({
 			roomId: 'standup',
-			settings: { maxPeers: 2, requireToken: false, meshMaxPeers: 4, meshMinPeers: 2, deescalateCooldownMs: 10_000 },
+			settings: { kind: 'meeting', maxPeers: 2, requireToken: false, meshMaxPeers: 4, meshMinPeers: 2, deescalateCooldownMs: 10_000 },
 			topology: { state: 'mesh', epoch: 0 },
 			peers: 0,
+			audience: 0,
 			persistent: true,
 		});
 		const get = await fetch(`${base}/standup`, { headers: auth });
