@@ -52,6 +52,11 @@ export class Room {
 		return this.#settings.kind;
 	}
 
+	/** Peers on the stage: everyone in a meeting. */
+	get stageSize(): number {
+		return this.kind === 'broadcast' ? this.#peers.size - this.#viewers : this.#peers.size;
+	}
+
 	/** Viewers in the room: a broadcast's audience. */
 	get audienceSize(): number {
 		return this.#viewers;

@@ -186,7 +186,8 @@ export class SignalingService {
 		const receivedAt = Date.now();
 		peer.quality = { report, receivedAt };
 		const room = this.#registry.get(peer.roomId);
-		if (room?.getPeer(peer.id) === peer) room.topology.qualityReport(peer.id, report, room.size, receivedAt);
+		// What a mesh would cost is judged by the stage: a broadcast's audience is never on the mesh.
+		if (room?.getPeer(peer.id) === peer && room.onStage(peer)) room.topology.qualityReport(peer.id, report, room.stageSize, receivedAt);
 	}
 
 	/** The peer renders every remote through the migration's new path. */
