@@ -33,6 +33,7 @@ function room(thresholds: Partial<TopologyThresholds> = {}) {
 		/** Everyone present confirms the migration in flight. */
 		allReady: () => api.ready(...actor.getSnapshot().context.peers),
 		advance: (ms: number) => clock.increment(ms),
+		audience: (size: number) => actor.send({ type: 'audience.changed', size }),
 	};
 	return api;
 }
@@ -285,5 +286,64 @@ describe('topology machine', () => {
 		down.leave('a');
 		expect(down.state).toBe('mesh');
 		expect(down.emitted.at(-1)).toMatchObject({ type: 'commit', topology: 'mesh', stragglers: [] });
+	});
+
+	describe('a broadcast audience', () => {
+		it('a host alone on the mesh escalates at the first viewer (reason audience), and only the stage is waited for', () => {
+			const r = room();
+			r.join('host');
+			expect(r.state).toBe('mesh');
+			r.audience(1);
+			expect(r.state).toBe('escalating');
+			expect(r.emitted.at(-1)).toMatchObject({ type: 'prepare', target: 'sfu', reason: 'audience' });
+			r.ready('host');
+			expect(r.state).toBe('sfu');
+			expect(r.emitted.at(-1)).toMatchObject({ type: 'commit', topology: 'sfu', stragglers: [] });
+		});
+
+		it('an audience with nobody on stage is on the SFU at once', () => {
+			const r = room();
+			r.audience(3);
+			expect(r.state).toBe('sfu');
+			expect(r.emitted.map((e) => e.type)).toEqual(['prepare', 'commit']);
+		});
+
+		it('keeps the room on the SFU while any audience is there, and lets it return after', () => {
+			const r = room();
+			r.join('host');
+			r.audience(2);
+			r.ready('host');
+			r.advance(60_000);
+			expect(r.state).toBe('sfu');
+			r.audience(0);
+			r.advance(3000);
+			expect(r.state).toBe('deescalating');
+			r.ready('host');
+			expect(r.state).toBe('mesh');
+		});
+
+		it('a viewer arriving during the return to the mesh rolls it back; one arriving while the room settles escalates at once', () => {
+			const r = room();
+			r.join('host');
+			r.audience(1);
+			r.ready('host');
+			r.audience(0);
+			r.advance(3000);
+			expect(r.state).toBe('deescalating');
+			r.audience(1);
+			expect(r.state).toBe('sfu');
+			expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', topology: 'sfu', reason: 'superseded: an audience joined' });
+
+			const s = room();
+			s.join('host');
+			s.audience(1);
+			s.ready('host');
+			s.audience(0);
+			s.advance(3000);
+			s.ready('host');
+			expect(s.actor.getSnapshot().matches({ mesh: 'settling' })).toBe(true);
+			s.audience(1);
+			expect(s.state).toBe('escalating');
+		});
 	});
 });
