@@ -172,6 +172,9 @@ const cases: Case[] = [
 		send: [post(`${JSON_TYPE}Transfer-Encoding: chunked\r\n`, '9\r\n{"roomId"\r\nb\r\n:"chunked"}\r\n0\r\n\r\n')],
 		expect: { status: 201, body: '"roomId":"chunked"' },
 	},
+	{ name: 'an unknown room kind', send: [post(`${JSON_TYPE}Content-Length: 31\r\n`, '{"settings":{"kind":"webinar"}}')], expect: { status: 400, error: 'INVALID_DATA', body: 'settings.kind' } },
+	{ name: 'a broadcast past the largest maxPeers', send: [post(`${JSON_TYPE}Content-Length: 51\r\n`, '{"settings":{"kind":"broadcast","maxPeers":100001}}')], expect: { status: 400, error: 'INVALID_DATA', body: 'settings.maxPeers' } },
+	{ name: 'a broadcast room, with the broadcast default maxPeers', send: [post(`${JSON_TYPE}Content-Length: 53\r\n`, '{"roomId":"fuzzcast","settings":{"kind":"broadcast"}}')], expect: { status: 201, body: '"kind":"broadcast","maxPeers":5000' } },
 	{ name: 'no API key', send: [request('POST /api/rooms HTTP/1.1', `${JSON_TYPE}Content-Length: 2\r\n`, '{}')], expect: { status: 401, error: 'UNAUTHORIZED' } },
 
 	// Not HTTP at all.
