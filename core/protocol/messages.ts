@@ -137,6 +137,18 @@ export const RaisedHandSchema = z.object({
 });
 export type RaisedHand = z.infer<typeof RaisedHandSchema>;
 
+/**
+ * The audience size as rooms announce it: exact below 100, then to two
+ * significant digits (1,534 reads 1,500). A count announced to everyone
+ * changes only every few joins of a large audience, so a viewer's join
+ * costs the room O(1) messages however large the audience.
+ */
+export function announcedAudience(count: number): number {
+	if (count < 100) return count;
+	const step = 10 ** (Math.floor(Math.log10(count)) - 1);
+	return Math.round(count / step) * step;
+}
+
 /** At most this many hands are up at once in one room (LIMIT_EXCEEDED past it). */
 export const MAX_RAISED_HANDS = 200;
 
@@ -211,7 +223,7 @@ export const Notification = {
 	IceServers: 'iceServers',
 	/** This peer's own role changed (promoted to the stage, or back to the audience), with where its media goes now. */
 	RoleChanged: 'roleChanged',
-	/** A broadcast's audience size; at most once per `broadcast.updateIntervalMs`. */
+	/** A broadcast's audience size (rounded by `announcedAudience`); when it changes, at most once per `broadcast.updateIntervalMs`. */
 	Audience: 'audience',
 	/** To hosts of a broadcast: the raised hands, oldest first; at most once per `broadcast.updateIntervalMs`. */
 	Hands: 'hands',
@@ -275,7 +287,7 @@ export const requestSchemas = {
 	[Method.TopologyReady]: z.object({ epoch }),
 	[Method.TopologyFailed]: z.object({ epoch, reason: z.string().min(1).max(256) }),
 	[Method.RoomRemovePeer]: z.object({ peerId: PeerIdSchema }),
-	[Method.RoomEnd]: z.object({}),
+	[Method.RoomEnd]: z.object({}).strict(),
 	[Method.HandRaise]: z.object({ raised: z.boolean() }),
 	[Method.StagePromote]: z.object({ peerId: PeerIdSchema }),
 	[Method.StageDemote]: z.object({ peerId: PeerIdSchema }),
@@ -312,9 +324,9 @@ const JoinedSchema = z.object({
 	...PlacementShape,
 	roomKind: RoomKindSchema,
 	/**
-	 * Viewers in the room. In a broadcast, `peers` lists only the stage
-	 * (hosts and speakers): the audience is this count, kept current by
-	 * `audience` notifications.
+	 * Viewers in the room (as `announcedAudience` rounds them). In a
+	 * broadcast, `peers` lists only the stage (hosts and speakers): the
+	 * audience is this count, kept current by `audience` notifications.
 	 */
 	audience: z.number().int().nonnegative(),
 	/** A host of a broadcast: the raised hands now (then `hands` notifications); empty otherwise. */
@@ -351,7 +363,7 @@ export const responseSchemas = {
 	[Method.TopologyReady]: z.object({}),
 	[Method.TopologyFailed]: z.object({}),
 	[Method.RoomRemovePeer]: z.object({}),
-	[Method.RoomEnd]: z.object({}),
+	[Method.RoomEnd]: z.object({}).strict(),
 	[Method.HandRaise]: z.object({}),
 	[Method.StagePromote]: z.object({}),
 	[Method.StageDemote]: z.object({}),

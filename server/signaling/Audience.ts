@@ -1,12 +1,12 @@
 import type { BroadcastConfig } from '../../core/config/index.js';
-import { ErrorCode, MAX_RAISED_HANDS, SignalingError, type RaisedHand, type Reaction } from '../../core/protocol/index.js';
+import { ErrorCode, MAX_RAISED_HANDS, SignalingError, announcedAudience, type RaisedHand, type Reaction } from '../../core/protocol/index.js';
 import { Batcher } from './Batcher.js';
 import type { Peer } from './Peer.js';
 import { RateLimiter } from './RateLimiter.js';
 
 /** What one batch carries: only the parts that changed since the last. */
 export interface AudienceBatch {
-	/** The audience size, when it differs from the one last sent. */
+	/** The audience size (as `announcedAudience` rounds it), when it differs from the one last sent. */
 	count?: number;
 	/** The raised hands (for hosts), when they changed. */
 	hands?: RaisedHand[];
@@ -18,7 +18,9 @@ export interface AudienceBatch {
  * What a room tells everyone in batches instead of one message per event:
  * the audience count, the queue of raised hands, reaction tallies. At most
  * one batch per `broadcast.updateIntervalMs`, so a thousand viewers joining
- * cost each peer one message a second, not a thousand. Also paces what
+ * cost each peer one message a second, not a thousand; and the count is
+ * rounded for large audiences, so a trickle of joins into a large audience
+ * does not cost every peer a message per join either. Also paces what
  * viewers may send to everyone: chat (per viewer and for the whole room)
  * and reactions (per peer).
  */
@@ -43,7 +45,7 @@ export class Audience {
 		this.#viewerChat = new RateLimiter(config.viewerChatPerSecond, config.viewerChatBurst);
 		this.#batcher = new Batcher(config.updateIntervalMs, () => {
 			const batch: AudienceBatch = {};
-			const count = this.#size();
+			const count = announcedAudience(this.#size());
 			if (count !== this.#lastCount) batch.count = this.#lastCount = count;
 			if (this.#handsChanged) batch.hands = this.hands;
 			if (this.#hasReactions) batch.reactions = Object.entries(this.#reactions).map(([emoji, count]) => ({ emoji: emoji as Reaction, count }));

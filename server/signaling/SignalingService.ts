@@ -6,6 +6,7 @@ import {
 	Notification,
 	PROTOCOL_VERSION,
 	SignalingError,
+	announcedAudience,
 	encodeNotification,
 	type Reaction,
 	type RequestData,
@@ -398,6 +399,7 @@ export class SignalingService {
 	/** Moves `target` between the audience and the stage (the caller runs in the room's queue) and tells it where its media goes now. */
 	#changeRole(room: Room, host: Peer, target: Peer, role: Role): void {
 		room.setRole(target, role);
+		this.#sfu.get(room.id)?.setStartLayer(target.id, role === 'viewer' ? this.#broadcastConfig.viewerSpatialLayer : undefined);
 		// The stage changes first, then the audience: the topology machine judges the room as it is now.
 		if (room.onStage(target)) room.topology.peerJoined(target.id);
 		else room.topology.peerLeft(target.id);
@@ -410,7 +412,7 @@ export class SignalingService {
 	#describe(room: Room, peer: Peer, peers: Joined['peers'], placement: Pick<Joined, 'mediaMode' | 'topology'>): Joined {
 		return {
 			roomKind: room.kind,
-			audience: room.audienceSize,
+			audience: announcedAudience(room.audienceSize),
 			hands: room.kind === 'broadcast' && peer.role === 'host' ? room.audience.hands : [],
 			handRaised: room.audience.hasHand(peer.id),
 			peerId: peer.id,
