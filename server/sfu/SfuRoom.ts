@@ -63,8 +63,8 @@ export class SfuRoom {
 	readonly #levelObservers = new Map<types.Router, types.AudioLevelObserver>();
 	/** "<peerId>:<producerId>" pairs consumed (or being consumed): one consumer per pair. */
 	readonly #consuming = new Set<string>();
-	/** "<producerId>:<routerId>": producers already piped to another router of the room. */
-	readonly #piped = new Set<string>();
+	/** "<producerId>:<routerId>": producers piped (or being piped) to another router of the room; every consumer there awaits the same pipe. */
+	readonly #piped = new Map<string, Promise<unknown>>();
 	/** Router creation and placement, one at a time. */
 	readonly #placement = new AwaitQueue();
 	#activeSpeaker: string | null = null;
@@ -158,6 +158,12 @@ export class SfuRoom {
 		return transport;
 	}
 
+	/** The simulcast layer the peer's new video consumers start on (a viewer promoted or demoted); undefined: the best. */
+	setStartLayer(peerId: string, layer: number | undefined): void {
+		const peer = this.#peers.get(peerId);
+		if (peer) peer.startLayer = layer;
+	}
+
 	/** A speaker went back to the audience: its send transport (and every producer on it) closes; it keeps receiving. */
 	closeSendSide(peerId: string): void {
 		this.#peers.get(peerId)?.transportFor('send')?.close();
@@ -208,6 +214,10 @@ export class SfuRoom {
 			}),
 		);
 		peer.addProducer(producer);
+		// Its pipes to other routers go with it.
+		producer.observer.once('close', () => {
+			for (const key of [...this.#piped.keys()]) if (key.startsWith(`${producer.id}:`)) this.#piped.delete(key);
+		});
 		if (producer.kind === 'audio') {
 			await this.#levelObservers.get(peer.router)?.addProducer({ producerId: producer.id }).catch(() => undefined);
 		}
@@ -371,7 +381,7 @@ export class SfuRoom {
 			const rtpCapabilities = peer.rtpCapabilities as types.RtpCapabilities;
 			if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
 				this.#consuming.delete(key);
-				this.#logger.debug({ peerId: peer.peerId, producerId: producer.id }, 'peer cannot consume this producer');
+				this.#logger.warn({ peerId: peer.peerId, producerId: producer.id }, 'peer cannot consume this producer');
 				return;
 			}
 			const preferredLayers = peer.startLayer !== undefined && producer.kind === 'video' ? { preferredLayers: { spatialLayer: peer.startLayer } } : {};
@@ -406,17 +416,24 @@ export class SfuRoom {
 		}
 	}
 
-	/** Makes `producer` (on `from`) consumable on `to`, once. */
+	/**
+	 * Makes `producer` (on `from`) consumable on `to`, once. Consumers on `to`
+	 * asking while the pipe is being made wait for that same pipe (the
+	 * producer is not on `to` before it is done); a failed pipe is forgotten,
+	 * so the next consumer tries again.
+	 */
 	async #pipe(producer: types.Producer, from: types.Router, to: types.Router): Promise<void> {
 		const key = `${producer.id}:${to.id}`;
-		if (this.#piped.has(key)) return;
-		this.#piped.add(key);
-		try {
-			await from.pipeToRouter({ producerId: producer.id, router: to });
-		} catch (error) {
-			this.#piped.delete(key);
-			throw error;
+		let piping = this.#piped.get(key);
+		if (!piping) {
+			const made = from.pipeToRouter({ producerId: producer.id, router: to });
+			piping = made;
+			this.#piped.set(key, made);
+			made.catch(() => {
+				if (this.#piped.get(key) === made) this.#piped.delete(key);
+			});
 		}
+		await piping;
 	}
 
 	#onRouterClosed(router: types.Router): void {
@@ -445,7 +462,7 @@ export class SfuRoom {
 			if (used.has(router)) continue;
 			this.#routers.splice(this.#routers.indexOf(router), 1);
 			this.#levelObservers.delete(router);
-			for (const key of [...this.#piped]) if (key.endsWith(`:${router.id}`)) this.#piped.delete(key);
+			for (const key of [...this.#piped.keys()]) if (key.endsWith(`:${router.id}`)) this.#piped.delete(key);
 			router.close();
 		}
 	}
