@@ -1,4 +1,4 @@
-import { and, assign, emit, not, setup, type SnapshotFrom } from 'xstate';
+import { and, assign, emit, not, or, setup, type SnapshotFrom } from 'xstate';
 import type { QualityPressure } from './EscalationPolicy.js';
 
 /**
@@ -214,8 +214,10 @@ export const topologyMachine = setup({
 			entry: ['beginMigration', 'announceEscalation'],
 			on: {
 				'client.ready': { guard: and(['isCurrentEpoch', 'isMember']), actions: 'markReady' },
+				// With an audience the room cannot go back to the mesh (its viewers receive only through the SFU):
+				// a stage member that failed is a straggler of the commit, not a reason to roll back.
 				'client.failed': {
-					guard: and(['isCurrentEpoch', 'isMember']),
+					guard: and(['isCurrentEpoch', 'isMember', not('hasAudience')]),
 					target: 'mesh.settling',
 					actions: { type: 'announceAbort', params: ({ event }) => ({ topology: 'mesh' as const, reason: `client failed: ${event.reason}` }) },
 				},
@@ -228,7 +230,7 @@ export const topologyMachine = setup({
 			],
 			after: {
 				migrationTimeout: [
-					{ guard: 'anyoneReady', target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
+					{ guard: or(['anyoneReady', 'hasAudience']), target: 'sfu', actions: { type: 'announceCommit', params: { topology: 'sfu' } } },
 					{ target: 'mesh.settling', actions: { type: 'announceAbort', params: { topology: 'mesh', reason: 'timeout: nobody ready' } } },
 				],
 			},
