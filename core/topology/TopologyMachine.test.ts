@@ -345,5 +345,19 @@ describe('topology machine', () => {
 			s.audience(1);
 			expect(s.state).toBe('escalating');
 		});
+
+		it('with an audience, a stage member that fails or never answers does not take the room off the SFU', () => {
+			const failing = room();
+			failing.join('host');
+			failing.audience(1);
+			failing.actor.send({ type: 'client.failed', peerId: 'host', epoch: failing.epoch, reason: 'no camera' });
+			expect(failing.state).toBe('escalating');
+			const silent = room();
+			silent.join('host');
+			silent.audience(1);
+			silent.advance(1000);
+			expect(silent.state).toBe('sfu');
+			expect(silent.emitted.at(-1)).toMatchObject({ type: 'commit', topology: 'sfu', stragglers: ['host'] });
+		});
 	});
 });
