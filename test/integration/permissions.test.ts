@@ -10,6 +10,7 @@ import {
 	SignalingError,
 	type MeshSignal,
 	type NotificationData,
+	type Reaction,
 	type Role,
 } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
@@ -69,6 +70,20 @@ const MATRIX = {
 	'sfu.closeProducer': { method: Method.SfuCloseProducer, host: 'ok', participant: 'ok', viewer: DENIED },
 	'leave': { method: Method.Leave, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'room.removePeer': { method: Method.RoomRemovePeer, host: 'ok', participant: DENIED, viewer: DENIED },
+	// Everyone may react (reactions go with chat); a viewer too.
+	'reaction': { method: Method.Reaction, host: 'ok', participant: 'ok', viewer: 'ok' },
+	// A broadcast's requests in this meeting: the roles allowed them pass the permission check, then the meeting refuses them.
+	'hand.raise': { method: Method.HandRaise, host: DENIED, participant: DENIED, viewer: ErrorCode.WrongRoomKind },
+	'stage.promote': { method: Method.StagePromote, host: ErrorCode.WrongRoomKind, participant: DENIED, viewer: DENIED },
+	'stage.demote': { method: Method.StageDemote, host: ErrorCode.WrongRoomKind, participant: DENIED, viewer: DENIED },
+	// Last: the host's ends the room for the others.
+	'room.end': { method: Method.RoomEnd, host: 'ok', participant: DENIED, viewer: DENIED },
+	// In a broadcast room of its own (settings {kind: broadcast, meshMaxPeers: 0}): the stage and its audience.
+	'broadcast: hand.raise': { method: Method.HandRaise, host: DENIED, participant: DENIED, viewer: 'ok' },
+	'broadcast: stage.promote': { method: Method.StagePromote, host: 'ok', participant: DENIED, viewer: DENIED },
+	'broadcast: stage.demote': { method: Method.StageDemote, host: 'ok', participant: DENIED, viewer: DENIED },
+	'broadcast: reaction': { method: Method.Reaction, host: 'ok', participant: 'ok', viewer: 'ok' },
+	'broadcast: room.end': { method: Method.RoomEnd, host: 'ok', participant: DENIED, viewer: DENIED },
 	// In a mesh room (default settings): what the description's SDP does decides.
 	'signal: candidate': { method: Method.Signal, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'signal: renegotiate': { method: Method.Signal, host: 'ok', participant: 'ok', viewer: 'ok' },
@@ -186,6 +201,18 @@ function eventsOf<N extends Notification>(member: Member, method: N, since = 0):
 		.map((e) => e.data as NotificationData<N>);
 }
 
+/** The emoji each role reacts with (a different one each, so whose arrived is plain). */
+const EMOJI: Record<Role, Reaction> = { host: '👏', participant: '🎉', viewer: '❤️' };
+
+/** Waits until `member` heard a `reactions` batch counting `emoji`, after its event number `since`. */
+function heardReaction(member: Member, emoji: Reaction, since: number): Promise<void> {
+	return until(
+		() => eventsOf(member, Notification.Reactions, since).some((batch) => batch.counts.some((c) => c.emoji === emoji && c.count >= 1)),
+		5000,
+		`a reactions batch counting ${emoji}`,
+	);
+}
+
 describe('Permissions per role', () => {
 	let server: Server;
 	let base: string;
@@ -295,6 +322,8 @@ describe('Permissions per role', () => {
 		let routerCaps: Record<string, unknown> | undefined;
 		/** What each member made on the SFU, once (lazily, so that each test can also run alone). */
 		let made = new Map<string, Promise<string>>();
+		/** Where the member that must hear a reaction was in its events when it was sent. */
+		let reactionsSince = 0;
 
 		beforeAll(async () => {
 			await createRoom(ROOM, { meshMaxPeers: 0 });
@@ -357,6 +386,7 @@ describe('Permissions per role', () => {
 				sfu: server.sfuStats.counts,
 				producers: [...producers.values()].map((p) => ({ id: p.id, paused: p.paused, closed: p.closed })),
 				peers: [...(room?.peers ?? [])].map((p) => ({ ...p.info, state: p.state })).sort((a, b) => a.peerId.localeCompare(b.peerId)),
+				hands: room?.audience.hands,
 			};
 		}
 
@@ -505,6 +535,27 @@ describe('Permissions per role', () => {
 				},
 			},
 			{
+				name: 'reaction',
+				run: (m) => {
+					reactionsSince = members[m.role === 'host' ? 'participant' : 'host'].events.length;
+					return m.client.request(Method.Reaction, { emoji: EMOJI[m.role] });
+				},
+				// Counted into the room's next batch: another member hears it.
+				check: (m) => heardReaction(members[m.role === 'host' ? 'participant' : 'host'], EMOJI[m.role], reactionsSince),
+			},
+			// The viewer's passes the permission check (a viewer may ask to speak), then this meeting has no stage.
+			{ name: 'hand.raise', run: (m) => m.client.request(Method.HandRaise, { raised: true }) },
+			{
+				name: 'stage.promote',
+				// The host and the participant name the viewer; the viewer names itself.
+				run: (m) => m.client.request(Method.StagePromote, { peerId: members.viewer.peerId }),
+			},
+			{
+				name: 'stage.demote',
+				// The host and the viewer name the participant; the participant names the host.
+				run: (m) => m.client.request(Method.StageDemote, { peerId: (m.role === 'participant' ? members.host : members.participant).peerId }),
+			},
+			{
 				name: 'room.removePeer',
 				// The refusals first: the host's removal ends the participant.
 				order: ['viewer', 'participant', 'host'],
@@ -526,12 +577,39 @@ describe('Permissions per role', () => {
 					return result;
 				},
 			},
+			{
+				name: 'room.end',
+				// The refusals first: the host's ends the room for the others.
+				order: ['viewer', 'participant', 'host'],
+				// Whoever an earlier case removed comes back first, with its token.
+				prepare: async () => {
+					for (const role of ROLES) if (members[role].client.closed) members[role] = await joinAs(role, ROOM);
+					return { id: '' };
+				},
+				run: async (m) => {
+					if (m.role !== 'host') return m.client.request(Method.RoomEnd, {});
+					const others = [members.participant, members.viewer];
+					const closed = others.map((o) => nextEvent(o.client, 'close'));
+					const result = await m.client.request(Method.RoomEnd, {});
+					for (const c of closed) expect(await c).toEqual([CloseCode.RoomEnded, 'ROOM_ENDED']);
+					expect([...(server.rooms.get(ROOM)?.peers ?? [])].map((p) => p.id)).toEqual([m.peerId]);
+					// Ended is final: their resume tokens no longer admit them.
+					for (const o of others) {
+						const again = await connectClient(server.port);
+						await expect(again.request(Method.Resume, { protocolVersion: PROTOCOL_VERSION, resumeToken: o.resumeToken })).rejects.toMatchObject({
+							code: ErrorCode.ResumeFailed,
+						});
+						again.close();
+					}
+					return result;
+				},
+			},
 		];
 
 		it('the matrix has a row for every method of core, and every SFU-room row has a case here', () => {
 			const covered = new Set(Object.values(MATRIX).map((row) => row.method));
 			expect(Object.values(Method).filter((m) => !covered.has(m))).toEqual([]);
-			const sfuRows = (Object.keys(MATRIX) as CaseName[]).filter((name) => !name.startsWith('signal'));
+			const sfuRows = (Object.keys(MATRIX) as CaseName[]).filter((name) => !name.startsWith('signal') && !name.startsWith('broadcast'));
 			expect(CASES.map((c) => c.name).sort()).toEqual(sfuRows.sort());
 		});
 
@@ -565,6 +643,149 @@ describe('Permissions per role', () => {
 			for (const role of ['host', 'participant'] as const) {
 				expect(eventsOf(members[role], Notification.PeerMediaState).filter((e) => e.peerId === viewer.peerId)).toEqual([]);
 			}
+		});
+	});
+
+	describe('in a broadcast room (settings {kind: broadcast, meshMaxPeers: 0}): a test per stage request and role', () => {
+		const ROOM = 'broadcast-stage';
+		const members = {} as Record<Role, Member>;
+		/** A second viewer: the one the host brings onto the stage and back (the viewer member stays in the audience). */
+		let spare: Member;
+		let reactionsSince = 0;
+
+		beforeAll(async () => {
+			await createRoom(ROOM, { kind: 'broadcast', meshMaxPeers: 0 });
+			for (const role of ROLES) members[role] = await joinAs(role, ROOM);
+			spare = await joinAs('viewer', ROOM, 'viewer-spare');
+		});
+
+		afterAll(() => {
+			for (const role of ROLES) members[role]?.client.close();
+			spare?.client.close();
+		});
+
+		const roleOf = (m: Member) => server.rooms.get(ROOM)?.getPeer(m.peerId)?.role;
+
+		/** Moves the spare viewer to `role` through the host (before a case compares the server's state). */
+		async function spareAs(role: 'participant' | 'viewer'): Promise<{ id: string }> {
+			if (roleOf(spare) !== role) {
+				const changed = nextEvent(spare.client, Notification.RoleChanged);
+				await members.host.client.request(role === 'participant' ? Method.StagePromote : Method.StageDemote, { peerId: spare.peerId });
+				expect((await changed)[0]).toMatchObject({ role });
+			}
+			return { id: spare.peerId };
+		}
+
+		/** What the server holds that a refused request must not have changed. */
+		function snapshot() {
+			const room = server.rooms.get(ROOM);
+			return {
+				peers: [...(room?.peers ?? [])].map((p) => ({ ...p.info, state: p.state })).sort((a, b) => a.peerId.localeCompare(b.peerId)),
+				audience: room?.audienceSize,
+				hands: room?.audience.hands,
+				sfu: server.sfuStats.counts,
+			};
+		}
+
+		interface BroadcastCase {
+			name: CaseName;
+			order?: readonly Role[];
+			prepare?: (m: Member) => Promise<{ id: string }>;
+			run: (m: Member, prepared: { id: string }) => Promise<unknown>;
+			check?: (m: Member) => Promise<void> | void;
+		}
+		const CASES: BroadcastCase[] = [
+			{
+				name: 'broadcast: hand.raise',
+				run: (m) => m.client.request(Method.HandRaise, { raised: true }),
+				check: async (m) => {
+					const host = members.host;
+					const lastHands = () => eventsOf(host, Notification.Hands).at(-1)?.hands.map((h) => h.peerId);
+					await until(() => lastHands()?.includes(m.peerId) === true, 5000, 'the raised hand to reach the host');
+					// Down again: the host sees it go. Only hosts hear of hands.
+					await m.client.request(Method.HandRaise, { raised: false });
+					await until(() => lastHands()?.length === 0, 5000, 'the lowered hand to leave the host\'s list');
+					for (const other of [members.participant, members.viewer, spare]) expect(eventsOf(other, Notification.Hands)).toEqual([]);
+				},
+			},
+			{
+				name: 'broadcast: stage.promote',
+				// The refusals first, while the spare is still in the audience.
+				order: ['participant', 'viewer', 'host'],
+				prepare: () => spareAs('viewer'),
+				// The viewer promotes itself; the others name the spare viewer.
+				run: (m, p) => m.client.request(Method.StagePromote, { peerId: m.role === 'viewer' ? m.peerId : p.id }),
+				check: async (m) => {
+					await until(() => eventsOf(spare, Notification.RoleChanged).at(-1)?.role === 'participant', 5000, 'roleChanged to the spare');
+					expect(eventsOf(spare, Notification.RoleChanged).at(-1)).toMatchObject({ role: 'participant', by: m.peerId, mediaMode: 'sfu' });
+					expect(roleOf(spare)).toBe('participant');
+					// Everyone else sees it join the stage, the audience included.
+					for (const other of [members.participant, members.viewer]) {
+						await until(() => eventsOf(other, Notification.PeerJoined).some((p) => p.peerId === spare.peerId), 5000, 'peerJoined of the promoted viewer');
+					}
+				},
+			},
+			{
+				name: 'broadcast: stage.demote',
+				order: ['participant', 'viewer', 'host'],
+				prepare: () => spareAs('participant'),
+				// The participant demotes the host; the viewer and the host name the spare (a speaker now).
+				run: (m, p) => m.client.request(Method.StageDemote, { peerId: m.role === 'participant' ? members.host.peerId : p.id }),
+				check: async (m) => {
+					await until(() => eventsOf(spare, Notification.RoleChanged).at(-1)?.role === 'viewer', 5000, 'roleChanged to the spare');
+					expect(eventsOf(spare, Notification.RoleChanged).at(-1)).toMatchObject({ role: 'viewer', by: m.peerId, mediaMode: 'sfu' });
+					expect(roleOf(spare)).toBe('viewer');
+					for (const other of [members.participant, members.viewer]) {
+						await until(() => eventsOf(other, Notification.PeerLeft).some((p) => p.peerId === spare.peerId), 5000, 'peerLeft of the demoted speaker');
+					}
+				},
+			},
+			{
+				name: 'broadcast: reaction',
+				run: (m) => {
+					reactionsSince = spare.events.length;
+					return m.client.request(Method.Reaction, { emoji: EMOJI[m.role] });
+				},
+				// Counted into the room's next batch, which reaches the audience too.
+				check: (m) => heardReaction(spare, EMOJI[m.role], reactionsSince),
+			},
+			{
+				name: 'broadcast: room.end',
+				order: ['viewer', 'participant', 'host'],
+				run: async (m) => {
+					if (m.role !== 'host') return m.client.request(Method.RoomEnd, {});
+					const others = [members.participant, members.viewer, spare];
+					const closed = others.map((o) => nextEvent(o.client, 'close'));
+					const result = await m.client.request(Method.RoomEnd, {});
+					for (const c of closed) expect(await c).toEqual([CloseCode.RoomEnded, 'ROOM_ENDED']);
+					const room = server.rooms.get(ROOM);
+					expect([...(room?.peers ?? [])].map((p) => p.id)).toEqual([m.peerId]);
+					expect(room?.audienceSize).toBe(0);
+					return result;
+				},
+			},
+		];
+
+		it('every broadcast row has a case here', () => {
+			const rows = (Object.keys(MATRIX) as CaseName[]).filter((name) => name.startsWith('broadcast'));
+			expect(CASES.map((c) => c.name).sort()).toEqual(rows.sort());
+		});
+
+		describe.each(CASES.map((c) => [c.name, c] as const))('%s', (name, { order, prepare, run, check }) => {
+			it.each((order ?? ROLES).map((role) => [role, MATRIX[name][role]] as const))('%s: %s', async (role, expected) => {
+				const m = members[role];
+				const prepared = (await prepare?.(m)) ?? { id: '' };
+				const before = snapshot();
+				const result = await settle(run(m, prepared));
+				expect(result.code, 'reason' in result ? result.reason : '').toBe(expected);
+				if (expected === DENIED) {
+					expect('reason' in result && result.reason).toContain(MATRIX[name].method);
+					expect(snapshot(), 'a refused request changed nothing').toEqual(before);
+				} else {
+					expect(result.code).not.toBe(DENIED);
+					if (result.code === 'ok') await check?.(m);
+				}
+			});
 		});
 	});
 

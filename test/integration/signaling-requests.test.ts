@@ -340,6 +340,46 @@ const TABLE: Record<Method, { valid: unknown; bad: BadPayload[] }> = {
 			{ data: {}, field: 'peerId:', why: 'missing id' },
 		],
 	},
+	[Method.RoomEnd]: {
+		valid: {},
+		bad: [
+			{ data: 'end it', field: '(root):', why: 'a string' },
+			{ data: 1, field: '(root):', why: 'a number' },
+			{ data: { everyone: true }, field: '"everyone"', why: 'an unknown key on a strict schema' },
+		],
+	},
+	[Method.HandRaise]: {
+		valid: { raised: true },
+		bad: [
+			{ data: { raised: 'yes' }, field: 'raised:', why: 'a string for a boolean' },
+			{ data: { raised: 1 }, field: 'raised:', why: 'a number for a boolean' },
+			{ data: {}, field: 'raised:', why: 'missing field' },
+		],
+	},
+	[Method.StagePromote]: {
+		valid: { peerId: 'p' },
+		bad: [
+			{ data: { peerId: '' }, field: 'peerId:', why: 'empty id' },
+			{ data: { peerId: 'p'.repeat(65) }, field: 'peerId:', why: 'id of 65 characters' },
+			{ data: { peer: 'p' }, field: 'peerId:', why: 'misspelt key' },
+		],
+	},
+	[Method.StageDemote]: {
+		valid: { peerId: 'p' },
+		bad: [
+			{ data: { peerId: 7 }, field: 'peerId:', why: 'a number' },
+			{ data: { peerId: null }, field: 'peerId:', why: 'null id' },
+			{ data: {}, field: 'peerId:', why: 'missing id' },
+		],
+	},
+	[Method.Reaction]: {
+		valid: { emoji: '👍' },
+		bad: [
+			{ data: { emoji: '💩' }, field: 'emoji:', why: 'an emoji outside the list' },
+			{ data: { emoji: '👍🏽' }, field: 'emoji:', why: 'a skin-tone variant of a listed emoji' },
+			{ data: { emoji: ['👍'] }, field: 'emoji:', why: 'an array' },
+		],
+	},
 };
 
 /** From core: a method added there without a row above fails below. */
