@@ -1,10 +1,10 @@
-import { Call } from './call/Call.js';
+import { Call, type LocalMedia } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
-import { CloseCode } from '../../core/protocol/index.js';
+import { CloseCode, RoleSchema, type Role } from '../../core/protocol/index.js';
 import { explainClose, explainJoinError, h } from './ui/dom.js';
 import { openMedia, showLobby } from './ui/Lobby.js';
 
-// The call app: `/?room=R&name=N[&token=T]` joins directly; otherwise the lobby asks.
+// The call app: `/?room=R&name=N[&role=R][&token=T]` joins directly; otherwise the lobby asks.
 
 declare global {
 	interface Window {
@@ -44,28 +44,36 @@ const tokens = {
 	},
 };
 
-async function startCall(roomId: string, displayName: string, localStream: MediaStream | undefined, mediaError?: string): Promise<void> {
+/**
+ * Joins and shows the call. Camera and microphone open only after the join,
+ * and only if the role it gave sends (and again on a promotion to a
+ * broadcast's stage): `localMedia` is how the call asks for them.
+ */
+async function startCall(roomId: string, displayName: string, role: Role | undefined, localMedia: () => Promise<LocalMedia>): Promise<Call> {
 	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {} };
 	const token = tokens.take(roomId);
-	history.replaceState(null, '', `/?room=${encodeURIComponent(roomId)}&name=${encodeURIComponent(displayName)}`);
-	const view = new CallView(localStream, () => {
+	const query = new URLSearchParams({ room: roomId, name: displayName, ...(role ? { role } : {}) });
+	history.replaceState(null, '', `/?${query.toString()}`);
+	const view = new CallView((how) => {
 		call.close();
 		view.close();
-		for (const track of localStream?.getTracks() ?? []) track.stop();
 		const rejoin = h('a', { href: location.href, class: 'button' }, 'Rejoin');
-		root.replaceChildren(h('section', { class: 'left', 'aria-live': 'polite' }, h('h1', {}, 'You left the call.'), rejoin));
+		const heading = how === 'ended' ? 'You ended the call for everyone.' : 'You left the call.';
+		root.replaceChildren(h('section', { class: 'left', 'aria-live': 'polite' }, h('h1', {}, heading), rejoin));
 	});
 	root.replaceChildren(view.element);
-	view.setStatus(mediaError ? `Joining without camera and microphone: ${mediaError}` : `Joining ${roomId}…`);
+	view.setStatus(`Joining ${roomId}…`);
 	const call = new Call({
 		signalingUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
 		roomId,
 		displayName,
 		...(token ? { token } : {}),
-		localStream,
+		...(role ? { role } : {}),
+		localMedia,
 		onRemote: (event) => view.onRemote(event),
 	});
 	window.__call = call;
+	call.onLocalMedia((stream) => view.setLocalMedia(stream));
 	call.onSignalingState((state) => {
 		if (state === 'joined') view.setStatus(`In ${roomId}`);
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
@@ -79,12 +87,20 @@ async function startCall(roomId: string, displayName: string, localStream: Media
 	try {
 		await call.join();
 		view.attach(call);
-		if (!call.canPublish) view.setStatus(`Watching ${roomId} as a viewer: your camera and microphone stay off.`);
-		else if (mediaError) view.setStatus(`In ${roomId}, without camera and microphone.`);
+		if (call.roomKind === 'broadcast') {
+			view.setStatus(call.canPublish ? (call.localMediaError ? `On stage in ${roomId}, without camera and microphone: ${call.localMediaError}` : `On stage in ${roomId}`) : `Watching ${roomId}. Raise your hand to speak.`);
+		} else if (!call.canPublish) {
+			view.setStatus(`Watching ${roomId} as a viewer: your camera and microphone stay off.`);
+		} else if (call.localMediaError) {
+			view.setStatus(`In ${roomId}, without camera and microphone: ${call.localMediaError}`);
+		} else {
+			view.setStatus(`In ${roomId}`);
+		}
 	} catch (error) {
 		if (/^TOKEN_/.test((error as { code?: string }).code ?? '')) tokens.forget(roomId);
 		view.setStatus(explainJoinError(error));
 	}
+	return call;
 }
 
 /**
@@ -102,13 +118,22 @@ function tokenRole(token: string | undefined): string | undefined {
 
 const room = params.get('room');
 const name = params.get('name');
-const viewer = tokenRole(tokens.take(room)) === 'viewer';
-if (room && name && viewer) {
-	void startCall(room, name, undefined);
-} else if (room && name) {
-	void openMedia().then(({ stream, error }) => startCall(room, name, stream, error));
+/** The role asked for in the link (`&role=host`): a broadcast grants it without a token. */
+const askedRole = RoleSchema.safeParse(params.get('role')).data;
+const viewer = (tokenRole(tokens.take(room)) ?? askedRole) === 'viewer';
+if (room && name) {
+	void startCall(room, name, askedRole, () => openMedia());
 } else {
-	void showLobby(root, { ...(room ? { roomId: room } : {}), media: !viewer }).then(({ roomId, displayName, stream }) =>
-		startCall(roomId, displayName, stream, stream || viewer ? undefined : 'not available'),
-	);
+	void showLobby(root, { ...(room ? { roomId: room } : {}), media: !viewer }).then(async ({ roomId, displayName, stream }) => {
+		// The lobby's preview is the first camera the call asks for; a later ask (a promotion) opens it afresh.
+		let preview: LocalMedia | undefined = stream ? { stream } : viewer ? undefined : { error: 'not available' };
+		await startCall(roomId, displayName, askedRole, async () => {
+			const first = preview;
+			preview = undefined;
+			return first ?? openMedia();
+		});
+		// Joined in a role that does not send (a broadcast's audience): the preview goes off.
+		for (const track of preview?.stream?.getTracks() ?? []) track.stop();
+		preview = undefined;
+	});
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { Device, type types } from 'mediasoup-client';
-import { Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
+import { ErrorCode, Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
 import { QualitySampler, type Stat } from '../media/QualitySampler.js';
 import type { SignalingSession } from '../signaling/SignalingSession.js';
 
@@ -66,17 +66,31 @@ function collect(report: RTCStatsReport, into: Stat[]): void {
 	report.forEach((s: Stat) => into.push(s));
 }
 
+export interface SfuSessionOptions {
+	signaling: SignalingSession;
+	localStream: MediaStream | undefined;
+	/** `false` (a viewer) makes a receive-only session; publish() turns sending on later. */
+	publish?: boolean;
+	/** Hands over a Device loaded ahead of time (see loadDevice); without it the session loads its own. */
+	device?: () => Promise<Device>;
+	/** The rendered width of a peer's tile, if known: a new video consumer asks for the layer it needs at once. */
+	preferredWidth?: (peerId: string) => number | undefined;
+}
+
 /**
  * Media through the SFU, on mediasoup-client: one send transport producing
  * the local tracks (video as up to 3 simulcast layers, by camera size), one receive transport
  * consuming everyone else. Same outward shape as MeshSession: tracks in,
- * remote streams out, stats, close.
+ * remote streams out, stats, close. Sending can start and stop while the
+ * session lives (a broadcast viewer brought on stage and back): publish(),
+ * unpublish().
  */
 export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	readonly #signaling: SignalingSession;
-	readonly #localStream: MediaStream | undefined;
-	/** False for a role that may only receive (a viewer): no send transport, nothing produced. */
-	readonly #publish: boolean;
+	#localStream: MediaStream | undefined;
+	/** False while this participant only receives (a viewer): no send transport, nothing produced. */
+	#publish: boolean;
+	readonly #preferredWidth: (peerId: string) => number | undefined;
 	readonly #remoteStreams = new Map<string, MediaStream>();
 	readonly #consumers = new Map<string, RemoteConsumer>();
 	readonly #producers = new Map<'audio' | 'video', types.Producer>();
@@ -91,20 +105,17 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	#recvReady!: Promise<types.Transport>;
 	#resolveRecv!: (transport: types.Transport) => void;
 	#state: SfuSessionState = 'new';
-	/** Serializes start and restart. */
-	#starting: Promise<void> = Promise.resolve();
+	/** Serializes start, restart, publish and unpublish: one of them at a time. */
+	#queue: Promise<void> = Promise.resolve();
 
 	readonly #loadDevice: () => Promise<Device>;
 
-	/**
-	 * `device` hands over a Device loaded ahead of time (see loadDevice); without it the session loads its own.
-	 * `publish: false` (a viewer) makes a receive-only session.
-	 */
-	constructor(options: { signaling: SignalingSession; localStream: MediaStream | undefined; publish?: boolean; device?: () => Promise<Device> }) {
+	constructor(options: SfuSessionOptions) {
 		super();
 		this.#signaling = options.signaling;
 		this.#localStream = options.localStream;
 		this.#publish = options.publish ?? true;
+		this.#preferredWidth = options.preferredWidth ?? (() => undefined);
 		this.#loadDevice = options.device ?? (() => loadDevice(options.signaling));
 		this.#resetRecvReady();
 		this.#on(Notification.SfuNewConsumer, (data) => void this.#onNewConsumer(data));
@@ -132,13 +143,31 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	 * try may make its transports again (the server allows one per direction).
 	 */
 	start(): Promise<void> {
-		this.#starting = this.#starting.then(() =>
+		return this.#enqueue(() =>
 			this.#start().catch(async (error: unknown) => {
 				await this.#releaseServerTransports();
 				throw error;
 			}),
 		);
-		return this.#starting;
+	}
+
+	/**
+	 * Starts sending `stream` (a viewer brought on stage): a send transport
+	 * and a producer per track. Before the session has started, start()
+	 * does it. Without a stream (no camera) it only allows sending.
+	 */
+	publish(stream: MediaStream | undefined): Promise<void> {
+		return this.#enqueue(() => this.#startPublishing(stream));
+	}
+
+	/**
+	 * Stops sending (back to the audience): the producers and the send
+	 * transport close here, and the server is asked to close the transport
+	 * (it may have done so already: not finding it is fine). The local
+	 * tracks are the caller's to stop.
+	 */
+	unpublish(): Promise<void> {
+		return this.#enqueue(() => this.#stopPublishing());
 	}
 
 	/** The server lost our SFU side (a worker died): drop everything local and build it again. */
@@ -212,6 +241,19 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		return [{ ...this.#sampler.sample('sfu', stats, now), path: 'sfu' }];
 	}
 
+	/**
+	 * Closes here (close()) and asks the server to close this session's
+	 * transports too, for a session replaced by another on the same socket
+	 * (the server allows one transport per direction). Transports the server
+	 * closed already are not found there: that is fine.
+	 */
+	async closeAndRelease(): Promise<void> {
+		const ids = [...this.#serverTransports];
+		this.#serverTransports.clear();
+		this.close();
+		await Promise.all(ids.map((transportId) => this.#signaling.request(Method.SfuCloseTransport, { transportId }).catch(() => undefined)));
+	}
+
 	/** Closes transports, producers and consumers. Idempotent. */
 	close(): void {
 		if (this.#state === 'closed') return;
@@ -259,6 +301,49 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		this.#setState('connected');
 	}
 
+	/** Runs `operation` after every one queued before it; a failure does not block those after. */
+	#enqueue(operation: () => Promise<void>): Promise<void> {
+		const run = this.#queue.then(operation);
+		this.#queue = run.catch(() => undefined);
+		return run;
+	}
+
+	async #startPublishing(stream: MediaStream | undefined): Promise<void> {
+		this.#publish = true;
+		this.#localStream = stream;
+		// Not started (or a start that failed): the next start makes the send transport and produces.
+		if (this.#isClosed() || !this.#device || !this.#recvTransport) return;
+		let send = this.#sendTransport;
+		if (!send) {
+			send = await this.#createTransport('send');
+			if (this.#isClosed()) {
+				send.close();
+				return;
+			}
+			this.#sendTransport = send;
+		}
+		const device = this.#device;
+		const tracks = (stream?.getTracks() ?? []).filter((t) => device.canProduce(t.kind as 'audio' | 'video') && !this.#producers.has(t.kind as 'audio' | 'video'));
+		const target = send;
+		await Promise.all(tracks.map((track) => this.#produce(target, track)));
+	}
+
+	async #stopPublishing(): Promise<void> {
+		this.#publish = false;
+		this.#localStream = undefined;
+		for (const producer of this.#producers.values()) producer.close();
+		this.#producers.clear();
+		const send = this.#sendTransport;
+		this.#sendTransport = undefined;
+		if (!send) return;
+		send.close();
+		this.#serverTransports.delete(send.id);
+		await this.#signaling.request(Method.SfuCloseTransport, { transportId: send.id }).catch((error: unknown) => {
+			// The server closes a demoted speaker's send transport itself.
+			if ((error as { code?: string }).code !== ErrorCode.SfuObjectNotFound) console.warn('closing the send transport failed', error);
+		});
+	}
+
 	async #produce(send: types.Transport, track: MediaStreamTrack): Promise<void> {
 		const kind = track.kind as 'audio' | 'video';
 		const producer = await send.produce({
@@ -268,7 +353,7 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 			...(kind === 'video' ? { encodings: videoEncodings(track.getSettings().width ?? 640), codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
 			appData: { source: kind === 'video' ? 'camera' : 'microphone' },
 		});
-		if (this.#state === 'closed') {
+		if (this.#state === 'closed' || send.closed) {
 			producer.close();
 			return;
 		}
@@ -339,7 +424,15 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 			stream.addTrack(consumer.track);
 			if (data.producerPaused) consumer.pause();
 			this.emit('remotestream', data.peerId, stream);
-			await this.#signaling.request(Method.SfuResumeConsumer, { consumerId: consumer.id });
+			// The tile's size is known already: ask for its layer before the first frames (a viewer starts on the lowest).
+			const width = consumer.kind === 'video' ? this.#preferredWidth(data.peerId) : undefined;
+			const layer =
+				width === undefined
+					? Promise.resolve()
+					: this.#signaling
+							.request(Method.SfuSetConsumerPreferredLayers, { consumerId: consumer.id, spatialLayer: spatialLayerForWidth(width) })
+							.then(() => undefined, (error: unknown) => console.warn('layer request failed', error));
+			await Promise.all([layer, this.#signaling.request(Method.SfuResumeConsumer, { consumerId: consumer.id })]);
 		} catch (error) {
 			console.warn(`consume ${data.consumerId} from ${data.peerId} failed`, error);
 		}

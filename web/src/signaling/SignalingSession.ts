@@ -10,6 +10,7 @@ import {
 	type NotificationData,
 	type RequestData,
 	type ResponseData,
+	type Role,
 } from '../../../core/protocol/index.js';
 import { BackoffReconnectPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
 import { SignalingClient, type WebSocketFactory } from './SignalingClient.js';
@@ -63,6 +64,9 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 	#joined: Joined | undefined;
 	/** Settles when the session is joined again (or rejects when it closes). */
 	#ready: { promise: Promise<void>; resolve: () => void; reject: (e: SignalingError) => void } | undefined;
+	/** Open holds (holdNotifications), and what arrived meanwhile, in order. */
+	#holds = 0;
+	readonly #held: Array<{ method: Notification; data: unknown }> = [];
 
 	constructor(options: SignalingSessionOptions) {
 		super();
@@ -78,7 +82,8 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 		return this.#joined;
 	}
 
-	async join(data: { roomId: string; displayName: string; token?: string }): Promise<Joined> {
+	/** `role` is the role asked for without a token (an open broadcast grants it; see the join schema). */
+	async join(data: { roomId: string; displayName: string; token?: string; role?: Role }): Promise<Joined> {
 		if (this.#state !== 'idle') throw new Error(`join() in state ${this.#state}`);
 		this.#setState('joining');
 		try {
@@ -100,6 +105,28 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 			throw new SignalingError(ErrorCode.Closed, `${method}: session is ${this.#state}`);
 		}
 		return this.#client.request(method, data);
+	}
+
+	/**
+	 * Holds notifications back until the returned release is called (each
+	 * release once; holds nest), then emits them in their order. A caller
+	 * that must finish something asynchronous before it can take the room's
+	 * news (open a camera between the join and building the media paths)
+	 * loses none of it meanwhile.
+	 */
+	holdNotifications(): () => void {
+		this.#holds++;
+		let released = false;
+		return () => {
+			if (released) return;
+			released = true;
+			this.#holds--;
+			// A listener may hold again while the queue drains: it stops there and that hold's release goes on.
+			while (this.#holds === 0 && this.#held.length > 0) {
+				const { method, data } = this.#held.shift() as { method: Notification; data: unknown };
+				if (this.#state !== 'closed') (this.emit as (e: string, d: unknown) => boolean)(method, data);
+			}
+		};
 	}
 
 	/** Leaves the room (best effort) and closes. Idempotent. */
@@ -124,7 +151,9 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 		}
 		for (const method of notificationMethods) {
 			(client.on as (e: string, fn: (data: unknown) => void) => unknown)(method, (data) => {
-				if (this.#client === client) (this.emit as (e: string, d: unknown) => boolean)(method, data);
+				if (this.#client !== client) return;
+				if (this.#holds > 0) this.#held.push({ method, data });
+				else (this.emit as (e: string, d: unknown) => boolean)(method, data);
 			});
 		}
 		client.on('close', (code, reason) => {
@@ -204,6 +233,7 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 		this.#client = undefined;
 		this.#ready?.reject(error ?? new SignalingError(ErrorCode.Closed, 'session closed'));
 		this.#ready = undefined;
+		this.#held.length = 0;
 		this.#setState('closed');
 		this.emit('closed', error, closeCode, closeReason);
 	}

@@ -45,10 +45,20 @@ export type MediaPathsEvents = {
 
 export interface MediaPathsOptions {
 	signaling: SignalingSession;
+	/** The join response, or the placement a role change gave (its role, mediaMode and topology). */
 	joined: Joined;
+	/** What to send; publish() and unpublish() change it later. */
 	localStream: MediaStream | undefined;
 	/** Whether this participant's role may send media; a viewer only receives. */
 	publish: boolean;
+	/**
+	 * Whether this client takes part in the room's migrations (default true).
+	 * A broadcast's audience does not: it receives through the SFU whatever
+	 * the stage does, and is not waited for.
+	 */
+	migrates?: boolean;
+	/** The rendered width of a peer's tile, when known: SFU consumers ask for the layer it needs as they arrive. */
+	preferredWidth?: (peerId: string) => number | undefined;
 	/** Everyone else in the room now. */
 	peerIds: () => string[];
 	/** Whether a remote participant has its camera off (its new path will not render frames to wait for). */
@@ -95,18 +105,21 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	/** The latest STUN/TURN servers the server gave (credentials renewed as they near expiry). */
 	#iceServers: IceServer[];
 	readonly #unsubscribe: Array<() => void> = [];
+	/** What this client sends, on whichever path it opens (publish() and unpublish() change both). */
+	#localStream: MediaStream | undefined;
+	#publish: boolean;
+	#migrates: boolean;
 	#closed = false;
 
 	constructor(options: MediaPathsOptions) {
 		super();
 		this.#options = options;
+		this.#localStream = options.localStream;
+		this.#publish = options.publish;
+		this.#migrates = options.migrates ?? true;
 		this.#mode = options.joined.mediaMode;
-		const { state, epoch } = options.joined.topology;
 		// Joined mid-migration: we are on its target already, and confirm like everyone else.
-		if (state === 'escalating' || state === 'deescalating') {
-			const record: MigrationRecord = { epoch, target: this.#mode, decidedAt: 0, preparedAt: Date.now(), swappedAt: {}, joinedDuring: true };
-			this.#migration = { phase: 'building', record };
-		}
+		if (this.#migrates) this.#adoptMigration(options.joined.topology);
 		this.#on(Notification.Signal, ({ from, signal }) => this.#mesh?.handleSignal(from, signal));
 		this.#on(Notification.TopologyPrepare, (data) => this.#prepare(data));
 		this.#on(Notification.TopologyCommit, (data) => this.#commit(data));
@@ -117,6 +130,19 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		const onReconnected = (joined: Joined) => this.#setIceServers(joined.iceServers);
 		options.signaling.on('reconnected', onReconnected);
 		this.#unsubscribe.push(() => options.signaling.off('reconnected', onReconnected));
+	}
+
+	/** A migration in flight when this client arrived on its target (a join, a role change): it confirms like everyone else. */
+	#adoptMigration({ state, epoch }: Joined['topology']): MigrationRecord | undefined {
+		if ((state !== 'escalating' && state !== 'deescalating') || this.#migration) return undefined;
+		const record: MigrationRecord = { epoch, target: this.#mode, decidedAt: 0, preparedAt: Date.now(), swappedAt: {}, joinedDuring: true };
+		this.#migration = { phase: 'building', record };
+		return record;
+	}
+
+	/** The latest STUN/TURN servers (a path built after this one's should start from them). */
+	get iceServers(): IceServer[] {
+		return this.#iceServers;
 	}
 
 	#setIceServers(iceServers: IceServer[]): void {
@@ -168,6 +194,42 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		await this.#sfu?.replaceTrack(oldTrack, newTrack);
 	}
 
+	/**
+	 * Starts sending `stream` on the SFU, beside what this client receives
+	 * there (a broadcast viewer brought on stage while settled on the SFU).
+	 * From now on it takes part in the room's migrations; `topology` is the
+	 * room's as the role change gave it (a migration in flight is confirmed).
+	 */
+	async publish(stream: MediaStream | undefined, topology: Joined['topology']): Promise<void> {
+		if (this.#closed) return;
+		if (this.#mode !== 'sfu' || this.#migration) throw new Error(`publish() in place needs a client settled on the SFU (it is ${this.label})`);
+		this.#localStream = stream;
+		this.#publish = true;
+		this.#migrates = true;
+		const record = this.#adoptMigration(topology);
+		if (record) {
+			this.emit('migration', record);
+			this.emit('topology', this.label);
+		}
+		await this.#sfu?.publish(stream);
+		if (record) record.builtAt = Date.now();
+		this.#checkReady();
+	}
+
+	/**
+	 * Stops sending (a speaker sent back to the audience): producers and the
+	 * send transport close, what this client receives stays. With `migrates`
+	 * false it no longer takes part in migrations (a broadcast's audience).
+	 */
+	async unpublish(migrates: boolean): Promise<void> {
+		if (this.#closed) return;
+		if (this.#mode !== 'sfu' || this.#migration) throw new Error(`unpublish() in place needs a client settled on the SFU (it is ${this.label})`);
+		this.#localStream = undefined;
+		this.#publish = false;
+		this.#migrates = migrates;
+		await this.#sfu?.unpublish();
+	}
+
 	async setRemoteVideoWidth(peerId: string, widthPx: number): Promise<void> {
 		await this.#sfu?.setRemoteVideoWidth(peerId, widthPx);
 	}
@@ -189,6 +251,18 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	/** Quality of the committed path (what the topology machine weighs). */
 	async quality(now: number): Promise<ConnectionQuality[]> {
 		return this.#mode === 'sfu' ? ((await this.#sfu?.quality(now)) ?? []) : ((await this.#mesh?.quality(now)) ?? []);
+	}
+
+	/**
+	 * Closes both paths, and asks the server to close this client's SFU
+	 * transports: for paths replaced by new ones on the same socket (the
+	 * server allows one transport per direction).
+	 */
+	async closeAndRelease(): Promise<void> {
+		const sfu = this.#sfu;
+		this.#sfu = undefined;
+		this.close();
+		await sfu?.closeAndRelease();
 	}
 
 	/** Closes both paths. Idempotent. */
@@ -217,7 +291,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		const { joined, signaling } = this.#options;
 		const mesh = new MeshSession({
 			selfId: joined.peerId,
-			localStream: this.#options.localStream,
+			localStream: this.#localStream,
 			iceServers: this.#iceServers,
 			iceTransportPolicy: joined.iceTransportPolicy,
 			sendSignal: (to, signal) => {
@@ -265,9 +339,10 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 		if (this.#sfu) return;
 		const sfu = new SfuSession({
 			signaling: this.#options.signaling,
-			localStream: this.#options.localStream,
-			publish: this.#options.publish,
+			localStream: this.#localStream,
+			publish: this.#publish,
 			device: () => this.#device$(),
+			...(this.#options.preferredWidth ? { preferredWidth: this.#options.preferredWidth } : {}),
 		});
 		sfu.on('remotestream', (peerId, stream) => this.#onStream('sfu', peerId, stream));
 		sfu.on('remoteclosed', (peerId) => this.#onPathClosed('sfu', peerId));
@@ -432,7 +507,7 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	}
 
 	#prepare(data: NotificationData<'topology.prepare'>): void {
-		if (this.#closed) return;
+		if (this.#closed || !this.#migrates) return;
 		const record: MigrationRecord = { epoch: data.epoch, target: data.target, decidedAt: data.decidedAt, preparedAt: Date.now(), swappedAt: {} };
 		this.#migration = { phase: 'building', record };
 		this.emit('topology', this.label);
@@ -456,13 +531,13 @@ export class MediaPaths extends EventEmitter<MediaPathsEvents> {
 	}
 
 	#commit(data: NotificationData<'topology.commit'>): void {
-		if (this.#closed || (this.#migration && this.#migration.record.epoch !== data.epoch)) return;
+		if (this.#closed || !this.#migrates || (this.#migration && this.#migration.record.epoch !== data.epoch)) return;
 		if (this.#migration) this.#migration.record.stragglers = data.stragglers;
 		this.#finish(data.topology, 'committed');
 	}
 
 	#abort(data: NotificationData<'topology.abort'>): void {
-		if (this.#closed || (this.#migration && this.#migration.record.epoch !== data.epoch)) return;
+		if (this.#closed || !this.#migrates || (this.#migration && this.#migration.record.epoch !== data.epoch)) return;
 		// Back to the room's topology. Whoever joined on the aborted target has no
 		// old path to return to: that path is (re)built now; the aborted one is
 		// gone on the server side anyway.

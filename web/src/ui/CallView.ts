@@ -1,4 +1,5 @@
-import type { Call, ChatEntry, RemoteConnectionStats, RemoteEvent } from '../call/Call.js';
+import { REACTIONS, type RaisedHand, type Role } from '../../../core/protocol/index.js';
+import type { Call, ChatEntry, ReactionCounts, RemoteConnectionStats, RemoteEvent } from '../call/Call.js';
 import { h } from './dom.js';
 
 function formatTime(at: number): string {
@@ -9,34 +10,66 @@ function formatBitrate(bps: number): string {
 	return bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mb/s` : `${Math.round(bps / 1e3)} kb/s`;
 }
 
+/** How the person left: by Leave, or by ending the room for everyone (a host). */
+export type LeaveKind = 'left' | 'ended';
+
 /**
  * The call screen: a grid of tiles (self first), the controls, the topology
  * badge with the participant count, chat and the stats panel. It owns only
  * DOM; the Call owns media and signaling.
+ *
+ * A broadcast shows a stage instead of the grid: the hosts' and speakers'
+ * tiles, large; the audience size; reactions; for viewers a raise-hand
+ * toggle (no camera controls); for hosts the raised hands with promote and
+ * remove, demote and remove on each speaker's tile, and end-the-room.
  */
 export class CallView {
 	readonly element: HTMLElement;
 	readonly #grid: HTMLElement;
+	readonly #selfTile: HTMLElement;
+	readonly #localVideo: HTMLVideoElement;
 	readonly #status: HTMLElement;
 	readonly #badge: HTMLElement;
 	readonly #count: HTMLElement;
+	readonly #countLabel: HTMLElement;
+	readonly #audience: HTMLElement;
+	readonly #audienceCount: HTMLElement;
 	readonly #chatLog: HTMLElement;
 	readonly #statsBody: HTMLElement;
+	readonly #mute: HTMLButtonElement;
+	readonly #camera: HTMLButtonElement;
+	readonly #share: HTMLButtonElement;
+	readonly #raiseHand: HTMLButtonElement;
+	readonly #endRoom: HTMLButtonElement;
+	readonly #reactions: HTMLElement;
+	readonly #reactionCounts: HTMLElement;
+	readonly #hostPanel: HTMLElement;
+	readonly #handQueue: HTMLElement;
 	readonly #names = new Map<string, string>();
+	readonly #roles = new Map<string, Role>();
+	/** Reactions seen since joining, per emoji. */
+	readonly #reactionTotals = new Map<string, number>();
 	readonly #lastBytes = new Map<string, { bytes: number; at: number }>();
 	#call: Call | undefined;
+	#localStream: MediaStream | undefined;
 	/** Ends the screen share in progress (back to the camera); undefined when not sharing. */
 	#stopShare: (() => void) | undefined;
+	/** The camera put aside during a screen share. */
+	#sharedCamera: MediaStreamTrack | undefined;
 	#statsTimer: ReturnType<typeof setInterval> | undefined;
 
-	constructor(localStream: MediaStream | undefined, onLeave: () => void) {
+	constructor(onLeave: (how: LeaveKind) => void) {
 		const localVideo = h('video', { autoplay: true, playsinline: true, 'data-testid': 'local-video', 'aria-label': 'Your video' });
 		localVideo.muted = true;
-		localVideo.srcObject = localStream ?? null;
+		this.#localVideo = localVideo;
 		this.#badge = h('span', { class: 'badge', 'data-testid': 'topology', title: 'How media travels' }, 'mesh');
 		this.#count = h('span', { 'data-testid': 'participant-count' }, '1');
+		this.#countLabel = h('span', {}, ' in call');
+		this.#audienceCount = h('span', { 'data-testid': 'audience-count' }, '0');
+		this.#audience = h('span', { class: 'count audience', hidden: true }, this.#audienceCount, ' watching');
 		this.#status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
-		this.#grid = h('div', { class: 'grid', role: 'list', 'aria-label': 'Participants' }, h('figure', { class: 'tile self', role: 'listitem' }, localVideo, h('figcaption', {}, 'You')));
+		this.#selfTile = h('figure', { class: 'tile self', role: 'listitem' }, localVideo, h('figcaption', {}, 'You'));
+		this.#grid = h('div', { class: 'grid', role: 'list', 'aria-label': 'Participants' }, this.#selfTile);
 		this.#chatLog = h('ol', { class: 'chat-log', 'aria-label': 'Chat messages', 'aria-live': 'polite' });
 		const chatInput = h('input', { id: 'chat-input', 'data-testid': 'chat-input', autocomplete: 'off', maxlength: '2000', placeholder: 'Message everyone' });
 		const chatForm = h('form', { class: 'chat-form' }, h('label', { for: 'chat-input', class: 'visually-hidden' }, 'Chat message'), chatInput, h('button', { type: 'submit' }, 'Send'));
@@ -63,12 +96,47 @@ export class CallView {
 			this.#statsBody,
 		);
 
-		const mute = h('button', { type: 'button', 'data-testid': 'mute', 'aria-pressed': 'false' }, 'Mute');
-		const camera = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false' }, 'Camera off');
-		const share = h('button', { type: 'button', 'data-testid': 'screenshare', 'aria-pressed': 'false' }, 'Share screen');
+		const mute = h('button', { type: 'button', 'data-testid': 'mute', 'aria-pressed': 'false', disabled: true }, 'Mute');
+		const camera = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false', disabled: true }, 'Camera off');
+		const share = h('button', { type: 'button', 'data-testid': 'screenshare', 'aria-pressed': 'false', disabled: true }, 'Share screen');
 		const leave = h('button', { type: 'button', 'data-testid': 'leave', class: 'danger' }, 'Leave');
-		if (!localStream?.getAudioTracks().length) mute.disabled = true;
-		if (!localStream?.getVideoTracks().length) camera.disabled = share.disabled = true;
+		this.#mute = mute;
+		this.#camera = camera;
+		this.#share = share;
+		this.#raiseHand = h('button', { type: 'button', 'data-testid': 'raise-hand', 'aria-pressed': 'false', hidden: true }, 'Raise hand');
+		this.#raiseHand.addEventListener('click', () => void this.#toggleHand());
+		this.#endRoom = h('button', { type: 'button', 'data-testid': 'end-room', class: 'danger', hidden: true }, 'End for everyone');
+		this.#endRoom.addEventListener('click', () => {
+			if (!this.#call) return;
+			this.#endRoom.disabled = true;
+			this.#call.endRoom().then(
+				() => onLeave('ended'),
+				(error: unknown) => {
+					this.#endRoom.disabled = false;
+					this.setStatus(`Could not end the call: ${(error as Error).message}`);
+				},
+			);
+		});
+		this.#reactionCounts = h('ul', { class: 'reaction-counts', 'data-testid': 'reaction-counts', 'aria-label': 'Reactions so far', 'aria-live': 'polite' });
+		this.#reactions = h(
+			'section',
+			{ class: 'reactions', 'aria-label': 'Reactions', hidden: true },
+			...REACTIONS.map((emoji) => {
+				const button = h('button', { type: 'button', 'data-testid': 'reaction', 'data-emoji': emoji, 'aria-label': `React ${emoji}` }, emoji);
+				button.addEventListener('click', () => {
+					this.#call?.react(emoji).catch((error: unknown) => this.setStatus(`Reaction not sent: ${(error as Error).message}`));
+				});
+				return button;
+			}),
+			this.#reactionCounts,
+		);
+		this.#handQueue = h('ol', { class: 'hand-queue', 'data-testid': 'hand-queue', 'aria-label': 'Raised hands' });
+		this.#hostPanel = h(
+			'section',
+			{ class: 'host-panel', 'aria-label': 'Raised hands', hidden: true },
+			h('h2', {}, 'Raised hands'),
+			this.#handQueue,
+		);
 		mute.addEventListener('click', () => {
 			const muted = mute.getAttribute('aria-pressed') !== 'true';
 			mute.setAttribute('aria-pressed', String(muted));
@@ -81,31 +149,65 @@ export class CallView {
 			camera.textContent = off ? 'Camera on' : 'Camera off';
 			void this.#call?.setCameraEnabled(!off);
 		});
-		share.addEventListener('click', () => void this.#toggleShare(share, localStream, localVideo));
-		leave.addEventListener('click', onLeave);
+		share.addEventListener('click', () => void this.#toggleShare());
+		leave.addEventListener('click', () => onLeave('left'));
 
 		this.element = h(
 			'section',
 			{ class: 'call', 'aria-label': 'Call' },
-			h('header', { class: 'bar' }, this.#badge, h('span', { class: 'count' }, this.#count, ' in call'), this.#status),
+			h('header', { class: 'bar' }, this.#badge, h('span', { class: 'count' }, this.#count, this.#countLabel), this.#audience, this.#status),
 			this.#grid,
-			h('nav', { class: 'controls', 'aria-label': 'Call controls' }, mute, camera, share, leave),
+			h('nav', { class: 'controls', 'aria-label': 'Call controls' }, mute, camera, share, this.#raiseHand, this.#reactions, this.#endRoom, leave),
 			h(
 				'aside',
 				{ class: 'side' },
+				this.#hostPanel,
 				h('section', { class: 'chat', 'aria-label': 'Chat' }, h('h2', {}, 'Chat'), this.#chatLog, chatForm),
 				h('details', { class: 'stats' }, h('summary', {}, 'Connection stats'), statsTable),
 			),
 		);
 	}
 
+	/** The camera and microphone the call sends now (none: a viewer, or denied). */
+	setLocalMedia(stream: MediaStream | undefined): void {
+		if (this.#stopShare) {
+			// The stream the share ran in is gone: so is the share, and the camera it put aside.
+			this.#stopShare = undefined;
+			this.#sharedCamera?.stop();
+			this.#sharedCamera = undefined;
+			this.#setPressed(this.#share, false, 'Share screen');
+		}
+		this.#localStream = stream;
+		this.#localVideo.srcObject = stream ?? null;
+		this.#setPressed(this.#mute, false, 'Mute');
+		this.#setPressed(this.#camera, false, 'Camera off');
+		this.#mute.disabled = !stream?.getAudioTracks().length;
+		this.#camera.disabled = this.#share.disabled = !stream?.getVideoTracks().length;
+	}
+
 	/** Binds the view to a joined call. */
 	attach(call: Call): void {
 		this.#call = call;
-		// A role that may not send (a viewer) has nothing to mute or share.
-		if (!call.canPublish) {
-			for (const button of this.element.querySelectorAll<HTMLButtonElement>('[data-testid=mute], [data-testid=camera], [data-testid=screenshare]')) button.disabled = true;
+		if (call.roomKind === 'broadcast') {
+			this.element.classList.add('broadcast');
+			this.#grid.dataset.testid = 'stage';
+			this.#grid.setAttribute('aria-label', 'Stage');
+			this.#countLabel.textContent = ' on stage';
+			this.#audience.hidden = false;
+			this.#reactions.hidden = false;
+			call.onAudience(() => this.refresh());
+			call.onHands((hands) => this.#showHands(hands));
+			call.onReactions((counts) => this.#showReactions(counts));
+			call.onRoleChanged((role) => {
+				this.setStatus(role === 'viewer' ? 'You are back in the audience.' : 'You are on stage.');
+				this.#applyRole();
+			});
+			call.onLocalMedia((stream, error) => {
+				if (!stream && error) this.setStatus(`You are on stage, without camera and microphone: ${error}`);
+			});
+			this.#showHands([...call.hands]);
 		}
+		this.#applyRole();
 		call.onActiveSpeaker((peerId) => {
 			for (const tile of this.#grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
 				tile.classList.toggle('active-speaker', tile.dataset.peerId === peerId);
@@ -122,16 +224,23 @@ export class CallView {
 	}
 
 	refresh(): void {
-		const topology = this.#call?.topology ?? 'mesh';
+		const call = this.#call;
+		const topology = call?.topology ?? 'mesh';
 		this.#badge.textContent = topology;
 		this.#badge.dataset.topology = topology;
-		this.#count.textContent = String(this.#call?.participantCount ?? 1);
+		// A broadcast counts its stage (self only when on it) and, apart, its audience.
+		const count = call?.roomKind === 'broadcast' ? call.participantCount - (call.canPublish ? 0 : 1) : (call?.participantCount ?? 1);
+		this.#count.textContent = String(count);
+		this.#audienceCount.textContent = String(call?.audienceCount ?? 0);
 	}
 
 	onRemote(event: RemoteEvent): void {
 		if (event.type === 'added') {
 			this.#names.set(event.peer.peerId, event.peer.displayName);
-			this.#setMuted(this.#tile(event.peer.peerId), event.peer.audioMuted, event.peer.videoMuted);
+			this.#roles.set(event.peer.peerId, event.peer.role);
+			const tile = this.#tile(event.peer.peerId);
+			this.#setMuted(tile, event.peer.audioMuted, event.peer.videoMuted);
+			this.#renderTileActions(tile, event.peer.peerId);
 		} else if (event.type === 'media') {
 			const video = this.#tile(event.peerId).querySelector('video') as HTMLVideoElement;
 			this.#display(video, event.stream);
@@ -140,8 +249,111 @@ export class CallView {
 		} else {
 			this.#grid.querySelector(`[data-testid=remote-tile][data-peer-id="${CSS.escape(event.peerId)}"]`)?.remove();
 			this.#names.delete(event.peerId);
+			this.#roles.delete(event.peerId);
 		}
 		this.refresh();
+	}
+
+	/** What this peer's role offers: camera controls for a role that sends, the stage tools by broadcast role. */
+	#applyRole(): void {
+		const call = this.#call;
+		if (!call) return;
+		const broadcast = call.roomKind === 'broadcast';
+		const sends = call.canPublish;
+		// A role that may not send has nothing to mute or share; a broadcast's viewer does not see those controls at all.
+		for (const button of [this.#mute, this.#camera, this.#share]) {
+			if (!sends) button.disabled = true;
+			button.hidden = broadcast && !sends;
+		}
+		this.#selfTile.hidden = broadcast && !sends;
+		this.#raiseHand.hidden = !(broadcast && call.role === 'viewer');
+		this.#setPressed(this.#raiseHand, call.handRaised, call.handRaised ? 'Lower hand' : 'Raise hand');
+		this.#raiseHand.disabled = false;
+		this.#endRoom.hidden = !(broadcast && call.canManage);
+		this.#hostPanel.hidden = !(broadcast && call.canManage);
+		for (const tile of this.#grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) this.#renderTileActions(tile, tile.dataset.peerId as string);
+		this.refresh();
+	}
+
+	/** A host's buttons on a stage tile: demote (a speaker) and remove. */
+	#renderTileActions(tile: HTMLElement, peerId: string): void {
+		tile.querySelector('.tile-actions')?.remove();
+		const call = this.#call;
+		if (!call || call.roomKind !== 'broadcast' || !call.canManage) return;
+		const name = this.#names.get(peerId) ?? 'this speaker';
+		const actions = h('div', { class: 'tile-actions' });
+		if (this.#roles.get(peerId) === 'participant') {
+			actions.append(this.#actionButton('demote', peerId, 'To audience', `Send ${name} back to the audience`, () => call.demote(peerId)));
+		}
+		actions.append(this.#actionButton('remove', peerId, 'Remove', `Remove ${name} from the call`, () => call.removePeer(peerId)));
+		tile.append(actions);
+	}
+
+	/** A button for a host's action on one peer: disabled while the request is out, its failure said in the status line. */
+	#actionButton(testid: string, peerId: string, label: string, ariaLabel: string, action: () => Promise<void>): HTMLButtonElement {
+		const button = h('button', { type: 'button', 'data-testid': testid, 'data-peer-id': peerId, 'aria-label': ariaLabel }, label);
+		button.addEventListener('click', () => {
+			button.disabled = true;
+			action().then(
+				() => undefined,
+				(error: unknown) => {
+					button.disabled = false;
+					this.setStatus(`${label} failed: ${(error as Error).message}`);
+				},
+			);
+		});
+		return button;
+	}
+
+	/** A host's queue of raised hands, oldest first, each with promote and remove. */
+	#showHands(hands: RaisedHand[]): void {
+		const call = this.#call;
+		if (!call) return;
+		this.#handQueue.replaceChildren(
+			...hands.map((hand) =>
+				h(
+					'li',
+					{ 'data-testid': 'hand', 'data-peer-id': hand.peerId },
+					h('span', { class: 'name' }, hand.displayName),
+					this.#actionButton('promote', hand.peerId, 'Bring on stage', `Bring ${hand.displayName} on stage`, () => call.promote(hand.peerId)),
+					this.#actionButton('remove', hand.peerId, 'Remove', `Remove ${hand.displayName} from the call`, () => call.removePeer(hand.peerId)),
+				),
+			),
+		);
+		if (hands.length === 0) this.#handQueue.append(h('li', { class: 'empty' }, 'No hands up.'));
+	}
+
+	/** Adds a batch of the room's reactions to the totals shown; the emojis of this batch pop. */
+	#showReactions(counts: ReactionCounts): void {
+		for (const { emoji, count } of counts) this.#reactionTotals.set(emoji, (this.#reactionTotals.get(emoji) ?? 0) + count);
+		const fresh = new Set(counts.map((c) => c.emoji));
+		this.#reactionCounts.replaceChildren(
+			...REACTIONS.filter((emoji) => this.#reactionTotals.has(emoji)).map((emoji) => {
+				const total = this.#reactionTotals.get(emoji) ?? 0;
+				return h('li', { 'data-emoji': emoji, 'data-count': String(total), class: fresh.has(emoji) ? 'fresh' : undefined, 'aria-label': `${emoji} ${total}` }, `${emoji} ${total}`);
+			}),
+		);
+	}
+
+	async #toggleHand(): Promise<void> {
+		const call = this.#call;
+		if (!call) return;
+		const raised = this.#raiseHand.getAttribute('aria-pressed') !== 'true';
+		this.#raiseHand.disabled = true;
+		try {
+			await call.raiseHand(raised);
+			this.#setPressed(this.#raiseHand, raised, raised ? 'Lower hand' : 'Raise hand');
+			this.setStatus(raised ? 'Your hand is up: a host may bring you on stage.' : 'Your hand is down.');
+		} catch (error) {
+			this.setStatus(`Could not ${raised ? 'raise' : 'lower'} your hand: ${(error as Error).message}`);
+		} finally {
+			this.#raiseHand.disabled = false;
+		}
+	}
+
+	#setPressed(button: HTMLButtonElement, pressed: boolean, text: string): void {
+		button.setAttribute('aria-pressed', String(pressed));
+		button.textContent = text;
 	}
 
 	close(): void {
@@ -249,7 +461,9 @@ export class CallView {
 		);
 	}
 
-	async #toggleShare(button: HTMLButtonElement, localStream: MediaStream | undefined, localVideo: HTMLVideoElement): Promise<void> {
+	async #toggleShare(): Promise<void> {
+		const button = this.#share;
+		const localStream = this.#localStream;
 		if (!this.#call || !localStream) return;
 		if (this.#stopShare) {
 			this.#stopShare();
@@ -263,11 +477,13 @@ export class CallView {
 			await this.#call.replaceVideoTrack(track, true);
 			button.setAttribute('aria-pressed', 'true');
 			button.textContent = 'Stop sharing';
+			this.#sharedCamera = camera;
 			const stop = () => {
 				this.#stopShare = undefined;
+				this.#sharedCamera = undefined;
 				track.onended = null;
 				void this.#call?.replaceVideoTrack(camera).then(() => {
-					localVideo.srcObject = localStream;
+					this.#localVideo.srcObject = localStream;
 				});
 				button.setAttribute('aria-pressed', 'false');
 				button.textContent = 'Share screen';

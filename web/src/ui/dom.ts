@@ -43,6 +43,8 @@ export function explainClose(closeCode: number, reason: string): string {
 	switch (closeCode) {
 		case CloseCode.RemovedByHost:
 			return 'A host removed you from the call.';
+		case CloseCode.RoomEnded:
+			return 'A host ended this call for everyone.';
 		case CloseCode.RoomDeleted:
 			return 'This room was closed.';
 		case CloseCode.NoLongerAdmitted:
