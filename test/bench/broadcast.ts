@@ -1,4 +1,4 @@
-// npm run bench:broadcast [-- --viewers 1500 --seconds 10 --rounds 2]
+// npm run bench:broadcast [-- --viewers 1500 --seconds 10 --rounds 2 --browser-runs 5]
 //
 // A broadcast's audience on the SFU, against the bare engine as the ceiling.
 //
@@ -29,9 +29,21 @@
 // (each consumer's packet count against the producer's layer-0 count, read
 // while the publisher pauses for well under mediasoup's 1.5 s inactivity
 // check, so they are exact), delivery to the sampled sinks, and the PLI/FIR
-// that reach the publisher. A browser viewer's join -> first frame is not
-// measured here (the e2e tests do); a plain viewer's join -> first RTP
-// packet is.
+// that reach the publisher. A plain viewer's join -> first RTP packet is
+// measured too.
+//
+// Before all that, a browser phase (--browser-runs K, 0 to skip; needs
+// `npm run build`, which the npm script runs first): the built server in a
+// process of its own (as many workers as the product run), real Chromium
+// with the fake camera (320x180, 15 fps). A broadcast room (kind broadcast)
+// with a host on stage and one standing viewer (the first, which brings the
+// stage to the SFU), and a meeting room on the SFU from the start
+// (meshMaxPeers 0) with one participant publishing. Then K viewers join the
+// broadcast and K participants join the meeting, taking turns (viewer,
+// participant, viewer, ...), each timed from the start of its join (page
+// script start) to the first rendered frame of the host's tile
+// (window.__timing), and each leaving before the next joins. Chromium and
+// that server are gone before the media windows start.
 //
 // Loopback only; every loop is bounded in count and time; every worker, the
 // server and the sink process are ended at the end. Exit code 0 once the
@@ -40,14 +52,19 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { MediasoupConfigSchema, ServerConfigSchema } from '../../core/config/index.js';
 import { mediaCodecs } from '../../server/sfu/mediaCodecs.js';
+import { launchBrowser } from '../support/browser.js';
+import { peerIdOf } from '../support/call.js';
+import { projectRoot, startServer, type RunningServer } from '../support/serverProcess.js';
 
 const { values } = parseArgs({
 	options: {
@@ -61,6 +78,8 @@ const { values } = parseArgs({
 		workers: { type: 'string' },
 		'skip-raw': { type: 'boolean', default: false },
 		'skip-product': { type: 'boolean', default: false },
+		/** Browser joins per side (broadcast viewer, meeting participant on the SFU), before the media windows; 0: none. */
+		'browser-runs': { type: 'string', default: '5' },
 		strict: { type: 'boolean', default: false },
 		'log-level': { type: 'string', default: 'warn' },
 	},
@@ -70,6 +89,7 @@ const VIEWERS = Math.max(1, Math.min(5000, Math.floor(Number(values.viewers))));
 const WINDOW_MS = Math.max(1, Math.min(120, Number(values.seconds))) * 1000;
 const ROUNDS = Math.max(1, Math.min(10, Math.floor(Number(values.rounds))));
 const LOG_LEVEL = values['log-level'] as string;
+const BROWSER_RUNS = Math.max(0, Math.min(20, Math.floor(Number(values['browser-runs']) || 0)));
 /** Whole run, whatever happens: past it the process exits (its workers follow: they watch their channel). */
 const RUN_BUDGET_MS = 20 * 60_000;
 const REQUEST_TIMEOUT_MS = 20_000;
@@ -1119,6 +1139,277 @@ async function setupProduct(viewerCount: number, workerCount: number, sinks: Sin
 	}
 }
 
+// ---------------------------------------------------------------- browser: join -> first frame
+
+/** A measured join that renders no frame of the host's tile by then is a failure. */
+const BROWSER_FRAME_TIMEOUT_MS = 20_000;
+/** The first viewer also brings the broadcast's stage to the SFU. */
+const BROWSER_WARMUP_TIMEOUT_MS = 30_000;
+const BROWSER_PAGE_TIMEOUT_MS = 20_000;
+/** Past this, the phase starts no further join (the ones not run are reported). */
+const BROWSER_PHASE_BUDGET_MS = 6 * 60_000;
+/** After a measured page leaves: the room back to its size (bounded), then this pause before the next join. */
+const BROWSER_SETTLE_MS = 500;
+const BROWSER_VIEWPORT = { width: 640, height: 360 };
+const WEB_INDEX = join(projectRoot, 'dist/web/index.html');
+const SERVER_MAIN = join(projectRoot, 'dist/server/main.js');
+
+interface BrowserSeries {
+	/** Join start -> first rendered frame of the host's tile, ms, per measured join that rendered. */
+	times: number[];
+	failures: string[];
+	/** The unmeasured first join of the room (ms), or why it failed. */
+	warmUp: number | string;
+}
+
+interface BrowserPhase {
+	workers: number;
+	runs: number;
+	viewer: BrowserSeries;
+	meeting: BrowserSeries;
+	/** Why the phase could not run at all (launch, server start). */
+	error?: string;
+	seconds: number;
+}
+
+const firstLine = (error: unknown) => ((error as Error).message ?? String(error)).split('\n')[0] as string;
+
+async function createRoom(server: RunningServer, roomId: string, settings: Record<string, unknown>): Promise<void> {
+	const response = await fetch(`${server.url}/api/rooms`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ roomId, settings }),
+		signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+	});
+	if (response.status !== 201) throw new Error(`POST /api/rooms ${roomId}: ${response.status} ${await response.text()}`);
+}
+
+async function roomState(server: RunningServer, roomId: string): Promise<{ peers: number; topology: string }> {
+	const response = await fetch(`${server.url}/api/rooms/${roomId}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+	const body = (await response.json()) as { peers?: number; topology?: { state?: string } };
+	return { peers: body.peers ?? -1, topology: body.topology?.state ?? '?' };
+}
+
+/** Polls the room (bounded) until `done`; the last state either way. */
+async function waitForRoom(
+	server: RunningServer,
+	roomId: string,
+	done: (state: { peers: number; topology: string }) => boolean,
+	timeoutMs = 10_000,
+): Promise<{ ok: boolean; peers: number; topology: string }> {
+	const deadline = performance.now() + timeoutMs;
+	let state = await roomState(server, roomId);
+	while (!done(state) && performance.now() < deadline) {
+		await sleep(100);
+		state = await roomState(server, roomId);
+	}
+	return { ok: done(state), ...state };
+}
+
+/** A page of its own (own context) that opens the call link. */
+async function openCallPage(browser: Browser, server: RunningServer, roomId: string, name: string, role?: string): Promise<{ context: BrowserContext; page: Page }> {
+	const context = await browser.newContext({ viewport: BROWSER_VIEWPORT });
+	try {
+		const page = await context.newPage();
+		page.setDefaultTimeout(BROWSER_PAGE_TIMEOUT_MS);
+		await page.goto(`${server.url}/?room=${encodeURIComponent(roomId)}&name=${encodeURIComponent(name)}${role ? `&role=${role}` : ''}`, {
+			timeout: BROWSER_PAGE_TIMEOUT_MS,
+		});
+		return { context, page };
+	} catch (error) {
+		await context.close().catch(() => undefined);
+		throw error;
+	}
+}
+
+/** A publisher that stays: joined (its peer id known). */
+async function openHost(browser: Browser, server: RunningServer, roomId: string, role?: string): Promise<{ context: BrowserContext; id: string }> {
+	const { context, page } = await openCallPage(browser, server, roomId, 'Host', role);
+	try {
+		await page.waitForFunction(() => window.__call?.peerId !== undefined, undefined, { timeout: BROWSER_PAGE_TIMEOUT_MS, polling: 50 });
+		return { context, id: (await peerIdOf(page)) as string };
+	} catch (error) {
+		await context.close().catch(() => undefined);
+		throw error;
+	}
+}
+
+/**
+ * One join, timed: the page's join start (window.__timing.joinStartedAt,
+ * performance.now() at its script's start) to the first rendered frame of
+ * `hostId`'s tile. The page stays open (the caller closes it).
+ */
+async function timedJoin(
+	browser: Browser,
+	server: RunningServer,
+	roomId: string,
+	name: string,
+	hostId: string,
+	timeoutMs: number,
+): Promise<{ context: BrowserContext; page: Page; ms: number }> {
+	const { context, page } = await openCallPage(browser, server, roomId, name);
+	try {
+		const handle = await page.waitForFunction(
+			(id) => {
+				const t = window.__timing;
+				const at = t?.firstFrameAt[id];
+				return t && at !== undefined ? at - t.joinStartedAt : undefined;
+			},
+			hostId,
+			{ timeout: timeoutMs, polling: 20 },
+		);
+		return { context, page, ms: (await handle.jsonValue()) as number };
+	} catch (error) {
+		// What the page shows says why (a join refused, no media path, ...).
+		const status = await page
+			.locator('[role=status]')
+			.first()
+			.textContent({ timeout: 1000 })
+			.catch(() => null);
+		await context.close().catch(() => undefined);
+		throw new Error(`${firstLine(error)}${status ? ` (page status: "${status.trim()}")` : ''}`, { cause: error });
+	}
+}
+
+/** The page leaves the call (a leave, not a drop: no resume grace), then its context closes. */
+async function leave(context: BrowserContext, page: Page): Promise<void> {
+	await withTimeout(
+		page.evaluate(() => window.__call?.close()),
+		5000,
+		'leave',
+	).catch(() => undefined);
+	await context.close().catch(() => undefined);
+}
+
+/** One measured join into `roomId`, which then leaves; the room must be back to `peersAfter` before the next. */
+async function measuredJoin(
+	browser: Browser,
+	server: RunningServer,
+	roomId: string,
+	name: string,
+	hostId: string,
+	peersAfter: number,
+	series: BrowserSeries,
+): Promise<void> {
+	const before = await roomState(server, roomId).catch(() => ({ peers: -1, topology: '?' }));
+	try {
+		const joined = await timedJoin(browser, server, roomId, name, hostId, BROWSER_FRAME_TIMEOUT_MS);
+		series.times.push(joined.ms);
+		await leave(joined.context, joined.page);
+	} catch (error) {
+		series.failures.push(`${name} (room ${before.topology}, ${before.peers} peers before): ${firstLine(error)}`);
+	}
+	const after = await waitForRoom(server, roomId, (s) => s.peers === peersAfter).catch((error: unknown) => ({ ok: false, peers: -1, topology: firstLine(error) }));
+	if (!after.ok) series.failures.push(`after ${name}: the room did not return to ${peersAfter} peers within 10 s (${after.peers}, ${after.topology})`);
+	await sleep(BROWSER_SETTLE_MS);
+}
+
+/**
+ * The browser phase: the built server in a process of its own, real
+ * Chromium; broadcast viewers and meeting participants on the SFU joining
+ * in turns, each timed to the host's first rendered frame. Never throws:
+ * what failed is in the result.
+ */
+async function browserPhase(runs: number, workers: number): Promise<BrowserPhase> {
+	const started = performance.now();
+	const result: BrowserPhase = {
+		workers,
+		runs,
+		viewer: { times: [], failures: [], warmUp: 'not run' },
+		meeting: { times: [], failures: [], warmUp: 'not run' },
+		seconds: 0,
+	};
+	let server: RunningServer | undefined;
+	let browser: Browser | undefined;
+	const standing: BrowserContext[] = [];
+	try {
+		server = await startServer({ MEDIASOUP_NUM_WORKERS: String(workers) });
+		browser = await launchBrowser();
+		const BROADCAST = 'bench-browser-broadcast';
+		const MEETING = 'bench-browser-meeting';
+		await createRoom(server, BROADCAST, { kind: 'broadcast' });
+		await createRoom(server, MEETING, { meshMaxPeers: 0 });
+
+		// The stages: a host in the broadcast, a participant publishing in the meeting.
+		const broadcastHost = await openHost(browser, server, BROADCAST, 'host');
+		standing.push(broadcastHost.context);
+		const meetingHost = await openHost(browser, server, MEETING);
+		standing.push(meetingHost.context);
+
+		// Warm-ups, not in the medians: the first viewer stays (the audience that keeps the
+		// broadcast on the SFU); the meeting's first joiner leaves like the measured ones.
+		try {
+			const first = await timedJoin(browser, server, BROADCAST, 'V0', broadcastHost.id, BROWSER_WARMUP_TIMEOUT_MS);
+			standing.push(first.context);
+			result.viewer.warmUp = first.ms;
+		} catch (error) {
+			result.viewer.warmUp = firstLine(error);
+		}
+		try {
+			const first = await timedJoin(browser, server, MEETING, 'P0', meetingHost.id, BROWSER_WARMUP_TIMEOUT_MS);
+			result.meeting.warmUp = first.ms;
+			await leave(first.context, first.page);
+		} catch (error) {
+			result.meeting.warmUp = firstLine(error);
+		}
+		const onSfu = await waitForRoom(server, BROADCAST, (s) => s.topology === 'sfu' && s.peers === 2);
+		if (!onSfu.ok) result.viewer.failures.push(`before the measured joins: broadcast is ${onSfu.topology} with ${onSfu.peers} peers (expected sfu, host + first viewer)`);
+		const meetingReady = await waitForRoom(server, MEETING, (s) => s.topology === 'sfu' && s.peers === 1);
+		if (!meetingReady.ok) result.meeting.failures.push(`before the measured joins: meeting is ${meetingReady.topology} with ${meetingReady.peers} peers (expected sfu, 1)`);
+		await sleep(BROWSER_SETTLE_MS);
+
+		// Taking turns, so load from elsewhere on the machine falls on both alike.
+		for (let run = 1; run <= runs; run++) {
+			if (performance.now() - started > BROWSER_PHASE_BUDGET_MS) {
+				const skipped = `runs ${run}-${runs} not run: the phase's ${BROWSER_PHASE_BUDGET_MS / 60_000} min budget is spent`;
+				result.viewer.failures.push(skipped);
+				result.meeting.failures.push(skipped);
+				break;
+			}
+			console.log(`  browser run ${run}/${runs}: a viewer joins the broadcast, then a participant the meeting`);
+			await measuredJoin(browser, server, BROADCAST, `V${run}`, broadcastHost.id, 2, result.viewer);
+			await measuredJoin(browser, server, MEETING, `P${run}`, meetingHost.id, 1, result.meeting);
+		}
+	} catch (error) {
+		result.error = firstLine(error);
+	} finally {
+		for (const context of standing) await context.close().catch(() => undefined);
+		await browser?.close().catch(() => undefined);
+		await server?.stop().catch(() => undefined);
+	}
+	result.seconds = (performance.now() - started) / 1000;
+	return result;
+}
+
+function reportBrowser(phase: BrowserPhase | undefined): void {
+	if (!phase) {
+		console.log('\nbrowser join -> first frame: skipped (--browser-runs 0)');
+		return;
+	}
+	console.log(
+		`\nbrowser join -> first rendered frame of the host's tile (real Chromium, fake camera 320x180 at 15 fps, built server with ${phase.workers} worker(s), ` +
+			`${phase.runs} joins per side taking turns, each leaving before the next; ${phase.seconds.toFixed(0)} s, before the media windows):`,
+	);
+	if (phase.error) console.log(`  FAILED  the phase stopped: ${phase.error}`);
+	const ms = (v: number | string) => (typeof v === 'number' ? `${v.toFixed(0)} ms` : `failed: ${v}`);
+	const line = (label: string, s: BrowserSeries) => {
+		const t = s.times;
+		const spread = t.length ? `median ${median(t).toFixed(0)} ms, min ${Math.min(...t).toFixed(0)}, max ${Math.max(...t).toFixed(0)}` : 'no join rendered';
+		console.log(`  ${label}: ${spread} (${t.length}/${phase.runs} rendered within ${BROWSER_FRAME_TIMEOUT_MS / 1000} s: ${t.map((x) => x.toFixed(0)).join(', ') || '-'})`);
+		for (const f of s.failures) console.log(`    FAIL  ${f}`);
+	};
+	line('broadcast viewer                      ', phase.viewer);
+	line('meeting participant on the SFU (base) ', phase.meeting);
+	const v = phase.viewer.times;
+	const m = phase.meeting.times;
+	console.log(
+		`  ratio broadcast viewer / meeting participant on the SFU (medians): ${v.length && m.length ? (median(v) / median(m)).toFixed(2) : 'n/a'}`,
+	);
+	console.log(
+		`  first joins, not in the medians: the broadcast's first viewer (brings the stage to the SFU, stays as the audience) ${ms(phase.viewer.warmUp)}; the meeting's first participant ${ms(phase.meeting.warmUp)}`,
+	);
+}
+
 // ---------------------------------------------------------------- report
 
 const gap = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : '-');
@@ -1134,7 +1425,7 @@ function cpuPerViewer(run: RunResult): number {
 	return run.viewers > 0 ? cpu / run.viewers : Number.NaN;
 }
 
-function report(runs: RunResult[]): boolean {
+function report(runs: RunResult[], browser: BrowserPhase | undefined): boolean {
 	const rows: string[][] = [
 		['run', 'worker pid', 'viewers', 'CPU % of a core', 'CPU %/100 viewers', 'layer 0 into worker', 'loss to viewers (missing/expected)', 'sampled sinks got'],
 	];
@@ -1206,7 +1497,7 @@ function report(runs: RunResult[]): boolean {
 			);
 		}
 	}
-	console.log('  browser viewer join -> first frame: not measured here (the e2e tests measure it)');
+	reportBrowser(browser);
 
 	const raw = runs.find((r) => r.label === 'raw engine');
 	const product = runs.find((r) => r.label === 'product');
@@ -1242,6 +1533,15 @@ async function main(): Promise<void> {
 	const workersConfigured = values.workers ? Math.max(1, Math.min(64, Number(values.workers))) : MediasoupConfigSchema.parse({}).numWorkers;
 	const workerCount = workersConfigured > 0 ? workersConfigured : cpus().length;
 	const rawViewers = values['raw-viewers'] ? Math.max(1, Math.min(5000, Number(values['raw-viewers']))) : Math.ceil(VIEWERS / workerCount);
+	let browser: BrowserPhase | undefined;
+	if (BROWSER_RUNS > 0) {
+		// Before the media windows, and all gone (Chromium, its server) before they start.
+		for (const built of [WEB_INDEX, SERVER_MAIN]) {
+			if (!existsSync(built)) throw new Error(`${built} missing: run "npm run build" first (or --browser-runs 0 to skip the browser phase)`);
+		}
+		console.log(`browser phase: ${BROWSER_RUNS} broadcast viewer(s) and ${BROWSER_RUNS} meeting participant(s) on the SFU, taking turns ...`);
+		browser = await browserPhase(BROWSER_RUNS, workerCount);
+	}
 	const sinks = new Sinks();
 	await sinks.open();
 	console.log(`sinks: ${sinks.mode}`);
@@ -1278,7 +1578,7 @@ async function main(): Promise<void> {
 		for (const side of sides) await side.close();
 		sinks.close();
 	}
-	const ok = report(runs);
+	const ok = report(runs, browser);
 	clearTimeout(watchdog);
 	process.exitCode = values.strict && !ok ? 1 : 0;
 }
