@@ -127,6 +127,7 @@ describe('broadcast rooms', () => {
 	const producers = new Map<string, types.Producer>();
 	const transports = new Map<string, types.Transport>();
 	const consumerPid = new Map<string, number>();
+	const consumers = new Map<string, types.Consumer>();
 
 	beforeAll(async () => {
 		server = await startInProcessServer({
@@ -145,7 +146,10 @@ describe('broadcast rooms', () => {
 					transport.observer.on('newproducer', (producer: types.Producer) => {
 						if ((transport.appData as { peerId?: string }).peerId !== undefined) producers.set(producer.id, producer);
 					});
-					transport.observer.on('newconsumer', (consumer: types.Consumer) => consumerPid.set(consumer.id, worker.pid));
+					transport.observer.on('newconsumer', (consumer: types.Consumer) => {
+						consumerPid.set(consumer.id, worker.pid);
+						consumers.set(consumer.id, consumer);
+					});
 				}),
 			);
 		}
@@ -501,6 +505,32 @@ describe('broadcast rooms', () => {
 			const meetingHost = await join('stage-meeting', 'Meeting host', { token: { role: 'host' } });
 			const meetingViewer = await join('stage-meeting', 'Meeting viewer', { role: 'viewer' });
 			expect((await settle(meetingHost.client.request(Method.StagePromote, { peerId: meetingViewer.peerId }))).code).toBe(ErrorCode.WrongRoomKind);
+		});
+	});
+
+	describe('viewer quality', () => {
+		it("a viewer's video starts on the lowest simulcast layer and its tile may ask for more; the stage gets the best at once", async () => {
+			await createRoom('layers', { kind: 'broadcast', meshMaxPeers: 0 });
+			const host = await join('layers', 'Host', { role: 'host' });
+			const speaker = await join('layers', 'Speaker', { role: 'participant' });
+			const viewer = await join('layers', 'Viewer');
+			for (const m of [host, speaker, viewer]) await receiver(m);
+			// A browser's camera: three simulcast encodings.
+			const { transportId } = await host.client.request(Method.SfuCreateTransport, { direction: 'send' });
+			const { producerId } = await host.client.request(Method.SfuProduce, {
+				transportId,
+				kind: 'video',
+				source: 'camera',
+				rtpParameters: { ...vp8Parameters(0), encodings: [{ ssrc: 5001 }, { ssrc: 5002 }, { ssrc: 5003 }] },
+			});
+			const toViewer = consumers.get(await consumes(viewer, producerId));
+			const toSpeaker = consumers.get(await consumes(speaker, producerId));
+			expect(toViewer?.type).toBe('simulcast');
+			expect(toViewer?.preferredLayers?.spatialLayer).toBe(0);
+			expect(toSpeaker?.preferredLayers?.spatialLayer).toBe(2);
+			// A large tile asks for the top layer (the SFU still holds it to what the viewer's bandwidth carries).
+			await viewer.client.request(Method.SfuSetConsumerPreferredLayers, { consumerId: toViewer?.id as string, spatialLayer: 2 });
+			expect(toViewer?.preferredLayers?.spatialLayer).toBe(2);
 		});
 	});
 
