@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs what the test suites need from Debian's packages when missing:
-// chromium (browser e2e) and coturn (TURN tests). Never downloads a browser.
+// chromium (browser e2e), coturn (TURN tests) and redis-server (several
+// nodes on Redis). Never downloads a browser.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { existsSync } from 'node:fs';
 const needed = [
 	{ bin: '/usr/bin/chromium', pkg: 'chromium' },
 	{ bin: '/usr/bin/turnserver', pkg: 'coturn' },
+	{ bin: '/usr/bin/redis-server', pkg: 'redis-server' },
 ];
 const missing = needed.filter((n) => !existsSync(n.bin));
 if (missing.length === 0) {

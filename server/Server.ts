@@ -4,6 +4,8 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../core/config/index.js';
 import { AccessTokens } from './auth/AccessTokens.js';
+import { ClusterNode } from './cluster/ClusterNode.js';
+import { Relay } from './cluster/Relay.js';
 import { ApiKey } from './http/ApiKey.js';
 import { createHttpApp, guardRoute, serveMetrics } from './http/HttpApp.js';
 import { HttpError } from './http/httpUtil.js';
@@ -40,6 +42,9 @@ export class Server {
 	readonly metrics: Metrics;
 	readonly sfuStats: SfuStats;
 	readonly signaling: SignalingServer;
+	/** This node in the Redis registry, when several share rooms (`cluster.redisUrl`). */
+	readonly cluster: ClusterNode | undefined;
+	readonly #relay: Relay | undefined;
 	readonly #http: NodeHttpServer;
 	/** /metrics on a port of its own (`metrics.port`), if configured. */
 	readonly #metricsHttp: NodeHttpServer | undefined;
@@ -47,8 +52,10 @@ export class Server {
 	readonly #startedAt = Date.now();
 	#closing: Promise<void> | undefined;
 
-	private constructor(config: ServerConfig, logger: Logger, workers: WorkerPool, options: ServerOptions) {
+	private constructor(config: ServerConfig, logger: Logger, workers: WorkerPool, cluster: ClusterNode | undefined, options: ServerOptions) {
 		this.config = config;
+		this.cluster = cluster;
+		this.#relay = cluster ? new Relay(cluster, logger) : undefined;
 		this.#logger = logger;
 		this.workers = workers;
 		this.tokens = new AccessTokens(config.auth.tokenSecret, config.auth.maxTokenAgeSeconds);
@@ -89,7 +96,10 @@ export class Server {
 				}),
 				audience: new Audience(config.broadcast, () => room.audienceSize, (batch) => service.sendAudienceBatch(room, batch)),
 			}),
-			onRoomClosed: (roomId) => this.sfuRooms.close(roomId),
+			onRoomClosed: (roomId) => {
+				this.sfuRooms.close(roomId);
+				void this.cluster?.release(roomId);
+			},
 			maxRooms: config.limits.maxRooms,
 		});
 		this.sfuStats = new SfuStats(workers, this.metrics.registry);
@@ -104,6 +114,7 @@ export class Server {
 			limits: config.limits,
 			requireTokens: config.auth.requireTokens,
 			logger: logger.child({ module: 'SignalingService' }),
+			...(cluster ? { nodeId: cluster.nodeId } : {}),
 		});
 		this.#http = createServer(
 			{
@@ -130,6 +141,7 @@ export class Server {
 					apiKey,
 					tokensEnabled: this.tokens.enabled,
 					broadcastMaxPeers: config.rooms.broadcastMaxPeers,
+					...(cluster ? { directory: cluster } : {}),
 					sfuRouters: (roomId) =>
 						(this.sfuRooms.get(roomId)?.routers ?? []).map((r) => ({
 							routerId: r.id,
@@ -153,6 +165,11 @@ export class Server {
 			limits: config.limits,
 			http: config.http,
 			logger,
+			...(this.#relay ? { relay: this.#relay } : {}),
+		});
+		cluster?.attach({
+			holds: (roomId) => this.rooms.get(roomId) !== undefined,
+			load: () => ({ connections: this.signaling.connectionCount, rooms: this.rooms.size }),
 		});
 		this.#metricsHttp =
 			config.metrics.port === undefined
@@ -170,8 +187,16 @@ export class Server {
 	}
 
 	static async start(config: ServerConfig, logger: Logger, options: ServerOptions = {}): Promise<Server> {
-		const workers = await WorkerPool.create(config.mediasoup, logger);
-		const server = new Server(config, logger, workers, options);
+		const { redisUrl } = config.cluster;
+		const cluster = redisUrl ? await ClusterNode.start({ ...config.cluster, redisUrl }, logger) : undefined;
+		let workers: WorkerPool;
+		try {
+			workers = await WorkerPool.create(config.mediasoup, logger);
+		} catch (error) {
+			await cluster?.close();
+			throw error;
+		}
+		const server = new Server(config, logger, workers, cluster, options);
 		try {
 			await listen(server.#http, config.port, config.host);
 			if (server.#metricsHttp && config.metrics.port !== undefined) await listen(server.#metricsHttp, config.metrics.port, config.metrics.host);
@@ -179,7 +204,7 @@ export class Server {
 			await server.close();
 			throw error;
 		}
-		logger.info({ port: server.port, host: config.host, workers: workers.workers.length, metricsPort: server.metricsPort }, 'listening');
+		logger.info({ port: server.port, host: config.host, workers: workers.workers.length, metricsPort: server.metricsPort, nodeId: cluster?.nodeId }, 'listening');
 		return server;
 	}
 
@@ -197,6 +222,8 @@ export class Server {
 	close(): Promise<void> {
 		this.#closing ??= (async () => {
 			this.signaling.close();
+			this.#relay?.close();
+			await this.cluster?.close();
 			for (const http of [this.#http, this.#metricsHttp]) {
 				if (!http?.listening) continue;
 				await new Promise<void>((resolve) => {

@@ -202,6 +202,24 @@ export const AuthConfigSchema = z
 		path: ['tokenSecret'],
 	});
 
+/**
+ * Several nodes on Redis (server/cluster). Without `redisUrl` the server is
+ * one node with no Redis, as before.
+ */
+export const ClusterConfigSchema = z.object({
+	/** e.g. redis://127.0.0.1:6379; unset: a single node. */
+	redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL').optional(),
+	/** This node's id in the registry (letters, digits, "-"); unset: a random one at each start. */
+	nodeId: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, '1-32 letters, digits or "-"').optional(),
+	/** The URL clients reach this node at, recorded in the registry for operators (e.g. wss://node-a.example.com). */
+	advertiseUrl: z.string().min(1).max(512).optional(),
+	/** How often a node renews its registry entry and the rooms it owns. */
+	heartbeatIntervalMs: z.number().int().min(100).max(60_000).default(2000),
+	/** A node (and its rooms) whose heartbeat is older than this is gone: its rooms may be claimed again. */
+	nodeTtlMs: z.number().int().min(300).max(600_000).default(6000),
+}).refine((c) => c.nodeTtlMs >= 2 * c.heartbeatIntervalMs, { message: 'must be at least twice heartbeatIntervalMs', path: ['nodeTtlMs'] });
+export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
+
 export const ServerConfigSchema = z.object({
 	/** HTTP and WebSocket port; 0 picks a free one (tests). */
 	port: port.default(8080),
@@ -219,6 +237,7 @@ export const ServerConfigSchema = z.object({
 	limits: LimitsConfigSchema.default(() => LimitsConfigSchema.parse({})),
 	http: HttpConfigSchema.default(() => HttpConfigSchema.parse({})),
 	metrics: MetricsConfigSchema.default(() => MetricsConfigSchema.parse({})),
+	cluster: ClusterConfigSchema.default(() => ClusterConfigSchema.parse({})),
 });
 
 export type MediasoupConfig = z.infer<typeof MediasoupConfigSchema>;

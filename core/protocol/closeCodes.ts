@@ -15,6 +15,8 @@ export const CloseCode = {
 	PolicyViolation: 1008,
 	/** A frame exceeded MAX_MESSAGE_BYTES. */
 	TooBig: 1009,
+	/** Several nodes: the node that holds this room went away (or Redis did): reconnect. */
+	ServiceRestart: 1012,
 	/** The client's protocol version differs from the server's. */
 	ProtocolMismatch: 4001,
 	/** The peer resumed on another connection. */

@@ -40,6 +40,8 @@ export const ErrorCode = {
 	WrongRoomKind: 'WRONG_ROOM_KIND',
 	/** The target peer's role does not fit the request (promoting a speaker, demoting a viewer or a host). */
 	WrongRole: 'WRONG_ROLE',
+	/** Several nodes share rooms through Redis, and Redis is out of reach now: try again shortly. */
+	ClusterUnavailable: 'CLUSTER_UNAVAILABLE',
 	/** The resume token is unknown, used, or its grace period ran out. */
 	ResumeFailed: 'RESUME_FAILED',
 	/** Too many messages on this connection; slow down. */

@@ -73,6 +73,11 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'n
 	['TRUST_PROXY', ['http', 'trustProxy'], 'bool'],
 	['METRICS_PORT', ['metrics', 'port'], 'int'],
 	['METRICS_HOST', ['metrics', 'host'], 'string'],
+	['REDIS_URL', ['cluster', 'redisUrl'], 'string'],
+	['NODE_ID', ['cluster', 'nodeId'], 'string'],
+	['ADVERTISE_URL', ['cluster', 'advertiseUrl'], 'string'],
+	['CLUSTER_HEARTBEAT_INTERVAL_MS', ['cluster', 'heartbeatIntervalMs'], 'int'],
+	['CLUSTER_NODE_TTL_MS', ['cluster', 'nodeTtlMs'], 'int'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

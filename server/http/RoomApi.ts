@@ -55,6 +55,7 @@ export class RoomApi {
 	readonly #apiKey: ApiKey | undefined;
 	readonly #tokensEnabled: boolean;
 	readonly #broadcastMaxPeers: number;
+	readonly #claimInDirectory: { nodeId: string; claim(roomId: string): Promise<string> } | undefined;
 	readonly #sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
 
 	constructor(options: {
@@ -66,7 +67,10 @@ export class RoomApi {
 		tokensEnabled: boolean;
 		/** maxPeers of a broadcast room that names none. */
 		broadcastMaxPeers: number;
+		/** Several nodes: the room directory, where a new room is claimed for this node first. */
+		directory?: { nodeId: string; claim(roomId: string): Promise<string> };
 	}) {
+		this.#claimInDirectory = options.directory;
 		this.#registry = options.registry;
 		this.#deleteRoom = options.deleteRoom;
 		this.#claimRoom = options.claimRoom;
@@ -124,6 +128,19 @@ export class RoomApi {
 		const roomId = parsed.data.roomId ?? randomBytes(6).toString('base64url');
 		const existing = this.#registry.get(roomId);
 		if (existing?.persistent) throw new HttpError(409, 'ROOM_EXISTS', `room "${roomId}" already exists`);
+		if (!existing && this.#claimInDirectory) {
+			// Several nodes: the room is made on the node that claims it in the directory.
+			let owner: string;
+			try {
+				owner = await this.#claimInDirectory.claim(roomId);
+			} catch (error) {
+				if (error instanceof SignalingError) throw new HttpError(503, error.code, error.message);
+				throw error;
+			}
+			if (owner !== this.#claimInDirectory.nodeId) {
+				throw new HttpError(409, 'ROOM_ON_OTHER_NODE', `room "${roomId}" is held by node ${owner}; ask that node, or pick another id`);
+			}
+		}
 		if (existing) {
 			if (existing.kind !== merged.data.kind) {
 				throw new HttpError(409, 'ROOM_IN_USE', `room "${roomId}" is in use as a ${existing.kind}; its kind cannot change while people are in it`);

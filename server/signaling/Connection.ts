@@ -1,5 +1,5 @@
 import { AwaitQueue } from 'awaitqueue';
-import type { RawData, WebSocket } from 'ws';
+import type { RawData } from 'ws';
 import type { LimitsConfig, SignalingConfig } from '../../core/config/index.js';
 import {
 	CloseCode,
@@ -14,6 +14,7 @@ import {
 	requiredCapability,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
+import type { Relay, RelayLink } from '../cluster/Relay.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
 import type { Peer, PeerChannel } from './Peer.js';
@@ -29,13 +30,33 @@ const fatal: Partial<Record<string, number>> = {
 	[ErrorCode.TokenWrongRoom]: CloseCode.Unauthorized,
 };
 
-type ConnectionState = { name: 'open' } | { name: 'joined'; peer: Peer } | { name: 'closed' };
-
-interface Result {
-	data: unknown;
-	/** Frames to send right after the response (a resume's held notifications). */
-	then?: string[];
+/** What a Connection needs of its socket: a `ws` WebSocket, or a relayed connection's RelaySocket. */
+export interface SignalingSocket {
+	readonly readyState: number;
+	readonly bufferedAmount: number;
+	readonly OPEN: number;
+	readonly CONNECTING: number;
+	on(event: 'message', listener: (data: RawData | string, isBinary: boolean) => void): unknown;
+	on(event: 'pong', listener: () => void): unknown;
+	on(event: 'close', listener: (code: number) => void): unknown;
+	on(event: 'error', listener: (error: Error) => void): unknown;
+	send(text: string): void;
+	close(code?: number, reason?: string): void;
+	terminate(): void;
+	ping(): void;
 }
+
+/** open: not joined; joined: a peer here; relayed: its room is on another node, every frame goes there; closed. */
+type ConnectionState = { name: 'open' } | { name: 'joined'; peer: Peer } | { name: 'relayed'; link: RelayLink } | { name: 'closed' };
+
+type Result =
+	| {
+			data: unknown;
+			/** Frames to send right after the response (a resume's held notifications). */
+			then?: string[];
+	  }
+	/** Forwarded to the room's node, which answers. */
+	| { relayed: true };
 
 /**
  * One participant's socket. Refuses floods (token bucket), decodes and
@@ -44,7 +65,9 @@ interface Result {
  * Each request gets exactly one response.
  */
 export class Connection implements PeerChannel {
-	readonly #socket: WebSocket;
+	readonly #socket: SignalingSocket;
+	/** Several nodes: where joins and resumes for rooms elsewhere are relayed. */
+	readonly #relay: Relay | undefined;
 	readonly #service: SignalingService;
 	readonly #metrics: Metrics;
 	readonly #logger: Logger;
@@ -58,8 +81,12 @@ export class Connection implements PeerChannel {
 	#refusedInARow = 0;
 	#awaitingPong = false;
 
-	constructor(socket: WebSocket, deps: { service: SignalingService; metrics: Metrics; logger: Logger; config: SignalingConfig; limits: LimitsConfig }) {
+	constructor(
+		socket: SignalingSocket,
+		deps: { service: SignalingService; metrics: Metrics; logger: Logger; config: SignalingConfig; limits: LimitsConfig; relay?: Relay },
+	) {
 		this.#socket = socket;
+		this.#relay = deps.relay;
 		this.#limits = deps.limits;
 		this.#service = deps.service;
 		this.#metrics = deps.metrics;
@@ -128,6 +155,8 @@ export class Connection implements PeerChannel {
 		if (this.#state.name === 'closed') return;
 		const previous = this.#markClosed();
 		if (previous.name === 'joined') this.#service.disconnected(previous.peer, this);
+		// Relayed: for the room's node this is a drop (the client keeps its grace and may resume anywhere).
+		if (previous.name === 'relayed') previous.link.close(1006);
 		if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
 			this.#socket.close(code, reason);
 		}
@@ -139,6 +168,13 @@ export class Connection implements PeerChannel {
 	 * peer keeps its identity for the resume grace.
 	 */
 	#onSocketClose(code: number): void {
+		if (this.#state.name === 'relayed') {
+			// The room's node tells a leave (1000/1001) from a drop, as it would for a socket of its own.
+			const { link } = this.#state;
+			this.#markClosed();
+			link.close(code);
+			return;
+		}
 		if (this.#state.name === 'joined' && (code === CloseCode.Normal || code === CloseCode.GoingAway)) {
 			const { peer } = this.#state;
 			this.#markClosed();
@@ -157,7 +193,7 @@ export class Connection implements PeerChannel {
 		return previous;
 	}
 
-	#onFrame(data: RawData, isBinary: boolean): void {
+	#onFrame(data: RawData | string, isBinary: boolean): void {
 		if (this.#state.name === 'closed') return;
 		if (!this.#limiter.tryTake()) {
 			this.#metrics.errors.inc({ code: ErrorCode.RateLimited });
@@ -176,10 +212,16 @@ export class Connection implements PeerChannel {
 			this.close(CloseCode.Unsupported, 'binary frames are not supported');
 			return;
 		}
+		const text = rawText(data);
+		if (this.#state.name === 'relayed') {
+			// The room's node reads, validates and answers it.
+			this.#state.link.send(text);
+			return;
+		}
 		const started = performance.now();
 		let request: TypedRequest;
 		try {
-			const envelope = decodeEnvelope(rawText(data));
+			const envelope = decodeEnvelope(text);
 			if (envelope.kind !== 'request') {
 				throw new SignalingError(ErrorCode.BadMessage, 'clients may only send requests');
 			}
@@ -196,9 +238,10 @@ export class Connection implements PeerChannel {
 		}
 		this.#metrics.messages.inc({ method: request.method });
 		this.#queue
-			.push(() => this.#handle(request), request.method)
+			.push(() => this.#handle(request, text), request.method)
 			.then(
 				(result) => {
+					if ('relayed' in result) return;
 					this.send(encodeOk(request.id, result.data));
 					for (const frame of result.then ?? []) this.send(frame);
 				},
@@ -222,16 +265,23 @@ export class Connection implements PeerChannel {
 		if (closeCode !== undefined) this.close(closeCode, code);
 	}
 
-	async #handle(request: TypedRequest): Promise<Result> {
+	async #handle(request: TypedRequest, text: string): Promise<Result> {
+		// Queued before the join was relayed: it goes where the join went.
+		if (this.#state.name === 'relayed') {
+			this.#state.link.send(text);
+			return { relayed: true };
+		}
 		switch (request.method) {
 			case Method.Join: {
 				this.#requireOpen();
+				if (await this.#relayed(request, text)) return { relayed: true };
 				const { peer, response } = await this.#service.join(this, request.data);
 				this.#state = this.#adopt(peer);
 				return { data: response };
 			}
 			case Method.Resume: {
 				this.#requireOpen();
+				if (await this.#relayed(request, text)) return { relayed: true };
 				const { peer, response, replay } = await this.#service.resume(this, request.data);
 				this.#state = this.#adopt(peer);
 				this.#metrics.resumes.inc({ result: 'ok' });
@@ -247,6 +297,30 @@ export class Connection implements PeerChannel {
 			default:
 				return { data: await this.#handleJoined(this.#authorized(request), request) };
 		}
+	}
+
+	/**
+	 * Several nodes: a join or resume whose room is on another node is
+	 * forwarded there, with everything after it; the answers come back
+	 * through this socket. False: it is served here.
+	 */
+	async #relayed(request: Extract<TypedRequest, { method: 'join' | 'resume' }>, text: string): Promise<boolean> {
+		if (!this.#relay) return false;
+		const nodeId = await this.#relay.route(request);
+		if (nodeId === null || this.#state.name !== 'open') return false;
+		clearTimeout(this.#joinDeadline);
+		const link = this.#relay.link(
+			nodeId,
+			(frame) => this.send(frame),
+			(code, reason) => {
+				if (this.#state.name !== 'relayed' || this.#state.link !== link) return;
+				this.#markClosed();
+				if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) this.#socket.close(code, reason);
+			},
+		);
+		this.#state = { name: 'relayed', link };
+		link.send(text);
+		return true;
 	}
 
 	/** The joined peer, if its role may make this request (core/protocol/permissions.ts); PERMISSION_DENIED otherwise. */
@@ -333,12 +407,13 @@ export class Connection implements PeerChannel {
 	}
 }
 
-function rawText(data: RawData): string {
+function rawText(data: RawData | string): string {
+	if (typeof data === 'string') return data;
 	return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
 }
 
 /** Best-effort request id for a refused frame, without a full parse. */
-function requestIdOf(data: RawData, isBinary: boolean): number {
+function requestIdOf(data: RawData | string, isBinary: boolean): number {
 	if (isBinary) return 0;
 	const match = /"id"\s*:\s*(\d{1,15})/.exec(rawText(data).slice(0, 64));
 	return match ? Number(match[1]) : 0;

@@ -38,7 +38,9 @@ export class Peer {
 	#role: Role;
 	/** When the access token it joined with stops admitting it (ms since the epoch); undefined: joined an open room without one. */
 	readonly tokenExpiresAt: number | undefined;
-	#resumeToken = newResumeToken();
+	/** Starts every resume token: the node that holds this peer (`<nodeId>.`), so any node can route a resume to it; empty on a single node. */
+	readonly #tokenPrefix: string;
+	#resumeToken: string;
 	#state: PeerState;
 	/** The latest quality report and when it arrived (ms since epoch). */
 	quality: { report: QualityReport; receivedAt: number } | undefined;
@@ -55,7 +57,11 @@ export class Peer {
 		roomId: string;
 		channel: PeerChannel;
 		tokenExpiresAt?: number;
+		/** The node holding the peer, when several share rooms. */
+		nodeId?: string;
 	}) {
+		this.#tokenPrefix = options.nodeId ? `${options.nodeId}.` : '';
+		this.#resumeToken = this.#newResumeToken();
 		this.id = options.id;
 		this.identity = options.identity;
 		this.displayName = options.displayName;
@@ -94,8 +100,12 @@ export class Peer {
 
 	/** Issues a fresh resume token (each one is good for one resume). */
 	rotateResumeToken(): string {
-		this.#resumeToken = newResumeToken();
+		this.#resumeToken = this.#newResumeToken();
 		return this.#resumeToken;
+	}
+
+	#newResumeToken(): string {
+		return `${this.#tokenPrefix}${randomBytes(32).toString('base64url')}`;
 	}
 
 	/** Whether its access token has run out (never, for a peer without one). */
@@ -194,6 +204,8 @@ export class Peer {
 	}
 }
 
-function newResumeToken(): string {
-	return randomBytes(32).toString('base64url');
+/** The node a resume token was issued by (`<nodeId>.<random>`), or undefined for a single node's token. */
+export function nodeOfResumeToken(token: string): string | undefined {
+	const dot = token.indexOf('.');
+	return dot > 0 ? token.slice(0, dot) : undefined;
 }

@@ -5,9 +5,10 @@ import type { HttpConfig, LimitsConfig, SignalingConfig } from '../../core/confi
 import { CloseCode, MAX_MESSAGE_BYTES } from '../../core/protocol/index.js';
 import { clientAddress, parseTarget } from '../http/requestTarget.js';
 import { SECURITY_HEADERS } from '../http/securityHeaders.js';
+import type { Relay } from '../cluster/Relay.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
-import { Connection } from './Connection.js';
+import { Connection, type SignalingSocket } from './Connection.js';
 import type { RoomRegistry } from './RoomRegistry.js';
 import type { SignalingService } from './SignalingService.js';
 
@@ -50,6 +51,7 @@ export class SignalingServer {
 	readonly #limits: LimitsConfig;
 	readonly #http: HttpConfig;
 	readonly #logger: Logger;
+	readonly #relay: Relay | undefined;
 	/** Sockets per source address, counted from the upgrade until the TCP socket closes. */
 	readonly #perAddress = new Map<string, number>();
 	/** Upgrades accepted whose socket has not closed yet (handshakes included). */
@@ -66,8 +68,12 @@ export class SignalingServer {
 		limits: LimitsConfig;
 		http: HttpConfig;
 		logger: Logger;
+		/** Several nodes: joins for rooms on other nodes are relayed there, and theirs here. */
+		relay?: Relay;
 	}) {
 		this.#registry = options.registry;
+		this.#relay = options.relay;
+		this.#relay?.onAdopt((socket) => this.#adopt(socket));
 		this.#limits = options.limits;
 		this.#http = options.http;
 		this.#service = options.service;
@@ -157,21 +163,33 @@ export class SignalingServer {
 			if (left <= 0) this.#perAddress.delete(address);
 			else this.#perAddress.set(address, left);
 		});
-		this.#wss.handleUpgrade(req, socket, head, (ws) => {
-			const connection = new Connection(ws, {
-				service: this.#service,
-				metrics: this.#metrics,
-				logger: this.#logger,
-				config: this.#config,
-				limits: this.#limits,
-			});
-			const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES] as Set<Connection>;
-			this.#connections.add(connection);
-			slice.add(connection);
-			ws.once('close', () => {
-				this.#connections.delete(connection);
-				slice.delete(connection);
-			});
+		this.#wss.handleUpgrade(req, socket, head, (ws) => this.#adopt(ws));
+	}
+
+	/**
+	 * Gives a socket its Connection: one accepted here, or a connection
+	 * another node relays to this one (its room is here; that node counted
+	 * it against its limits and keeps its heartbeat).
+	 */
+	#adopt(socket: SignalingSocket & { once(event: 'close', listener: () => void): unknown }): void {
+		if (this.#closed) {
+			socket.close(CloseCode.GoingAway, 'server shutting down');
+			return;
+		}
+		const connection = new Connection(socket, {
+			service: this.#service,
+			metrics: this.#metrics,
+			logger: this.#logger,
+			config: this.#config,
+			limits: this.#limits,
+			...(this.#relay ? { relay: this.#relay } : {}),
+		});
+		const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES] as Set<Connection>;
+		this.#connections.add(connection);
+		slice.add(connection);
+		socket.once('close', () => {
+			this.#connections.delete(connection);
+			slice.delete(connection);
 		});
 	}
 }

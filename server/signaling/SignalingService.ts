@@ -44,6 +44,7 @@ export class SignalingService {
 	readonly #outboxLimits: OutboxLimits;
 	readonly #requireTokens: boolean;
 	readonly #logger: Logger;
+	readonly #nodeId: string | undefined;
 
 	constructor(options: {
 		registry: RoomRegistry;
@@ -56,7 +57,10 @@ export class SignalingService {
 		limits: LimitsConfig;
 		requireTokens: boolean;
 		logger: Logger;
+		/** This node's id when several share rooms (resume tokens name it). */
+		nodeId?: string;
 	}) {
+		this.#nodeId = options.nodeId;
 		this.#registry = options.registry;
 		this.#tokens = options.tokens;
 		this.#sfu = options.sfu;
@@ -103,6 +107,7 @@ export class SignalingService {
 					roomId: room.id,
 					channel,
 					...(grant ? { tokenExpiresAt: grant.expiresAt } : {}),
+					...(this.#nodeId ? { nodeId: this.#nodeId } : {}),
 				});
 				const peers = room.peerInfos();
 				// The topology is decided before the answer: a join that tips the room

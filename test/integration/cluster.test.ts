@@ -1,0 +1,271 @@
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, Method, Notification, PROTOCOL_VERSION, SignalingError, type ResponseData } from '../../core/protocol/index.js';
+import type { Server } from '../../server/Server.js';
+import { SignalingClient, type WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
+import { startInProcessServer, until } from '../support/inProcessServer.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
+import { startServer } from '../support/serverProcess.js';
+import { nextEvent } from '../support/signaling.js';
+
+/**
+ * Two nodes sharing rooms through a real redis-server on loopback: the room
+ * directory, signaling relayed from the node holding a socket to the room's
+ * node, resume through any node, a node that goes away, Redis restarting.
+ */
+
+const HEARTBEAT_MS = 200;
+const TTL_MS = 1000;
+
+describe('two nodes on Redis', () => {
+	let redis: RunningRedis;
+	let a: Server;
+	let b: Server;
+	let directory: Redis;
+	const opened: Array<{ close(): void }> = [];
+
+	const startNode = (nodeId: string, overrides: Record<string, unknown> = {}) =>
+		startInProcessServer({
+			cluster: { redisUrl: redis.url, nodeId, heartbeatIntervalMs: HEARTBEAT_MS, nodeTtlMs: TTL_MS },
+			signaling: { resumeGraceMs: 5000 },
+			...overrides,
+		});
+
+	beforeAll(async () => {
+		redis = await startRedis();
+		[a, b] = await Promise.all([startNode('node-a'), startNode('node-b')]);
+		directory = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+		directory.on('error', () => undefined);
+		await directory.connect();
+	});
+
+	afterEach(() => {
+		for (const client of opened.splice(0)) client.close();
+	});
+
+	afterAll(async () => {
+		directory?.disconnect();
+		await Promise.all([a?.close(), b?.close()]);
+		await redis?.stop();
+	});
+
+	async function connect(server: Server): Promise<SignalingClient> {
+		const client = await SignalingClient.connect(`ws://127.0.0.1:${server.port}/ws`, {
+			requestTimeoutMs: 5000,
+			createSocket: (url) => new WebSocket(url) as unknown as WebSocketLike,
+		});
+		opened.push(client);
+		return client;
+	}
+
+	/** A client whose socket the test can cut without a close frame (the server sees 1006, a drop). */
+	async function connectCuttable(server: Server): Promise<{ client: SignalingClient; cut: () => void }> {
+		let socket: WebSocket | undefined;
+		const client = await SignalingClient.connect(`ws://127.0.0.1:${server.port}/ws`, {
+			requestTimeoutMs: 5000,
+			createSocket: (url) => {
+				socket = new WebSocket(url);
+				return socket as unknown as WebSocketLike;
+			},
+		});
+		opened.push(client);
+		return { client, cut: () => socket?.terminate() };
+	}
+
+	async function join(server: Server, roomId: string, displayName: string): Promise<{ client: SignalingClient; joined: ResponseData<'join'> }> {
+		const client = await connect(server);
+		const joined = await client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId, displayName });
+		return { client, joined };
+	}
+
+	const owner = (roomId: string) => directory.get(`se:room:${roomId}`);
+
+	it('registers both nodes in Redis, each with an expiring entry', async () => {
+		const ids = (await directory.smembers('se:nodes')).sort();
+		expect(ids).toEqual(['node-a', 'node-b']);
+		for (const id of ids) {
+			const ttl = await directory.pttl(`se:node:${id}`);
+			expect(ttl).toBeGreaterThan(0);
+			expect(ttl).toBeLessThanOrEqual(TTL_MS);
+		}
+		expect(a.cluster?.nodeId).toBe('node-a');
+	});
+
+	it('a room claimed by two nodes at once ends with exactly one owner, the same for both', async () => {
+		const rooms = Array.from({ length: 40 }, (_, i) => `race-${i}`);
+		const [fromA, fromB] = await Promise.all([Promise.all(rooms.map((r) => a.cluster!.claim(r))), Promise.all(rooms.map((r) => b.cluster!.claim(r)))]);
+		for (const [i, roomId] of rooms.entries()) {
+			expect(fromA[i]).toBe(fromB[i]);
+			expect(await owner(roomId)).toBe(fromA[i]);
+		}
+		for (const winner of fromA) expect(['node-a', 'node-b']).toContain(winner);
+		for (const roomId of rooms) {
+			await a.cluster!.release(roomId);
+			await b.cluster!.release(roomId);
+		}
+		expect(await directory.keys('se:room:race-*')).toEqual([]);
+	});
+
+	it('two joins racing into a new room through different nodes land in one room on one node', async () => {
+		const [x, y] = await Promise.all([join(a, 'race-join', 'X'), join(b, 'race-join', 'Y')]);
+		const holder = (await owner('race-join')) === 'node-a' ? a : b;
+		const other = holder === a ? b : a;
+		expect(holder.rooms.get('race-join')?.size).toBe(2);
+		expect(other.rooms.get('race-join')).toBeUndefined();
+		// Whoever joined second saw the first.
+		const seen = [...x.joined.peers, ...y.joined.peers].map((p) => p.peerId);
+		expect(seen.length).toBe(1);
+		expect([x.joined.peerId, y.joined.peerId]).toContain(seen[0]);
+	});
+
+	it('a mesh call across nodes: the room lives on one node, signaling is relayed both ways, the protocol is the same', async () => {
+		const ann = await join(a, 'across', 'Ann');
+		expect(await owner('across')).toBe('node-a');
+		const joinedSeen = nextEvent(ann.client, Notification.PeerJoined);
+		const bob = await join(b, 'across', 'Bob');
+		// Bob's socket is on node B; the room and his peer are on node A.
+		expect(bob.joined.peers.map((p) => p.peerId)).toEqual([ann.joined.peerId]);
+		expect((await joinedSeen)[0]).toMatchObject({ peerId: bob.joined.peerId, displayName: 'Bob' });
+		expect(a.rooms.get('across')?.size).toBe(2);
+		expect(b.rooms.get('across')).toBeUndefined();
+		expect(bob.joined.resumeToken.startsWith('node-a.')).toBe(true);
+
+		const toBob = nextEvent(bob.client, Notification.Signal);
+		await ann.client.request(Method.Signal, { to: bob.joined.peerId, signal: { kind: 'candidate', candidate: { candidate: 'from-ann' } } });
+		expect((await toBob)[0]).toEqual({ from: ann.joined.peerId, signal: { kind: 'candidate', candidate: { candidate: 'from-ann' } } });
+		const toAnn = nextEvent(ann.client, Notification.Signal);
+		await bob.client.request(Method.Signal, { to: ann.joined.peerId, signal: { kind: 'renegotiate' } });
+		expect((await toAnn)[0]).toEqual({ from: bob.joined.peerId, signal: { kind: 'renegotiate' } });
+		// Errors come back typed through the relay too.
+		await expect(bob.client.request(Method.Signal, { to: 'nobody', signal: { kind: 'renegotiate' } })).rejects.toMatchObject({ code: ErrorCode.PeerNotFound });
+
+		// A leave through node B is a leave on node A at once.
+		const left = nextEvent(ann.client, Notification.PeerLeft);
+		bob.client.close();
+		expect((await left)[0]).toEqual({ peerId: bob.joined.peerId });
+	});
+
+	it("the SFU side of a room is made on the room's node, whichever node holds the socket", async () => {
+		const res = await fetch(`http://127.0.0.1:${a.port}/api/rooms`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ roomId: 'sfu-across', settings: { meshMaxPeers: 0 } }),
+		});
+		expect(res.status).toBe(201);
+		// The same id through the other node is refused: it is node A's.
+		const again = await fetch(`http://127.0.0.1:${b.port}/api/rooms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roomId: 'sfu-across' }) });
+		expect(again.status).toBe(409);
+		expect(((await again.json()) as { error: string }).error).toBe('ROOM_ON_OTHER_NODE');
+
+		const carl = await join(b, 'sfu-across', 'Carl');
+		expect(carl.joined.mediaMode).toBe('sfu');
+		const { routerRtpCapabilities } = await carl.client.request(Method.SfuGetRouterRtpCapabilities, {});
+		await carl.client.request(Method.SfuJoin, { rtpCapabilities: routerRtpCapabilities });
+		const transport = await carl.client.request(Method.SfuCreateTransport, { direction: 'recv' });
+		expect(a.sfuRooms.get('sfu-across')?.peerIds).toEqual([carl.joined.peerId]);
+		expect(b.sfuRooms.get('sfu-across')).toBeUndefined();
+		const port = (transport.iceCandidates[0] as { port: number }).port;
+		const workerPorts = a.config.mediasoup;
+		expect(port).toBeGreaterThanOrEqual(workerPorts.rtcMinPort);
+	});
+
+	it('a peer whose socket on node B dropped resumes through node A itself (or through B again), keeping its id', async () => {
+		const dee = await join(a, 'resume-across', 'Dee');
+		const eve = await connectCuttable(b);
+		const joined = await eve.client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'resume-across', displayName: 'Eve' });
+		let leftSeen = false;
+		dee.client.on(Notification.PeerLeft, () => (leftSeen = true));
+		eve.cut();
+		await until(() => a.rooms.get('resume-across')?.getPeer(joined.peerId)?.state === 'disconnected', 5000, 'the drop to reach node A');
+
+		const direct = await connectCuttable(a);
+		const resumed = await direct.client.request(Method.Resume, { protocolVersion: PROTOCOL_VERSION, resumeToken: joined.resumeToken });
+		expect(resumed.peerId).toBe(joined.peerId);
+		direct.cut();
+		await until(() => a.rooms.get('resume-across')?.getPeer(joined.peerId)?.state === 'disconnected', 5000, 'the second drop');
+
+		const viaB = await connect(b);
+		const again = await viaB.request(Method.Resume, { protocolVersion: PROTOCOL_VERSION, resumeToken: resumed.resumeToken });
+		expect(again.peerId).toBe(joined.peerId);
+		const toEve = nextEvent(viaB, Notification.ChatMessage);
+		await dee.client.request(Method.Chat, { text: 'still here?' });
+		expect((await toEve)[0]).toMatchObject({ from: dee.joined.peerId, text: 'still here?' });
+		expect(leftSeen).toBe(false);
+	});
+
+	/** A built server process on this Redis (SIGKILL-able, unlike an in-process node). */
+	const nodeProcess = (nodeId: string) =>
+		startServer({
+			REDIS_URL: redis.url,
+			NODE_ID: nodeId,
+			CLUSTER_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+			CLUSTER_NODE_TTL_MS: String(TTL_MS),
+			RESUME_GRACE_MS: '5000',
+		});
+
+	it("a node that dies (SIGKILL) holding relayed sockets: the room's node sees its peers drop within the TTL, and they resume through another node", async () => {
+		const c = await nodeProcess('node-c');
+		try {
+			const fay = await join(a, 'edge-gone', 'Fay');
+			const gus = await join({ port: c.port } as Server, 'edge-gone', 'Gus');
+			expect(a.rooms.get('edge-gone')?.size).toBe(2);
+			let leftSeen = false;
+			fay.client.on(Notification.PeerLeft, () => (leftSeen = true));
+			c.process.kill('SIGKILL');
+			await until(() => a.rooms.get('edge-gone')?.getPeer(gus.joined.peerId)?.state === 'disconnected', TTL_MS + 10 * HEARTBEAT_MS, 'the relayed peer to drop');
+			// Its client comes back through node B with its resume token: the same peer, nobody saw it leave.
+			const back = await connect(b);
+			const resumed = await back.request(Method.Resume, { protocolVersion: PROTOCOL_VERSION, resumeToken: gus.joined.resumeToken });
+			expect(resumed.peerId).toBe(gus.joined.peerId);
+			expect(a.rooms.get('edge-gone')?.getPeer(gus.joined.peerId)?.state).toBe('connected');
+			expect(leftSeen).toBe(false);
+		} finally {
+			await c.stop();
+		}
+	});
+
+	it('a node that dies (SIGKILL) owning a room: after the TTL the directory shows no room of it, and another node takes the room', async () => {
+		const d = await nodeProcess('node-d');
+		try {
+			const host = await join({ port: d.port } as Server, 'owner-gone', 'Lee');
+			expect(await owner('owner-gone')).toBe('node-d');
+			const viaA = await join(a, 'owner-gone', 'Mo');
+			expect(viaA.joined.peers.map((p) => p.peerId)).toEqual([host.joined.peerId]);
+			d.process.kill('SIGKILL');
+			// Mo's socket was relayed to node D: node A tells it to reconnect (1012).
+			await until(() => viaA.client.closed, TTL_MS + 10 * HEARTBEAT_MS, "the relayed client's socket to close");
+			await until(async () => (await owner('owner-gone')) === null, TTL_MS + 10 * HEARTBEAT_MS, 'the room to be released');
+			expect(await directory.exists('se:node:node-d')).toBe(0);
+			const again = await join(a, 'owner-gone', 'Mo');
+			expect(again.joined.peers).toEqual([]);
+			expect(await owner('owner-gone')).toBe('node-a');
+		} finally {
+			await d.stop();
+		}
+	});
+
+	it('Redis restarting: calls keep going, new joins get CLUSTER_UNAVAILABLE, and everything recovers when it is back', async () => {
+		const hal = await join(a, 'through-restart', 'Hal');
+		const ida = await join(a, 'through-restart', 'Ida');
+		await redis.stop({ hard: true });
+		try {
+			// A call in progress on its node goes on.
+			const chat = nextEvent(ida.client, Notification.ChatMessage);
+			await hal.client.request(Method.Chat, { text: 'redis is down' });
+			expect((await chat)[0]).toMatchObject({ text: 'redis is down' });
+			// A new room cannot be placed: a typed error, at once.
+			const newcomer = await connect(b);
+			const refused = await newcomer.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'while-down', displayName: 'Jo' }).catch((e: unknown) => e);
+			expect(refused).toBeInstanceOf(SignalingError);
+			expect((refused as SignalingError).code).toBe(ErrorCode.ClusterUnavailable);
+		} finally {
+			await redis.restart();
+		}
+		// Back: the nodes register again, the room is claimed again by its node, joins work.
+		await until(async () => (await directory.get('se:room:through-restart').catch(() => null)) === 'node-a', 10_000, 'the room to be claimed again');
+		await until(async () => (await directory.smembers('se:nodes').catch(() => [])).length === 2, 10_000, 'both nodes to register again');
+		const kit = await join(b, 'through-restart', 'Kit');
+		expect(kit.joined.peers.map((p) => p.displayName).sort()).toEqual(['Hal', 'Ida']);
+	});
+});
