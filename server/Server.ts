@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../core/config/index.js';
 import { AccessTokens } from './auth/AccessTokens.js';
 import { ClusterNode } from './cluster/ClusterNode.js';
+import { EdgeMedia } from './cluster/EdgeMedia.js';
+import { OriginPipes } from './cluster/OriginPipes.js';
 import { Relay } from './cluster/Relay.js';
 import { ApiKey } from './http/ApiKey.js';
 import { createHttpApp, guardRoute, serveMetrics } from './http/HttpApp.js';
@@ -45,6 +47,10 @@ export class Server {
 	/** This node in the Redis registry, when several share rooms (`cluster.redisUrl`). */
 	readonly cluster: ClusterNode | undefined;
 	readonly #relay: Relay | undefined;
+	/** Several nodes: this node's broadcast viewers of rooms held elsewhere consume here... */
+	readonly edgeMedia: EdgeMedia | undefined;
+	/** ...and the stages of rooms held here are piped to the nodes whose viewers ask. */
+	readonly originPipes: OriginPipes | undefined;
 	readonly #http: NodeHttpServer;
 	/** /metrics on a port of its own (`metrics.port`), if configured. */
 	readonly #metricsHttp: NodeHttpServer | undefined;
@@ -156,6 +162,25 @@ export class Server {
 			socket.on('error', () => undefined);
 			socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 		});
+		if (cluster) {
+			this.edgeMedia = new EdgeMedia(cluster, {
+				pool: workers,
+				sfu: config.sfu,
+				mediasoup: config.mediasoup,
+				broadcast: config.broadcast,
+				resumeGraceMs: config.signaling.resumeGraceMs,
+				logger,
+			});
+			this.originPipes = new OriginPipes({
+				cluster,
+				mediasoup: config.mediasoup,
+				logger,
+				sfuFor: async (roomId) => {
+					const room = this.rooms.get(roomId);
+					return room && room.kind === 'broadcast' ? service.sfuRoomOf(room) : undefined;
+				},
+			});
+		}
 		this.signaling = new SignalingServer({
 			httpServer: this.#http,
 			registry: this.rooms,
@@ -166,6 +191,7 @@ export class Server {
 			http: config.http,
 			logger,
 			...(this.#relay ? { relay: this.#relay } : {}),
+			...(this.edgeMedia ? { edge: this.edgeMedia } : {}),
 		});
 		cluster?.attach({
 			holds: (roomId) => this.rooms.get(roomId) !== undefined,
@@ -223,6 +249,8 @@ export class Server {
 		this.#closing ??= (async () => {
 			this.signaling.close();
 			this.#relay?.close();
+			this.edgeMedia?.close();
+			this.originPipes?.close();
 			await this.cluster?.close();
 			for (const http of [this.#http, this.#metricsHttp]) {
 				if (!http?.listening) continue;

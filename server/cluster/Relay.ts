@@ -170,6 +170,7 @@ export class Relay {
 	}
 
 	#onMessage(type: string, connId: string, body: string): void {
+		if (type !== OPEN && type !== FRAME && type !== CLOSE) return;
 		if (ClusterNode.nodeOfConnection(connId) === this.#cluster.nodeId) {
 			// From an owner, about a connection this node holds the socket of.
 			const link = this.#links.get(connId);

@@ -17,10 +17,19 @@ import type { WorkerPool } from './WorkerPool.js';
 
 export type SfuNotify = <N extends Notification>(peerId: string, method: N, data: NotificationData<N>) => void;
 
-interface ProducerInfo {
+/** Whose media a producer carries, and from which source. */
+export interface ProducerInfo {
 	peerId: string;
 	source: MediaSource;
+	/**
+	 * The SfuPeer whose transport holds it, when not `peerId` itself: a
+	 * producer piped in from another node is held by the pipe's pseudo-peer.
+	 */
+	holder?: string;
 }
+
+/** Told of every producer the room gets (a peer's, or one piped in from another node). */
+export type ProducerListener = (producer: types.Producer, info: ProducerInfo) => void;
 
 /** What each source may carry: one producer per source and peer. */
 const SOURCE_KIND: Record<MediaSource, 'audio' | 'video'> = { camera: 'video', microphone: 'audio', screen: 'video' };
@@ -67,6 +76,7 @@ export class SfuRoom {
 	readonly #piped = new Map<string, Promise<unknown>>();
 	/** Router creation and placement, one at a time. */
 	readonly #placement = new AwaitQueue();
+	readonly #producerListeners = new Set<ProducerListener>();
 	#activeSpeaker: string | null = null;
 	#closed = false;
 
@@ -202,12 +212,54 @@ export class SfuRoom {
 				throw new SignalingError(ErrorCode.LimitExceeded, `a ${data.source} producer exists already (one per source; close it first)`);
 			}
 		}
-		const info: ProducerInfo = { peerId, source: data.source };
+		const producer = await this.#produce(peer, transport, { kind: data.kind, rtpParameters: data.rtpParameters, paused: data.paused ?? false, info: { peerId, source: data.source } });
+		return { producerId: producer.id };
+	}
+
+	/**
+	 * A producer piped in from the room's node (several nodes): made on the
+	 * pipe transport `holderId` attached as its send transport, carrying
+	 * `info.peerId`'s media; everyone here consumes it like a peer's own.
+	 */
+	async produceFromPipe(
+		holderId: string,
+		data: { kind: 'audio' | 'video'; rtpParameters: unknown; paused: boolean; peerId: string; source: MediaSource },
+	): Promise<types.Producer> {
+		const holder = await this.#peer(holderId);
+		const transport = holder.transportFor('send');
+		if (!transport) throw new SignalingError(ErrorCode.SfuObjectNotFound, 'no pipe transport for this room yet');
+		return this.#produce(holder, transport, { kind: data.kind, rtpParameters: data.rtpParameters, paused: data.paused, info: { peerId: data.peerId, source: data.source, holder: holderId } });
+	}
+
+	/** Every producer in the room now, with whose media it carries. */
+	get producers(): Array<{ producer: types.Producer; info: ProducerInfo }> {
+		return [...this.#peers.values()].flatMap((peer) => [...peer.producers.values()].map((producer) => ({ producer, info: producer.appData as unknown as ProducerInfo })));
+	}
+
+	/** Calls `listener` for every producer made from now on; returns how to stop. */
+	onProducer(listener: ProducerListener): () => void {
+		this.#producerListeners.add(listener);
+		return () => this.#producerListeners.delete(listener);
+	}
+
+	/** Makes `producer` consumable on `router` (piped there from its own router once, if it lives elsewhere). */
+	async bringTo(producer: types.Producer, router: types.Router): Promise<void> {
+		const info = producer.appData as unknown as ProducerInfo;
+		const source = this.#peers.get(info.holder ?? info.peerId);
+		if (source && source.router !== router) await this.#pipe(producer, source.router, router);
+	}
+
+	async #produce(
+		peer: SfuPeer,
+		transport: types.Transport,
+		data: { kind: 'audio' | 'video'; rtpParameters: unknown; paused: boolean; info: ProducerInfo },
+	): Promise<types.Producer> {
+		const { info } = data;
 		const producer = await sfuCall('produce', () =>
 			transport.produce({
 				kind: data.kind,
-				rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
-				paused: data.paused ?? false,
+				rtpParameters: data.rtpParameters as types.RtpParameters,
+				paused: data.paused,
 				// However many receivers ask for a key frame, at most one request per interval reaches the sender.
 				...(data.kind === 'video' ? { keyFrameRequestDelay: this.#sfu.keyFrameRequestDelayMs } : {}),
 				appData: { ...info },
@@ -222,9 +274,10 @@ export class SfuRoom {
 			await this.#levelObservers.get(peer.router)?.addProducer({ producerId: producer.id }).catch(() => undefined);
 		}
 		for (const other of this.#peers.values()) {
-			if (other !== peer) void this.#consume(other, producer, info);
+			if (other !== peer && other.peerId !== info.peerId) void this.#consume(other, producer, info);
 		}
-		return { producerId: producer.id };
+		for (const listener of this.#producerListeners) listener(producer, info);
+		return producer;
 	}
 
 	async pauseProducer(peerId: string, producerId: string): Promise<void> {
@@ -362,7 +415,9 @@ export class SfuRoom {
 		for (const other of this.#peers.values()) {
 			if (other === peer) continue;
 			for (const producer of other.producers.values()) {
-				jobs.push(this.#consume(peer, producer, producer.appData as unknown as ProducerInfo));
+				const info = producer.appData as unknown as ProducerInfo;
+				// Its own media piped back from another node is not for it.
+				if (info.peerId !== peer.peerId) jobs.push(this.#consume(peer, producer, info));
 			}
 		}
 		await Promise.all(jobs);
@@ -376,7 +431,7 @@ export class SfuRoom {
 		if (this.#consuming.has(key)) return;
 		this.#consuming.add(key);
 		try {
-			const source = this.#peers.get(info.peerId);
+			const source = this.#peers.get(info.holder ?? info.peerId);
 			if (source && source.router !== peer.router) await this.#pipe(producer, source.router, peer.router);
 			const rtpCapabilities = peer.rtpCapabilities as types.RtpCapabilities;
 			if (!peer.router.canConsume({ producerId: producer.id, rtpCapabilities })) {

@@ -14,6 +14,7 @@ import {
 	requiredCapability,
 	type TypedRequest,
 } from '../../core/protocol/index.js';
+import type { EdgeMedia, EdgeViewer } from '../cluster/EdgeMedia.js';
 import type { Relay, RelayLink } from '../cluster/Relay.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
@@ -68,6 +69,10 @@ export class Connection implements PeerChannel {
 	readonly #socket: SignalingSocket;
 	/** Several nodes: where joins and resumes for rooms elsewhere are relayed. */
 	readonly #relay: Relay | undefined;
+	/** Several nodes: where a relayed broadcast viewer's receive side is served (here, not on the room's node). */
+	readonly #edge: EdgeMedia | undefined;
+	/** Relayed, and a viewer of a broadcast: its receive side is this node's. */
+	#edgeViewer: EdgeViewer | undefined;
 	readonly #service: SignalingService;
 	readonly #metrics: Metrics;
 	readonly #logger: Logger;
@@ -83,10 +88,11 @@ export class Connection implements PeerChannel {
 
 	constructor(
 		socket: SignalingSocket,
-		deps: { service: SignalingService; metrics: Metrics; logger: Logger; config: SignalingConfig; limits: LimitsConfig; relay?: Relay },
+		deps: { service: SignalingService; metrics: Metrics; logger: Logger; config: SignalingConfig; limits: LimitsConfig; relay?: Relay; edge?: EdgeMedia },
 	) {
 		this.#socket = socket;
 		this.#relay = deps.relay;
+		this.#edge = deps.edge;
 		this.#limits = deps.limits;
 		this.#service = deps.service;
 		this.#metrics = deps.metrics;
@@ -156,7 +162,10 @@ export class Connection implements PeerChannel {
 		const previous = this.#markClosed();
 		if (previous.name === 'joined') this.#service.disconnected(previous.peer, this);
 		// Relayed: for the room's node this is a drop (the client keeps its grace and may resume anywhere).
-		if (previous.name === 'relayed') previous.link.close(1006);
+		if (previous.name === 'relayed') {
+			previous.link.close(1006);
+			this.#edgeViewer?.socketClosed(1006);
+		}
 		if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
 			this.#socket.close(code, reason);
 		}
@@ -173,6 +182,7 @@ export class Connection implements PeerChannel {
 			const { link } = this.#state;
 			this.#markClosed();
 			link.close(code);
+			this.#edgeViewer?.socketClosed(code);
 			return;
 		}
 		if (this.#state.name === 'joined' && (code === CloseCode.Normal || code === CloseCode.GoingAway)) {
@@ -214,8 +224,8 @@ export class Connection implements PeerChannel {
 		}
 		const text = rawText(data);
 		if (this.#state.name === 'relayed') {
-			// The room's node reads, validates and answers it.
-			this.#state.link.send(text);
+			// The room's node reads, validates and answers it (but a broadcast viewer's receive side, served here).
+			if (!this.#edgeViewer || !this.#servedAtEdge(this.#edgeViewer, this.#state.link, text)) this.#state.link.send(text);
 			return;
 		}
 		const started = performance.now();
@@ -311,15 +321,66 @@ export class Connection implements PeerChannel {
 		clearTimeout(this.#joinDeadline);
 		const link = this.#relay.link(
 			nodeId,
-			(frame) => this.send(frame),
+			(frame) => {
+				if (this.#edge && !this.#edgeViewer) this.#edgeViewer = this.#watchForViewer(this.#edge, nodeId, frame);
+				this.send(frame);
+			},
 			(code, reason) => {
 				if (this.#state.name !== 'relayed' || this.#state.link !== link) return;
+				// The room's node ended the session (removed, room ended, node gone): nothing to keep here.
+				this.#edgeViewer?.socketClosed(CloseCode.Normal);
 				this.#markClosed();
 				if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) this.#socket.close(code, reason);
 			},
 		);
 		this.#state = { name: 'relayed', link };
 		link.send(text);
+		return true;
+	}
+
+	/**
+	 * A relayed join or resume answer that admits a viewer of a broadcast:
+	 * its receive side will be served on this node (EdgeMedia).
+	 */
+	#watchForViewer(edge: EdgeMedia, origin: string, frame: string): EdgeViewer | undefined {
+		if (!frame.includes('"roomKind":"broadcast"') || !frame.includes('"resumeToken"')) return undefined;
+		let data: { peerId?: unknown; roomId?: unknown; role?: unknown; roomKind?: unknown; resumeToken?: unknown } | undefined;
+		try {
+			const envelope = JSON.parse(frame) as { ok?: boolean; data?: typeof data };
+			data = envelope.ok === true ? envelope.data : undefined;
+		} catch {
+			return undefined;
+		}
+		if (!data || data.roomKind !== 'broadcast' || data.role !== 'viewer' || typeof data.peerId !== 'string' || typeof data.roomId !== 'string') return undefined;
+		return edge.register(data.roomId, origin, data.peerId, (text) => this.send(text));
+	}
+
+	/** A relayed viewer's request its edge serves: answered here, in order with the others served here. False: relay it. */
+	#servedAtEdge(viewer: EdgeViewer, link: RelayLink, text: string): boolean {
+		if (!text.includes('"sfu.')) return false;
+		let request: TypedRequest;
+		try {
+			const envelope = decodeEnvelope(text);
+			if (envelope.kind !== 'request') return false;
+			request = parseRequest(envelope.message);
+		} catch {
+			// The room's node answers what is malformed, as for any frame.
+			return false;
+		}
+		void this.#queue
+			.push(async () => {
+				const served = viewer.handle(request);
+				if (!served) {
+					link.send(text);
+					return;
+				}
+				try {
+					this.send(encodeOk(request.id, await served));
+				} catch (error) {
+					this.#replyError(request.id, error);
+				}
+			}, request.method)
+			.catch(() => undefined);
 		return true;
 	}
 

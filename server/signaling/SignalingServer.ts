@@ -5,6 +5,7 @@ import type { HttpConfig, LimitsConfig, SignalingConfig } from '../../core/confi
 import { CloseCode, MAX_MESSAGE_BYTES } from '../../core/protocol/index.js';
 import { clientAddress, parseTarget } from '../http/requestTarget.js';
 import { SECURITY_HEADERS } from '../http/securityHeaders.js';
+import type { EdgeMedia } from '../cluster/EdgeMedia.js';
 import type { Relay } from '../cluster/Relay.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
@@ -52,6 +53,7 @@ export class SignalingServer {
 	readonly #http: HttpConfig;
 	readonly #logger: Logger;
 	readonly #relay: Relay | undefined;
+	readonly #edge: EdgeMedia | undefined;
 	/** Sockets per source address, counted from the upgrade until the TCP socket closes. */
 	readonly #perAddress = new Map<string, number>();
 	/** Upgrades accepted whose socket has not closed yet (handshakes included). */
@@ -70,9 +72,12 @@ export class SignalingServer {
 		logger: Logger;
 		/** Several nodes: joins for rooms on other nodes are relayed there, and theirs here. */
 		relay?: Relay;
+		/** Several nodes: broadcast viewers relayed from here consume here. */
+		edge?: EdgeMedia;
 	}) {
 		this.#registry = options.registry;
 		this.#relay = options.relay;
+		this.#edge = options.edge;
 		this.#relay?.onAdopt((socket) => this.#adopt(socket));
 		this.#limits = options.limits;
 		this.#http = options.http;
@@ -183,6 +188,7 @@ export class SignalingServer {
 			config: this.#config,
 			limits: this.#limits,
 			...(this.#relay ? { relay: this.#relay } : {}),
+			...(this.#edge ? { edge: this.#edge } : {}),
 		});
 		const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES] as Set<Connection>;
 		this.#connections.add(connection);

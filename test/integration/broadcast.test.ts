@@ -1,4 +1,3 @@
-import { createSocket, type Socket } from 'node:dgram';
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import WebSocket from 'ws';
@@ -20,6 +19,7 @@ import type { Server } from '../../server/Server.js';
 import { SignalingClient, type WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
 import { withBystanders } from '../support/signaling.js';
+import { VP8_PT, bindUdp, vp8KeyFrame } from '../support/rtp.js';
 
 /**
  * Broadcast rooms (settings.kind broadcast): a stage (hosts and speakers)
@@ -32,7 +32,6 @@ const SECRET = 'broadcast-test-secret-0123456789abcdef';
 const INTERVAL_MS = 1000;
 const WAIT_MS = 8000;
 
-const VP8_PT = 96;
 /** VP8 as a publisher sends it, with the feedback that lets the SFU ask it for key frames (PLI, FIR). */
 const vp8Parameters = (ssrc: number) => ({
 	codecs: [
@@ -84,34 +83,6 @@ function listen(client: SignalingClient, events: Member['events']): void {
 	for (const method of Object.values(Notification)) {
 		(client.on as (event: string, fn: (data: unknown) => void) => unknown)(method, (data) => events.push({ method, data }));
 	}
-}
-
-/** A VP8 RTP packet that is a key frame (mediasoup 3.8.4 reads X=1, S=1, PID=0, then P=0), with `seq` in its last 4 bytes. */
-function vp8KeyFrame(seq: number, ssrc: number): Buffer {
-	const packet = Buffer.alloc(200, 0x5a);
-	packet[0] = 0x80;
-	packet[1] = 0x80 | VP8_PT; // marker: one packet per frame
-	packet.writeUInt16BE(seq & 0xffff, 2);
-	packet.writeUInt32BE((seq * 3000) >>> 0, 4);
-	packet.writeUInt32BE(ssrc, 8);
-	packet[12] = 0x90; // X=1, S=1, PID=0
-	packet[13] = 0x80; // I=1: picture id present
-	packet.writeUInt16BE(0x8000 | (seq & 0x7fff), 14); // 15-bit picture id
-	packet[16] = 0x10; // VP8 payload header: P=0 (key frame), show_frame=1
-	packet[17] = 0x02;
-	packet[18] = 0x00;
-	packet.writeUInt8(0x9d, 19); // key frame start code
-	packet.writeUInt8(0x01, 20);
-	packet.writeUInt8(0x2a, 21);
-	packet.writeUInt16LE(320, 22);
-	packet.writeUInt16LE(180, 24);
-	packet.writeUInt32BE(seq, packet.length - 4);
-	return packet;
-}
-
-function bindUdp(): Promise<Socket> {
-	const socket = createSocket('udp4');
-	return new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket)));
 }
 
 describe('broadcast rooms', () => {

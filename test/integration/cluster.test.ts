@@ -8,6 +8,8 @@ import { startInProcessServer, until } from '../support/inProcessServer.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 import { startServer } from '../support/serverProcess.js';
 import { nextEvent } from '../support/signaling.js';
+import { VP8_PT, bindUdp, vp8KeyFrame } from '../support/rtp.js';
+import type { types } from 'mediasoup';
 
 /**
  * Two nodes sharing rooms through a real redis-server on loopback: the room
@@ -242,6 +244,84 @@ describe('two nodes on Redis', () => {
 			expect(await owner('owner-gone')).toBe('node-a');
 		} finally {
 			await d.stop();
+		}
+	});
+
+	it("a broadcast's viewers on another node consume there, through a pipe from the room's node that closes when they leave", async () => {
+		const res = await fetch(`http://127.0.0.1:${a.port}/api/rooms`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ roomId: 'edge-show', settings: { kind: 'broadcast', meshMaxPeers: 0 } }),
+		});
+		expect(res.status).toBe(201);
+		const host = await connect(a);
+		const hostJoined = await host.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'edge-show', displayName: 'Host', role: 'host' });
+		const caps = (await host.request(Method.SfuGetRouterRtpCapabilities, {})).routerRtpCapabilities;
+		await host.request(Method.SfuJoin, { rtpCapabilities: caps });
+		const stage = a.sfuRooms.get('edge-show');
+		if (!stage) throw new Error("no SFU side for the host's room");
+		// The host's camera: hand-made VP8 through a plain transport on node A.
+		const send = (await stage.attachTransport(hostJoined.peerId, 'send', (router) =>
+			router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: true, comedia: true }),
+		)) as types.PlainTransport;
+		const ssrc = 7007;
+		const { producerId } = await host.request(Method.SfuProduce, {
+			transportId: send.id,
+			kind: 'video',
+			source: 'camera',
+			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PT, clockRate: 90000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }], encodings: [{ ssrc }] },
+		});
+		const sender = await bindUdp();
+		const sink = await bindUdp();
+		let seq = 0;
+		let received = 0;
+		sink.on('message', (packet: Buffer) => {
+			if (packet.length > 100) received++;
+		});
+		const timer = setInterval(() => {
+			if (seq < 3000) sender.send(vp8KeyFrame(++seq, ssrc), send.tuple.localPort, '127.0.0.1');
+		}, 20);
+		try {
+			const viewers = [];
+			for (const name of ['Vi', 'Wu']) {
+				const client = await connect(b);
+				const consumers: string[] = [];
+				client.on(Notification.SfuNewConsumer, (c) => consumers.push(c.consumerId));
+				const joined = await client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'edge-show', displayName: name });
+				expect(joined.role).toBe('viewer');
+				await client.request(Method.SfuJoin, { rtpCapabilities: (await client.request(Method.SfuGetRouterRtpCapabilities, {})).routerRtpCapabilities });
+				// A browser's receive transport would be made here, on node B (checked below); the test's own is a plain one to its sink.
+				const transport = await client.request(Method.SfuCreateTransport, { direction: 'recv' });
+				viewers.push({ client, joined, consumers, transportId: transport.transportId });
+			}
+			const edge = b.edgeMedia?.rooms.find((r) => r.roomId === 'edge-show');
+			expect(edge).toMatchObject({ origin: 'node-a', viewers: 2 });
+			expect(a.originPipes?.edgesOf('edge-show')).toEqual(['node-b']);
+			// The viewers' SFU side is node B's; node A holds only its stage (the pipe's far end).
+			expect(a.sfuRooms.get('edge-show')?.peerIds).toEqual([hostJoined.peerId]);
+			expect(edge?.sfu.peerIds.sort()).toEqual([...viewers.map((v) => v.joined.peerId), 'pipe@node-a'].sort());
+			for (const v of viewers) await until(() => v.consumers.length === 1, 5000, "the viewer's consumer of the host");
+			// Media through the pipe to a viewer on node B: its WebRTC transport is replaced by a plain one to the sink.
+			const [first] = viewers;
+			await first!.client.request(Method.SfuCloseTransport, { transportId: first!.transportId });
+			await edge!.sfu.attachTransport(first!.joined.peerId, 'recv', async (router) => {
+				const plain = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+				await plain.connect({ ip: '127.0.0.1', port: sink.address().port });
+				return plain;
+			});
+			await until(() => first!.consumers.length === 2, 5000, 'a consumer on the plain transport');
+			await first!.client.request(Method.SfuResumeConsumer, { consumerId: first!.consumers[1] as string });
+			await until(() => received > 10, 5000, 'RTP from node A at the viewer on node B');
+			expect(producerId).toBeTruthy();
+
+			// The viewers leave: node B lets the pipe go, and node A closes its end.
+			for (const v of viewers) v.client.close();
+			await until(() => (a.originPipes?.edgesOf('edge-show').length ?? 1) === 0, 5000, 'the pipe to close at the origin');
+			expect(b.edgeMedia?.rooms.find((r) => r.roomId === 'edge-show')).toBeUndefined();
+		} finally {
+			clearInterval(timer);
+			sender.close();
+			sink.close();
 		}
 	});
 
