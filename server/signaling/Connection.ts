@@ -15,7 +15,8 @@ import {
 	type TypedRequest,
 } from '../../core/protocol/index.js';
 import type { EdgeMedia, EdgeViewer } from '../cluster/EdgeMedia.js';
-import type { Relay, RelayLink } from '../cluster/Relay.js';
+import { ClusterNode } from '../cluster/ClusterNode.js';
+import { RelaySocket, type Relay, type RelayLink } from '../cluster/Relay.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
 import type { Peer, PeerChannel } from './Peer.js';
@@ -117,6 +118,11 @@ export class Connection implements PeerChannel {
 
 	get open(): boolean {
 		return this.#state.name !== 'closed';
+	}
+
+	/** The node relaying this connection (its socket is there), or undefined for a socket of this node. */
+	get via(): string | undefined {
+		return this.#socket instanceof RelaySocket ? ClusterNode.nodeOfConnection(this.#socket.connId) : undefined;
 	}
 
 	/**

@@ -14,6 +14,8 @@ export interface OutboxLimits {
 export interface PeerChannel {
 	/** False once the socket closed (or is closing): a join or resume queued on it must not go ahead. */
 	readonly open: boolean;
+	/** Several nodes: the node that holds the client's socket when it is relayed here; undefined for a socket of this node. */
+	readonly via?: string | undefined;
 	send(text: string): void;
 	close(code: number, reason: string): void;
 }
@@ -82,6 +84,9 @@ export class Peer {
 
 	/** Its own chat and reaction buckets, made on first use (rooms that pace them: broadcasts, reactions anywhere). */
 	readonly buckets: { chat?: RateLimiter; reactions?: RateLimiter } = {};
+
+	/** Several nodes: where its socket was (and a broadcast viewer's media is): the node relaying it, or undefined for this node. */
+	via: string | undefined;
 
 	/** What the peer last said of its microphone and camera. */
 	mediaState: MediaState = { audioMuted: false, videoMuted: false };

@@ -116,6 +116,7 @@ export class SignalingService {
 				// A broadcast's viewer only counts: any audience puts the room on the SFU.
 				const onStage = room.onStage(peer);
 				const placement = onStage ? room.topology.peerJoined(peer.id) : room.topology.audienceChanged(room.audienceSize + 1);
+				peer.via = channel.via;
 				room.addPeer(peer);
 				this.#registry.indexResumeToken(peer);
 				// The session lasts as long as its token.
@@ -150,6 +151,11 @@ export class SignalingService {
 			// The session lasts as long as the token it was opened with, not one reconnect longer.
 			if (peer.tokenExpired()) throw new SignalingError(ErrorCode.TokenExpired, 'the access token of this session expired; join again with a new one');
 			const replay = peer.reconnect(channel);
+			// A broadcast viewer's media is served where its socket is (several nodes): back through another node, it builds it again there.
+			if (channel.via !== peer.via && room.kind === 'broadcast' && peer.role === 'viewer') {
+				replay.push(encodeNotification(Notification.SfuRestart, { reason: 'your media moved to another node' }));
+			}
+			peer.via = channel.via;
 			const previous = peer.resumeToken;
 			peer.rotateResumeToken();
 			this.#registry.indexResumeToken(peer, previous);

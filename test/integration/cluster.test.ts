@@ -325,6 +325,35 @@ describe('two nodes on Redis', () => {
 		}
 	});
 
+	it('a broadcast viewer served by an edge that resumes through another node is told to build its media again there (sfu.restart)', async () => {
+		const res = await fetch(`http://127.0.0.1:${a.port}/api/rooms`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ roomId: 'edge-move', settings: { kind: 'broadcast', meshMaxPeers: 0 } }),
+		});
+		expect(res.status).toBe(201);
+		const viewer = await connectCuttable(b);
+		const joined = await viewer.client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'edge-move', displayName: 'Nia' });
+		await viewer.client.request(Method.SfuJoin, { rtpCapabilities: (await viewer.client.request(Method.SfuGetRouterRtpCapabilities, {})).routerRtpCapabilities });
+		await viewer.client.request(Method.SfuCreateTransport, { direction: 'recv' });
+		expect(b.edgeMedia?.rooms.find((r) => r.roomId === 'edge-move')?.viewers).toBe(1);
+		viewer.cut();
+		await until(() => a.rooms.get('edge-move')?.getPeer(joined.peerId)?.state === 'disconnected', 5000, 'the drop');
+
+		const direct = await connect(a);
+		const restarts: string[] = [];
+		direct.on(Notification.SfuRestart, ({ reason }) => restarts.push(reason));
+		const resumed = await direct.request(Method.Resume, { protocolVersion: PROTOCOL_VERSION, resumeToken: joined.resumeToken });
+		expect(resumed.peerId).toBe(joined.peerId);
+		await until(() => restarts.length === 1, 5000, 'sfu.restart after the resume');
+		// Its receive side is made on node A now.
+		await direct.request(Method.SfuJoin, { rtpCapabilities: (await direct.request(Method.SfuGetRouterRtpCapabilities, {})).routerRtpCapabilities });
+		await direct.request(Method.SfuCreateTransport, { direction: 'recv' });
+		expect(a.sfuRooms.get('edge-move')?.peerIds).toContain(joined.peerId);
+		// A resume through the same node it was on needs no restart.
+		expect(restarts).toHaveLength(1);
+	});
+
 	it('Redis restarting: calls keep going, new joins get CLUSTER_UNAVAILABLE, and everything recovers when it is back', async () => {
 		const hal = await join(a, 'through-restart', 'Hal');
 		const ida = await join(a, 'through-restart', 'Ida');
