@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../core/config/index.js';
+import { CloseCode } from '../core/protocol/index.js';
 import { AccessTokens } from './auth/AccessTokens.js';
 import { ClusterNode } from './cluster/ClusterNode.js';
 import { EdgeMedia } from './cluster/EdgeMedia.js';
@@ -167,6 +168,7 @@ export class Server {
 				pool: workers,
 				sfu: config.sfu,
 				mediasoup: config.mediasoup,
+				cluster: config.cluster,
 				broadcast: config.broadcast,
 				resumeGraceMs: config.signaling.resumeGraceMs,
 				logger,
@@ -174,6 +176,7 @@ export class Server {
 			this.originPipes = new OriginPipes({
 				cluster,
 				mediasoup: config.mediasoup,
+				clusterConfig: config.cluster,
 				logger,
 				sfuFor: async (roomId) => {
 					const room = this.rooms.get(roomId);
@@ -247,7 +250,10 @@ export class Server {
 	/** Stops accepting, closes every socket and room, ends the workers. Idempotent. */
 	close(): Promise<void> {
 		this.#closing ??= (async () => {
-			this.signaling.close();
+			// Several nodes: drain first. Its rooms are released (their next join is claimed elsewhere), then every
+			// socket is told to reconnect (1012), through another node.
+			await this.cluster?.leave();
+			this.signaling.close(this.cluster ? CloseCode.ServiceRestart : CloseCode.GoingAway);
 			this.#relay?.close();
 			this.edgeMedia?.close();
 			this.originPipes?.close();

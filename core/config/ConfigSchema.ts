@@ -217,6 +217,12 @@ export const ClusterConfigSchema = z.object({
 	heartbeatIntervalMs: z.number().int().min(100).max(60_000).default(2000),
 	/** A node (and its rooms) whose heartbeat is older than this is gone: its rooms may be claimed again. */
 	nodeTtlMs: z.number().int().min(300).max(600_000).default(6000),
+	/** Where this node's pipe transports (a broadcast's stage piped between nodes) listen; unset: mediasoup.listenIp. */
+	pipeListenIp: z.string().min(1).optional(),
+	/** The address other nodes reach those pipes at (a private network's address, not the public one behind NAT); unset: mediasoup.announcedIp, else the listen address. */
+	pipeAnnouncedIp: z.string().min(1).optional(),
+	/** Encrypt media between nodes (SRTP on the pipe transports). */
+	pipeSrtp: z.boolean().default(false),
 }).refine((c) => c.nodeTtlMs >= 2 * c.heartbeatIntervalMs, { message: 'must be at least twice heartbeatIntervalMs', path: ['nodeTtlMs'] });
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 

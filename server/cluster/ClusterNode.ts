@@ -82,6 +82,8 @@ export class ClusterNode extends EventEmitter<ClusterEvents> {
 	#load: () => NodeEntry['load'] = () => ({ connections: 0, rooms: 0 });
 	#timer: ReturnType<typeof setInterval> | undefined;
 	#beating = false;
+	/** Draining: no new room, no heartbeat. */
+	#leaving = false;
 	#closed = false;
 
 	private constructor(config: ClusterConfig & { redisUrl: string }, logger: Logger) {
@@ -139,6 +141,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> {
 
 	/** The room's owner: this node if it was free (it claims it now), else the node that holds it. */
 	async claim(roomId: string): Promise<string> {
+		if (this.#leaving) throw new SignalingError(ErrorCode.ClusterUnavailable, `node ${this.nodeId} is stopping; join again through another node`);
 		const owner = (await this.#directory(() => this.#cmd.eval(CLAIM, 1, roomKey(roomId), this.nodeId, this.#config.nodeTtlMs))) as string;
 		if (owner === this.nodeId) this.#owned.add(roomId);
 		return owner;
@@ -192,10 +195,14 @@ export class ClusterNode extends EventEmitter<ClusterEvents> {
 		return connId.slice(0, connId.lastIndexOf('-'));
 	}
 
-	/** Leaves the registry, releases this node's rooms, and disconnects. Idempotent. */
-	async close(): Promise<void> {
-		if (this.#closed) return;
-		this.#closed = true;
+	/**
+	 * Drains: takes no more rooms, leaves the registry and releases this
+	 * node's rooms, so the next join of each is claimed by another node. The
+	 * bus stays up (to close what is relayed) until close(). Idempotent.
+	 */
+	async leave(): Promise<void> {
+		if (this.#leaving) return;
+		this.#leaving = true;
 		clearInterval(this.#timer);
 		try {
 			if (this.#cmd.status === 'ready') {
@@ -207,6 +214,13 @@ export class ClusterNode extends EventEmitter<ClusterEvents> {
 			this.#logger.warn({ err: error }, 'could not leave the registry cleanly; it lapses by itself');
 		}
 		this.#owned.clear();
+	}
+
+	/** Leaves (if it has not) and disconnects from Redis. Idempotent. */
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		await this.leave();
+		this.#closed = true;
 		this.removeAllListeners();
 		this.#cmd.disconnect();
 		this.#sub.disconnect();
@@ -220,7 +234,7 @@ export class ClusterNode extends EventEmitter<ClusterEvents> {
 
 	/** Renews this node's entry and its rooms; notices nodes it relays with that lapsed. */
 	async #heartbeat(): Promise<void> {
-		if (this.#beating || this.#closed) return;
+		if (this.#beating || this.#leaving) return;
 		this.#beating = true;
 		try {
 			const entry: NodeEntry = { nodeId: this.nodeId, advertiseUrl: this.#config.advertiseUrl ?? null, startedAt: this.#startedAt, load: this.#load() };

@@ -1,11 +1,11 @@
 import type { types } from 'mediasoup';
-import type { BroadcastConfig, MediasoupConfig, SfuConfig } from '../../core/config/index.js';
+import type { BroadcastConfig, ClusterConfig, MediasoupConfig, SfuConfig } from '../../core/config/index.js';
 import { ErrorCode, Method, Notification, SignalingError, encodeNotification, type TypedRequest } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { SfuRoom } from '../sfu/SfuRoom.js';
 import type { WorkerPool } from '../sfu/WorkerPool.js';
 import type { ClusterNode } from './ClusterNode.js';
-import { PIPE, parsePipeMessage, type PipeMessage, type PipedProducer } from './mediaPipe.js';
+import { PIPE, connectPipe, createPipe, parsePipeMessage, pipeAddress, type PipeMessage, type PipedProducer } from './mediaPipe.js';
 
 /** How long the edge waits for the room's node to answer an attach. */
 const ATTACH_TIMEOUT_MS = 5000;
@@ -57,11 +57,11 @@ interface EdgeRoom {
  */
 export class EdgeMedia {
 	readonly #cluster: ClusterNode;
-	readonly #options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; broadcast: BroadcastConfig; resumeGraceMs: number; logger: Logger };
+	readonly #options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; cluster: ClusterConfig; broadcast: BroadcastConfig; resumeGraceMs: number; logger: Logger };
 	readonly #logger: Logger;
 	readonly #rooms = new Map<string, EdgeRoom>();
 
-	constructor(cluster: ClusterNode, options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; broadcast: BroadcastConfig; resumeGraceMs: number; logger: Logger }) {
+	constructor(cluster: ClusterNode, options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; cluster: ClusterConfig; broadcast: BroadcastConfig; resumeGraceMs: number; logger: Logger }) {
 		this.#cluster = cluster;
 		this.#options = options;
 		this.#logger = options.logger.child({ module: 'EdgeMedia' });
@@ -133,10 +133,7 @@ export class EdgeMedia {
 
 	/** Opens the pipe from the room's node: a PipeTransport here, its address there, theirs back, then the stage's producers. */
 	async #attach(room: EdgeRoom): Promise<void> {
-		const { mediasoup } = this.#options;
-		const pipe = (await room.sfu.attachTransport(room.holder, 'send', (router) =>
-			router.createPipeTransport({ listenIp: { ip: mediasoup.listenIp, ...(mediasoup.announcedIp ? { announcedIp: mediasoup.announcedIp } : {}) }, enableRtx: true }),
-		)) as types.PipeTransport;
+		const pipe = (await room.sfu.attachTransport(room.holder, 'send', (router) => createPipe(router, this.#options.cluster, this.#options.mediasoup))) as types.PipeTransport;
 		const reply = new Promise<PipeMessage>((resolve, reject) => {
 			const timer = setTimeout(() => reject(new SignalingError(ErrorCode.ClusterUnavailable, `node ${room.origin} did not answer the pipe request`)), ATTACH_TIMEOUT_MS);
 			room.attachReply = (message) => {
@@ -144,13 +141,12 @@ export class EdgeMedia {
 				resolve(message);
 			};
 		});
-		const { localIp, localPort } = pipe.tuple;
-		const sent = await this.#send(room, { op: 'attach', edge: this.#cluster.nodeId, ip: localIp, port: localPort });
+		const sent = await this.#send(room, { op: 'attach', edge: this.#cluster.nodeId, ...pipeAddress(pipe) });
 		if (!sent) throw new SignalingError(ErrorCode.ClusterUnavailable, 'the cluster bus is out of reach');
 		const answer = await reply;
 		room.attachReply = undefined;
 		if (answer.op !== 'attached') throw new SignalingError(ErrorCode.WrongMediaMode, answer.op === 'refused' ? answer.reason : 'unexpected answer');
-		await pipe.connect({ ip: answer.ip, port: answer.port });
+		await connectPipe(pipe, answer);
 		await Promise.all(answer.producers.map((p) => this.#addProducer(room, p)));
 		this.#logger.info({ roomId: room.roomId, origin: room.origin, producers: answer.producers.length }, 'stage piped in from the room node');
 	}

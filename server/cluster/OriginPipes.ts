@@ -1,9 +1,9 @@
 import type { types } from 'mediasoup';
-import type { MediasoupConfig } from '../../core/config/index.js';
+import type { ClusterConfig, MediasoupConfig } from '../../core/config/index.js';
 import type { Logger } from '../logger.js';
 import type { ProducerInfo, SfuRoom } from '../sfu/SfuRoom.js';
 import type { ClusterNode } from './ClusterNode.js';
-import { PIPE, parsePipeMessage, type PipeMessage, type PipedProducer } from './mediaPipe.js';
+import { PIPE, connectPipe, createPipe, parsePipeMessage, pipeAddress, type PipeMessage, type PipedProducer } from './mediaPipe.js';
 
 interface Pipe {
 	roomId: string;
@@ -18,7 +18,8 @@ interface Pipe {
 
 /**
  * The room's node side of a broadcast spread over nodes: for each edge node
- * with viewers of a room here, one PipeTransport (RTX on) from the room's
+ * with viewers of a room here, one PipeTransport (RTX on, SRTP when
+ * `cluster.pipeSrtp`) from the room's
  * first router, and a pipe consumer per stage producer, the ones made later
  * included. Pauses, resumes and closes go to the edge as messages (a pipe
  * producer does not learn them by itself). The pipe closes when the edge
@@ -28,13 +29,21 @@ export class OriginPipes {
 	readonly #cluster: ClusterNode;
 	readonly #sfuFor: (roomId: string) => Promise<SfuRoom | undefined>;
 	readonly #mediasoup: MediasoupConfig;
+	readonly #clusterConfig: ClusterConfig;
 	readonly #logger: Logger;
 	/** By `<roomId> <edge>`. */
 	readonly #pipes = new Map<string, Pipe>();
 
 	/** `sfuFor(roomId)`: the SFU side of a broadcast room held here (made if need be), or undefined. */
-	constructor(options: { cluster: ClusterNode; sfuFor: (roomId: string) => Promise<SfuRoom | undefined>; mediasoup: MediasoupConfig; logger: Logger }) {
+	constructor(options: {
+		cluster: ClusterNode;
+		sfuFor: (roomId: string) => Promise<SfuRoom | undefined>;
+		mediasoup: MediasoupConfig;
+		clusterConfig: ClusterConfig;
+		logger: Logger;
+	}) {
 		this.#cluster = options.cluster;
+		this.#clusterConfig = options.clusterConfig;
 		this.#sfuFor = options.sfuFor;
 		this.#mediasoup = options.mediasoup;
 		this.#logger = options.logger.child({ module: 'OriginPipes' });
@@ -72,11 +81,8 @@ export class OriginPipes {
 			await sfu.prepare();
 			const router = sfu.routers[0];
 			if (!router) throw new Error('the room has no router');
-			const transport = await router.createPipeTransport({
-				listenIp: { ip: this.#mediasoup.listenIp, ...(this.#mediasoup.announcedIp ? { announcedIp: this.#mediasoup.announcedIp } : {}) },
-				enableRtx: true,
-			});
-			await transport.connect({ ip: message.ip, port: message.port });
+			const transport = await createPipe(router, this.#clusterConfig, this.#mediasoup);
+			await connectPipe(transport, message);
 			const pipe: Pipe = { roomId, edge: message.edge, transport, consumers: new Map(), stopWatching: () => undefined, detached: false };
 			this.#pipes.set(key, pipe);
 			transport.observer.once('close', () => this.#close(roomId, message.edge, pipe.detached));
@@ -93,8 +99,7 @@ export class OriginPipes {
 					if (piped) reply({ op: 'producer', producer: piped });
 				});
 			});
-			const { localIp, localPort } = transport.tuple;
-			reply({ op: 'attached', ip: localIp, port: localPort, producers });
+			reply({ op: 'attached', ...pipeAddress(transport), producers });
 			this.#logger.info({ roomId, edge: message.edge, producers: producers.length }, 'stage piped to an edge node');
 		} catch (error) {
 			this.#logger.warn({ err: error, roomId, edge: message.edge }, 'could not pipe the stage to an edge node');

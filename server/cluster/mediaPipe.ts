@@ -1,3 +1,5 @@
+import type { types } from 'mediasoup';
+import type { ClusterConfig, MediasoupConfig } from '../../core/config/index.js';
 import type { MediaSource } from '../../core/protocol/index.js';
 
 /**
@@ -5,8 +7,8 @@ import type { MediaSource } from '../../core/protocol/index.js';
  * origin) to a node whose viewers consume there (an edge), on the cluster
  * bus as type `p` with the room id as subject and one of these as JSON.
  *
- *   edge -> origin  attach {edge, ip, port}   viewers here: this is my pipe transport
- *   origin -> edge  attached {ip, port, producers} | refused {reason}
+ *   edge -> origin  attach {edge, ip, port, srtp?}   viewers here: this is my pipe transport
+ *   origin -> edge  attached {ip, port, srtp?, producers} | refused {reason}
  *   origin -> edge  producer {producer} | closed {producerId} | paused {producerId} | resumed {producerId}
  *   edge -> origin  detach {edge}             no viewer here any more: close the pipe
  *   origin -> edge  gone {}                   the room (or its SFU side) ended here
@@ -24,8 +26,8 @@ export interface PipedProducer {
 }
 
 export type PipeMessage =
-	| { op: 'attach'; edge: string; ip: string; port: number }
-	| { op: 'attached'; ip: string; port: number; producers: PipedProducer[] }
+	| { op: 'attach'; edge: string; ip: string; port: number; srtp?: types.SrtpParameters }
+	| { op: 'attached'; ip: string; port: number; srtp?: types.SrtpParameters; producers: PipedProducer[] }
 	| { op: 'refused'; reason: string }
 	| { op: 'producer'; producer: PipedProducer }
 	| { op: 'closed' | 'paused' | 'resumed'; producerId: string }
@@ -39,4 +41,22 @@ export function parsePipeMessage(body: string): PipeMessage | undefined {
 	} catch {
 		return undefined;
 	}
+}
+
+/** A pipe transport on `router` as this node makes them: RTX on, at its pipe address, SRTP when configured. */
+export function createPipe(router: types.Router, cluster: ClusterConfig, mediasoup: MediasoupConfig): Promise<types.PipeTransport> {
+	const ip = cluster.pipeListenIp ?? mediasoup.listenIp;
+	const announcedIp = cluster.pipeAnnouncedIp ?? mediasoup.announcedIp;
+	return router.createPipeTransport({ listenIp: { ip, ...(announcedIp ? { announcedIp } : {}) }, enableRtx: true, enableSrtp: cluster.pipeSrtp });
+}
+
+/** What the other end needs to connect to `pipe`. */
+export function pipeAddress(pipe: types.PipeTransport): { ip: string; port: number; srtp?: types.SrtpParameters } {
+	const { localIp, localPort } = pipe.tuple;
+	return { ip: localIp, port: localPort, ...(pipe.srtpParameters ? { srtp: pipe.srtpParameters } : {}) };
+}
+
+/** Connects `pipe` to the other end's address. */
+export function connectPipe(pipe: types.PipeTransport, to: { ip: string; port: number; srtp?: types.SrtpParameters }): Promise<void> {
+	return pipe.connect({ ip: to.ip, port: to.port, ...(to.srtp ? { srtpParameters: to.srtp } : {}) });
 }

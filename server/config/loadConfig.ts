@@ -78,6 +78,9 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'n
 	['ADVERTISE_URL', ['cluster', 'advertiseUrl'], 'string'],
 	['CLUSTER_HEARTBEAT_INTERVAL_MS', ['cluster', 'heartbeatIntervalMs'], 'int'],
 	['CLUSTER_NODE_TTL_MS', ['cluster', 'nodeTtlMs'], 'int'],
+	['PIPE_LISTEN_IP', ['cluster', 'pipeListenIp'], 'string'],
+	['PIPE_ANNOUNCED_IP', ['cluster', 'pipeAnnouncedIp'], 'string'],
+	['PIPE_SRTP', ['cluster', 'pipeSrtp'], 'bool'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

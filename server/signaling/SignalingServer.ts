@@ -107,12 +107,16 @@ export class SignalingServer {
 		return true;
 	}
 
-	/** Closes every connection and ends every room. Idempotent. */
-	close(): void {
+	/**
+	 * Closes every connection and ends every room. Idempotent. `code` is what
+	 * clients read: 1001 (going away), or 1012 when another node can take
+	 * them (several nodes: reconnect, through another node).
+	 */
+	close(code: number = CloseCode.GoingAway): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		clearInterval(this.#heartbeat);
-		for (const connection of this.#connections) connection.close(CloseCode.GoingAway, 'server shutting down');
+		for (const connection of this.#connections) connection.close(code, 'server shutting down');
 		this.#connections.clear();
 		for (const slice of this.#slices) slice.clear();
 		this.#registry.close();

@@ -29,7 +29,8 @@ describe('two nodes on Redis', () => {
 
 	const startNode = (nodeId: string, overrides: Record<string, unknown> = {}) =>
 		startInProcessServer({
-			cluster: { redisUrl: redis.url, nodeId, heartbeatIntervalMs: HEARTBEAT_MS, nodeTtlMs: TTL_MS },
+			// Media between these two nodes is encrypted (the e2e suite runs pipes without SRTP).
+			cluster: { redisUrl: redis.url, nodeId, heartbeatIntervalMs: HEARTBEAT_MS, nodeTtlMs: TTL_MS, pipeSrtp: true },
 			signaling: { resumeGraceMs: 5000 },
 			...overrides,
 		});
@@ -322,6 +323,23 @@ describe('two nodes on Redis', () => {
 			clearInterval(timer);
 			sender.close();
 			sink.close();
+		}
+	});
+
+	it('a node that stops (SIGTERM) drains: its rooms are released at once, and every socket, its own and those relayed through others, is told to reconnect (1012)', async () => {
+		const e = await nodeProcess('node-e');
+		try {
+			const own = await join({ port: e.port } as Server, 'draining', 'Ola');
+			const relayed = await join(a, 'draining', 'Pia');
+			expect(await owner('draining')).toBe('node-e');
+			const closes = [own, relayed].map((m) => nextEvent(m.client, 'close', 10_000).then(([code]) => code));
+			void e.stop();
+			expect(await Promise.all(closes)).toEqual([1012, 1012]);
+			// Released by the node itself, not by the lapse of its entry.
+			expect(await owner('draining')).toBe(null);
+			expect(await directory.sismember('se:nodes', 'node-e')).toBe(0);
+		} finally {
+			await e.stop();
 		}
 	});
 
