@@ -229,3 +229,282 @@ describe('a call across two nodes on Redis, in real Chromium (MESH_MAX_PEERS=2)'
 		}
 	});
 });
+
+/** What the page keeps of every RTCPeerConnection it made (mediasoup-client makes one per transport). */
+interface Instrumented {
+	__pcs: RTCPeerConnection[];
+}
+
+/** Runs in every page before its own scripts: keeps each RTCPeerConnection, so a test can read which server port its media comes from. */
+function keepPeerConnections(): void {
+	const w = window as unknown as Instrumented;
+	w.__pcs = [];
+	const Native = window.RTCPeerConnection;
+	window.RTCPeerConnection = class extends Native {
+		constructor(configuration?: RTCConfiguration) {
+			super(configuration);
+			w.__pcs.push(this);
+		}
+	};
+}
+
+/** The server ports (remote candidates of the selected pairs) of the page's open peer connections. */
+function serverPorts(page: Page): Promise<number[]> {
+	return page.evaluate(async () => {
+		const ports: number[] = [];
+		for (const pc of (window as unknown as Instrumented).__pcs) {
+			if (pc.signalingState === 'closed') continue;
+			const stats = new Map<string, Record<string, unknown>>();
+			(await pc.getStats()).forEach((s: Record<string, unknown>) => stats.set(s.id as string, s));
+			for (const s of stats.values()) {
+				if (s.type !== 'transport' || typeof s.selectedCandidatePairId !== 'string') continue;
+				const pair = stats.get(s.selectedCandidatePairId);
+				const remote = pair ? stats.get(pair.remoteCandidateId as string) : undefined;
+				if (typeof remote?.port === 'number') ports.push(remote.port);
+			}
+		}
+		return ports;
+	});
+}
+
+describe("a broadcast across two nodes on Redis, in real Chromium: the stage on the room's node, viewers on another one consuming through a pipe", () => {
+	let redis: RunningRedis;
+	let directory: Redis;
+	let nodeA: RunningServer;
+	let nodeB: RunningServer;
+	let browser: Browser;
+	const contexts: BrowserContext[] = [];
+	/** Each node's mediasoup ports: a page's server port tells which node its media comes from. */
+	const PORTS = { a: 44000, b: 44500, d: 45000 } as const;
+	const PORT_SPAN = 500;
+
+	const startNode = (nodeId: string, minPort: number) =>
+		startServer({
+			REDIS_URL: redis.url,
+			NODE_ID: nodeId,
+			CLUSTER_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+			CLUSTER_NODE_TTL_MS: String(TTL_MS),
+			MEDIASOUP_NUM_WORKERS: '1',
+			MEDIASOUP_MIN_PORT: String(minPort),
+			MEDIASOUP_MAX_PORT: String(minPort + PORT_SPAN - 1),
+			// Long enough that a viewer whose node died keeps its place for the whole outage.
+			RESUME_GRACE_MS: '30000',
+		});
+
+	const fromNode = (minPort: number) => (ports: number[]) => ports.length === 1 && (ports[0] as number) >= minPort && (ports[0] as number) < minPort + PORT_SPAN;
+
+	/** One window per page (Chromium paints only the front tab of a window), small; `prepare` runs on it before the page opens. */
+	async function open(node: RunningServer, room: string, name: string, role?: string, prepare?: (context: BrowserContext) => Promise<void>): Promise<Page> {
+		const context = await browser.newContext({ viewport: { width: 480, height: 360 } });
+		contexts.push(context);
+		await context.addInitScript(keepPeerConnections);
+		await prepare?.(context);
+		const page = await context.newPage();
+		await page.goto(`${node.url}/?room=${room}&name=${name}${role ? `&role=${role}` : ''}`);
+		await page.waitForFunction(() => window.__call?.mediaMode !== undefined);
+		return page;
+	}
+
+	async function createBroadcast(node: RunningServer, roomId: string): Promise<void> {
+		const response = await fetch(`${node.url}/api/rooms`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			// On the SFU from the first peer: the host publishes there before any viewer comes.
+			body: JSON.stringify({ roomId, settings: { kind: 'broadcast', meshMaxPeers: 0 } }),
+		});
+		expect(response.status).toBe(201);
+	}
+
+	/** Deletes the room (an API room outlives its peers) on node A: it lets go of it in Redis and of all its media. */
+	async function endRoom(roomId: string): Promise<void> {
+		expect((await fetch(`${nodeA.url}/api/rooms/${roomId}`, { method: 'DELETE' })).status).toBe(204);
+		await expect.poll(() => directory.get(`se:room:${roomId}`)).toBeNull();
+		await expect.poll(() => sfuGauges(nodeA)).toEqual({ routers: 0, transports: 0, producers: 0, consumers: 0 });
+	}
+
+	async function sfuGauges(node: RunningServer) {
+		const text = await (await fetch(`${node.url}/metrics`)).text();
+		return {
+			routers: metricSample(text, 'streaming_sfu_routers'),
+			transports: metricSample(text, 'streaming_sfu_transports'),
+			producers: metricSample(text, 'streaming_sfu_producers'),
+			consumers: metricSample(text, 'streaming_sfu_consumers'),
+		};
+	}
+
+	async function details(node: RunningServer, roomId: string): Promise<RoomDetails> {
+		return (await (await fetch(`${node.url}/api/rooms/${roomId}`)).json()) as RoomDetails;
+	}
+
+	async function framesFrom(page: Page, peerId: string): Promise<number> {
+		return (await remoteStats(page)).filter((s) => s.peerId === peerId).reduce((sum, s) => sum + s.framesDecoded, 0);
+	}
+
+	/** The page decodes `peerId`'s video, and keeps decoding (the count grows past a first look). */
+	async function expectDecoding(page: Page, peerId: string): Promise<void> {
+		await expect.poll(() => framesFrom(page, peerId), { timeout: 45_000 }).toBeGreaterThanOrEqual(10);
+		const seen = await framesFrom(page, peerId);
+		await expect.poll(() => framesFrom(page, peerId)).toBeGreaterThan(seen + 10);
+	}
+
+	/** A viewer's signaling socket as a load balancer would place it: to the node the page asked for until `to` names another. */
+	function balancer(): { to: string | undefined; install(context: BrowserContext): Promise<void> } {
+		const state = {
+			to: undefined as string | undefined,
+			async install(context: BrowserContext) {
+				await context.routeWebSocket(/\/ws$/, (route: WebSocketRoute) => {
+					if (state.to === undefined) {
+						route.connectToServer();
+						return;
+					}
+					const upstream = new WebSocket(state.to);
+					const pending: Array<string | Buffer> = [];
+					route.onMessage((message) => (upstream.readyState === WebSocket.OPEN ? upstream.send(message) : pending.push(message)));
+					route.onClose((code, reason) => {
+						try {
+							upstream.close(code, reason);
+						} catch {
+							upstream.close();
+						}
+					});
+					upstream.on('open', () => {
+						for (const message of pending.splice(0)) upstream.send(message);
+					});
+					upstream.on('message', (data, isBinary) => route.send(isBinary ? (data as Buffer) : data.toString()));
+					const closePage = (code: number, reason: string) => void route.close({ code, reason }).catch(() => undefined);
+					upstream.on('close', (code, reason) => closePage(code, reason.toString()));
+					upstream.on('error', () => closePage(1011, 'upstream failed'));
+				});
+			},
+		};
+		return state;
+	}
+
+	beforeAll(async () => {
+		redis = await startRedis();
+		directory = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+		directory.on('error', () => undefined);
+		await directory.connect();
+		[nodeA, nodeB] = await Promise.all([startNode('node-a', PORTS.a), startNode('node-b', PORTS.b)]);
+		browser = await launchBrowser();
+	});
+
+	afterEach(async () => {
+		for (const context of contexts.splice(0)) await context.close();
+	});
+
+	afterAll(async () => {
+		await browser?.close();
+		directory?.disconnect();
+		await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+		await redis?.stop();
+	});
+
+	it('the host on node A, two viewers on node B: the viewers decode the stage through a pipe, node B holds their media, and the pipe closes when they leave', async () => {
+		const room = 'piped-show';
+		await createBroadcast(nodeA, room);
+		expect(await directory.get(`se:room:${room}`)).toBe('node-a');
+		const host = await open(nodeA, room, 'Hana', 'host');
+		const hostId = (await peerIdOf(host)) as string;
+		// The stage alone: node A holds the host's media (its audio and video producers), node B nothing.
+		await expect.poll(async () => (await sfuGauges(nodeA)).producers).toBe(2);
+		const stageOnly = await sfuGauges(nodeA);
+		expect(stageOnly).toEqual({ routers: 1, transports: 2, producers: 2, consumers: 0 }); // the host's send and receive transports
+		expect(await sfuGauges(nodeB)).toEqual({ routers: 0, transports: 0, producers: 0, consumers: 0 });
+
+		const viewers = [await open(nodeB, room, 'Vera'), await open(nodeB, room, 'Vic')];
+		for (const viewer of viewers) {
+			expect(await viewer.evaluate(() => window.__call?.role)).toBe('viewer');
+			await expectDecoding(viewer, hostId);
+			// Its one connection (the receive transport) is to a port of node B's: node B sends it the host's media.
+			await expect.poll(() => serverPorts(viewer)).toSatisfy(fromNode(PORTS.b));
+		}
+		// Node B: the pipe (one transport, a producer per stage track) and the viewers' receive transports, each consuming both tracks.
+		expect(await sfuGauges(nodeB)).toEqual({ routers: 1, transports: 3, producers: 2, consumers: 4 });
+		// Node A: the host's media plus the pipe's one transport and a consumer per track; no viewer's transport or consumer.
+		expect(await sfuGauges(nodeA)).toEqual({ routers: 1, transports: 3, producers: 2, consumers: 2 });
+		// The room is node A's alone: it counts both viewers; node B does not hold it.
+		const held = await details(nodeA, room);
+		expect(held.audience).toBe(2);
+		expect(held.participants.map((p) => `${p.displayName}:${p.role}`).sort()).toEqual(['Hana:host', 'Vera:viewer', 'Vic:viewer']);
+		expect(held.sfuRouters).toHaveLength(1);
+		expect((await fetch(`${nodeB.url}/api/rooms/${room}`)).status).toBe(404);
+		await expect.poll(() => host.locator('[data-testid=audience-count]').textContent()).toBe('2');
+
+		// One leaves: the pipe stays for the other, who keeps decoding.
+		await viewers[0]?.locator('[data-testid=leave]').click();
+		await expect.poll(() => sfuGauges(nodeB)).toEqual({ routers: 1, transports: 2, producers: 2, consumers: 2 });
+		await expectDecoding(viewers[1] as Page, hostId);
+		// The last one leaves: node B lets go of everything (the edge room and its end of the pipe), node A of its end.
+		await viewers[1]?.locator('[data-testid=leave]').click();
+		await expect.poll(() => sfuGauges(nodeB)).toEqual({ routers: 0, transports: 0, producers: 0, consumers: 0 });
+		await expect.poll(() => sfuGauges(nodeA)).toEqual(stageOnly);
+		// The host is still on stage on node A, publishing, with nobody watching.
+		expect(await details(nodeA, room)).toMatchObject({ audience: 0, participants: [{ peerId: hostId, role: 'host', state: 'connected' }] });
+		await expect.poll(() => host.locator('[data-testid=audience-count]').textContent()).toBe('0');
+		expect(await host.evaluate(() => window.__call?.signalingState)).toBe('joined');
+
+		await endRoom(room);
+	});
+
+	it("the viewers' node SIGKILLed: they resume through node A (the same peers, within the resume grace), get sfu.restart, and decode the stage again from node A", async () => {
+		const room = 'edge-dies-show';
+		// This test's own edge node, to kill.
+		const nodeD = await startNode('node-d', PORTS.d);
+		try {
+			await createBroadcast(nodeA, room);
+			const host = await open(nodeA, room, 'Hana', 'host');
+			const hostId = (await peerIdOf(host)) as string;
+			await expect.poll(async () => (await sfuGauges(nodeA)).producers).toBe(2);
+			const stageOnly = await sfuGauges(nodeA);
+
+			// Each viewer's socket goes through its own "load balancer": to node D first.
+			const routes = [balancer(), balancer()];
+			const viewers = [
+				await open(nodeD, room, 'Vera', undefined, (context) => (routes[0] as ReturnType<typeof balancer>).install(context)),
+				await open(nodeD, room, 'Vic', undefined, (context) => (routes[1] as ReturnType<typeof balancer>).install(context)),
+			];
+			const viewerIds = (await Promise.all(viewers.map(peerIdOf))) as string[];
+			for (const viewer of viewers) {
+				await expectDecoding(viewer, hostId);
+				await expect.poll(() => serverPorts(viewer)).toSatisfy(fromNode(PORTS.d));
+			}
+			expect(await sfuGauges(nodeD)).toEqual({ routers: 1, transports: 3, producers: 2, consumers: 4 });
+
+			nodeD.process.kill('SIGKILL');
+			await nodeD.stop();
+			const [vera, vic] = viewers as [Page, Page];
+			const [veraId, vicId] = viewerIds as [string, string];
+			// Vera's balancer sends her reconnect to node A at once (before node A notices node D lapsed: she resumes while still held as connected)...
+			(routes[0] as ReturnType<typeof balancer>).to = `ws://127.0.0.1:${nodeA.port}/ws`;
+			// ...Vic's only once node A holds him as dropped (node D's entry lapsed); until then he retries dead node D.
+			const stateOf = async (peerId: string) => (await details(nodeA, room)).participants.find((p) => p.peerId === peerId)?.state;
+			await vic.waitForFunction(() => window.__call?.signalingState === 'reconnecting');
+			await expect.poll(() => stateOf(vicId), { timeout: TTL_MS + 20 * HEARTBEAT_MS }).toBe('disconnected');
+			(routes[1] as ReturnType<typeof balancer>).to = `ws://127.0.0.1:${nodeA.port}/ws`;
+
+			// Both are back, the same peers, in the same room (nobody left, nobody doubled).
+			for (const [viewer, id] of [
+				[vera, veraId],
+				[vic, vicId],
+			] as const) {
+				await viewer.waitForFunction(() => window.__call?.signalingState === 'joined', undefined, { timeout: 15_000 });
+				expect(await peerIdOf(viewer)).toBe(id);
+				await expect.poll(() => stateOf(id)).toBe('connected');
+			}
+			const held = await details(nodeA, room);
+			expect(held.audience).toBe(2);
+			expect(held.participants.map((p) => p.peerId).sort()).toEqual([hostId, veraId, vicId].sort());
+			// Their receive side was built again on node A (sfu.restart): their one connection is to a port of node A's, and decodes the host.
+			for (const viewer of viewers) {
+				await expect.poll(() => serverPorts(viewer), { timeout: 30_000 }).toSatisfy(fromNode(PORTS.a));
+				await expectDecoding(viewer, hostId);
+			}
+			// Node A: the host's media and the viewers' receive transports, each consuming both tracks; no pipe left (its edge is gone).
+			await expect.poll(() => sfuGauges(nodeA)).toEqual({ ...stageOnly, transports: (stageOnly.transports ?? 0) + 2, consumers: 4 });
+			await endRoom(room);
+		} finally {
+			await nodeD.stop();
+		}
+	});
+});
