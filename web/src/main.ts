@@ -1,6 +1,6 @@
 import { Call, type LocalMedia } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
-import { CloseCode, RoleSchema, type Role } from '../../core/protocol/index.js';
+import { CloseCode, ErrorCode, RoleSchema, type Role } from '../../core/protocol/index.js';
 import { explainClose, explainJoinError, h } from './ui/dom.js';
 import { openMedia, showLobby } from './ui/Lobby.js';
 
@@ -49,6 +49,20 @@ const tokens = {
  * and only if the role it gave sends (and again on a promotion to a
  * broadcast's stage): `localMedia` is how the call asks for them.
  */
+/** Automatic rejoins: at most one per 30 s, so a room that cannot be reached does not reload the page in a loop. */
+const rejoins = {
+	allowed(): boolean {
+		try {
+			const last = Number(sessionStorage.getItem('rejoinedAt') ?? 0);
+			if (Date.now() - last < 30_000) return false;
+			sessionStorage.setItem('rejoinedAt', String(Date.now()));
+			return true;
+		} catch {
+			return false;
+		}
+	},
+};
+
 async function startCall(roomId: string, displayName: string, role: Role | undefined, localMedia: () => Promise<LocalMedia>): Promise<Call> {
 	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {} };
 	const token = tokens.take(roomId);
@@ -78,9 +92,15 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 		if (state === 'joined') view.setStatus(`In ${roomId}`);
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
-	call.onClosed((closeCode, reason) => {
+	call.onClosed((closeCode, reason, errorCode) => {
 		if (closeCode === CloseCode.Unauthorized) tokens.forget(roomId);
 		if (closeCode !== undefined) view.setStatus(explainClose(closeCode, reason ?? ''));
+		// The server no longer knows this session (the node holding the room went away, or the resume grace ran out):
+		// join again, once, as a fresh participant; the room is on a live node by then.
+		if (errorCode === ErrorCode.ResumeFailed && rejoins.allowed()) {
+			view.setStatus('The call moved to another server; joining again…');
+			setTimeout(() => location.reload(), 500);
+		}
 	});
 	call.onReconnecting((attempt) => view.setStatus(`Connection to the server lost; reconnecting (attempt ${attempt})…`));
 	window.addEventListener('pagehide', () => call.close());

@@ -288,8 +288,8 @@ export class Call {
 	}
 
 	/** The session ended for good; `closeCode` (4xxx) and its reason when the server ended it. */
-	onClosed(listener: (closeCode: number | undefined, reason: string | undefined) => void): void {
-		this.#signaling.on('closed', (_error, closeCode, reason) => listener(closeCode, reason));
+	onClosed(listener: (closeCode: number | undefined, reason: string | undefined, errorCode: string | undefined) => void): void {
+		this.#signaling.on('closed', (error, closeCode, reason) => listener(closeCode, reason, (error as { code?: string } | undefined)?.code));
 	}
 
 	/** Whether this participant's role may send media (a viewer only watches). */
