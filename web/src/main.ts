@@ -44,13 +44,20 @@ const tokens = {
 	},
 };
 
-/**
- * Joins and shows the call. Camera and microphone open only after the join,
- * and only if the role it gave sends (and again on a promotion to a
- * broadcast's stage): `localMedia` is how the call asks for them.
- */
 /** Automatic rejoins: at most one per 30 s, so a room that cannot be reached does not reload the page in a loop. */
 const rejoins = {
+	/** Resolves true once the server answers /healthz (every 2 s, for at most 2 minutes). */
+	async whenReachable(): Promise<boolean> {
+		for (let attempt = 0; attempt < 60; attempt++) {
+			const ok = await fetch('/healthz', { cache: 'no-store' }).then(
+				(res) => res.ok,
+				() => false,
+			);
+			if (ok) return true;
+			await new Promise((resolve) => setTimeout(resolve, 2000));
+		}
+		return false;
+	},
 	allowed(): boolean {
 		try {
 			const last = Number(sessionStorage.getItem('rejoinedAt') ?? 0);
@@ -63,6 +70,11 @@ const rejoins = {
 	},
 };
 
+/**
+ * Joins and shows the call. Camera and microphone open only after the join,
+ * and only if the role it gave sends (and again on a promotion to a
+ * broadcast's stage): `localMedia` is how the call asks for them.
+ */
 async function startCall(roomId: string, displayName: string, role: Role | undefined, localMedia: () => Promise<LocalMedia>): Promise<Call> {
 	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {} };
 	const token = tokens.take(roomId);
@@ -100,7 +112,18 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 		if (errorCode === ErrorCode.ResumeFailed && rejoins.allowed()) {
 			view.setStatus('The call moved to another server; joining again…');
 			setTimeout(() => location.reload(), 500);
+		} else if (errorCode === ErrorCode.Closed && closeCode === undefined && reconnecting) {
+			// Reconnecting gave up (the grace ran out): join again as soon as the server answers.
+			view.setStatus('Connection to the server lost; joining again when it answers…');
+			void rejoins.whenReachable().then((reachable) => {
+				if (reachable && rejoins.allowed()) location.reload();
+				else view.setStatus('Disconnected from the server. Reload to join again.');
+			});
 		}
+	});
+	let reconnecting = false;
+	call.onSignalingState((state) => {
+		if (state !== 'closed') reconnecting = state === 'reconnecting';
 	});
 	call.onReconnecting((attempt) => view.setStatus(`Connection to the server lost; reconnecting (attempt ${attempt})…`));
 	window.addEventListener('pagehide', () => call.close());
