@@ -14,7 +14,7 @@ import {
 	parseResponseData,
 } from './codec.js';
 import { ErrorCode, SignalingError } from './errors.js';
-import { Method, Notification, notificationSchemas, requestSchemas, responseSchemas } from './messages.js';
+import { Method, Notification, RequestEnvelopeSchema, notificationSchemas, requestSchemas, responseSchemas } from './messages.js';
 
 /**
  * Property tests for the codec. The schemas are walked, not listed, so a
@@ -261,6 +261,34 @@ describe('random bytes and random JSON yield a typed error, never a throw', () =
 				{ numRuns: ROUND_TRIP_RUNS },
 			);
 		});
+	});
+});
+
+describe('a request envelope', () => {
+	// decodeEnvelope takes a well-formed request without the schema's walk: it must decide, and make, exactly what the schema does.
+	it('decodes to what RequestEnvelopeSchema makes of it, or fails as it does', () => {
+		const ids = fc.oneof(anyId, fc.constantFrom(-0, -1, 2 ** 53, 2 ** 53 - 1, 1e300, 0.5, '1', null));
+		const methods = fc.oneof(methodName, fc.constantFrom('', 'x'.repeat(64), 'x'.repeat(65)), jsonValueArbitrary(0));
+		fc.assert(
+			fc.property(fc.record({ id: ids, method: methods, data: anyData, extra: anyData }, { requiredKeys: ['id'] }), (value) => {
+				const text = JSON.stringify(value);
+				const parsed = RequestEnvelopeSchema.safeParse(JSON.parse(text));
+				let decoded: ReturnType<typeof decodeEnvelope> | SignalingError;
+				try {
+					decoded = decodeEnvelope(text);
+				} catch (error) {
+					decoded = error as SignalingError;
+				}
+				if (parsed.success) {
+					expect(decoded).toStrictEqual({ kind: 'request', message: parsed.data });
+					expect(Object.keys((decoded as { message: object }).message)).toEqual(Object.keys(parsed.data));
+				} else {
+					expect(decoded).toBeInstanceOf(SignalingError);
+					expect((decoded as SignalingError).code).toBe(ErrorCode.BadMessage);
+				}
+			}),
+			{ numRuns: FUZZ_RUNS * 3 },
+		);
 	});
 });
 

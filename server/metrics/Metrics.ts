@@ -9,6 +9,12 @@ export interface MetricsSources {
 	connections: () => number;
 }
 
+/** A method's per-request metrics: a request came in; one was answered after `seconds`. */
+export interface MethodMetrics {
+	received(): void;
+	answered(seconds: number): void;
+}
+
 /**
  * The server's Prometheus metrics, on a registry of its own (so several
  * servers in one test process never share counters). Served at /metrics.
@@ -27,6 +33,7 @@ export class Metrics {
 	readonly upgradesRefused: Counter<'code'>;
 	readonly closes: Counter<'reason'>;
 	readonly sfuTransportStates: Counter<'layer' | 'state'>;
+	readonly #byMethod = new Map<string, MethodMetrics>();
 
 	constructor(sources: MetricsSources) {
 		const registers = [this.registry];
@@ -142,6 +149,24 @@ export class Metrics {
 		}
 		for (const where of ['http', 'upgrade', 'process']) this.internalErrors.inc({ where }, 0);
 		for (const reason of ['join_timeout', 'slow_reader']) this.closes.inc({ reason }, 0);
+	}
+
+	/**
+	 * One method's request counter and duration histogram, labelled once and
+	 * kept: the per-request path then builds no label object. Methods are the
+	 * protocol's (and "unknown"), so this stays small.
+	 */
+	forMethod(method: string): MethodMetrics {
+		let children = this.#byMethod.get(method);
+		if (!children) {
+			const labels = { method };
+			children = {
+				received: () => this.messages.inc(labels),
+				answered: (seconds) => this.requestDuration.observe(labels, seconds),
+			};
+			this.#byMethod.set(method, children);
+		}
+		return children;
 	}
 
 	get contentType(): string {

@@ -1,4 +1,3 @@
-import { AwaitQueue } from 'awaitqueue';
 import type { RawData } from 'ws';
 import type { LimitsConfig, SignalingConfig } from '../../core/config/index.js';
 import {
@@ -18,7 +17,7 @@ import type { EdgeMedia, EdgeViewer } from '../cluster/EdgeMedia.js';
 import { ClusterNode } from '../cluster/ClusterNode.js';
 import { RelaySocket, type Relay, type RelayLink } from '../cluster/Relay.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics/Metrics.js';
+import type { Metrics, MethodMetrics } from '../metrics/Metrics.js';
 import type { Peer, PeerChannel } from './Peer.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { SignalingService } from './SignalingService.js';
@@ -60,6 +59,16 @@ type Result =
 	/** Forwarded to the room's node, which answers. */
 	| { relayed: true };
 
+/** A request waiting its turn: handled after every request before it on this connection has been answered. */
+interface Pending {
+	request: TypedRequest;
+	/** Handles it: its outcome, at once or later. */
+	handle: () => Result | Promise<Result>;
+	/** performance.now() when its frame arrived, and its method's metrics; undefined: not timed (a relayed viewer's request served at the edge). */
+	started: number | undefined;
+	metrics?: MethodMetrics;
+}
+
 /**
  * One participant's socket. Refuses floods (token bucket), decodes and
  * validates every frame, and handles requests one at a time in arrival
@@ -79,7 +88,15 @@ export class Connection implements PeerChannel {
 	readonly #logger: Logger;
 	readonly #limiter: RateLimiter;
 	readonly #burst: number;
-	readonly #queue = new AwaitQueue();
+	/**
+	 * Requests that arrived while one is being handled, in arrival order.
+	 * Bounded by what the rate limiter lets in while the one ahead of them waits.
+	 */
+	readonly #backlog: Pending[] = [];
+	/** A request is being handled (until it is answered). */
+	#busy = false;
+	/** Bumped when the connection closes: what a request still running then ends with is dropped, as if never asked. */
+	#epoch = 0;
 	readonly #limits: LimitsConfig;
 	#state: ConnectionState = { name: 'open' };
 	/** Closes a socket that has not joined in time (restarted by a leave). */
@@ -149,7 +166,9 @@ export class Connection implements PeerChannel {
 	 */
 	send(text: string): void {
 		if (this.#socket.readyState !== this.#socket.OPEN) return;
-		if (this.#socket.bufferedAmount + Buffer.byteLength(text) > this.#limits.maxQueuedBytes) {
+		const queued = this.#socket.bufferedAmount;
+		// UTF-8 takes at most 3 bytes per UTF-16 unit: most frames are let through without counting theirs.
+		if (queued + text.length * 3 > this.#limits.maxQueuedBytes && queued + Buffer.byteLength(text) > this.#limits.maxQueuedBytes) {
 			const peer = this.peer;
 			this.#metrics.closes.inc({ reason: 'slow_reader' });
 			this.#logger.warn({ peerId: peer?.id, queued: this.#socket.bufferedAmount }, 'client is not reading; cutting it off');
@@ -205,7 +224,9 @@ export class Connection implements PeerChannel {
 		const previous = this.#state;
 		this.#state = { name: 'closed' };
 		clearTimeout(this.#joinDeadline);
-		this.#queue.stop();
+		// The requests still waiting are never handled, nor answered; the one running is not answered.
+		this.#backlog.length = 0;
+		this.#epoch++;
 		return previous;
 	}
 
@@ -252,20 +273,82 @@ export class Connection implements PeerChannel {
 			this.#replyError(0, error);
 			return;
 		}
-		this.#metrics.messages.inc({ method: request.method });
-		this.#queue
-			.push(() => this.#handle(request, text), request.method)
-			.then(
-				(result) => {
-					if ('relayed' in result) return;
-					this.send(encodeOk(request.id, result.data));
-					for (const frame of result.then ?? []) this.send(frame);
-				},
-				(error: unknown) => this.#replyError(request.id, error),
-			)
-			.finally(() => {
-				this.#metrics.requestDuration.observe({ method: request.method }, (performance.now() - started) / 1000);
-			});
+		const metrics = this.#metrics.forMethod(request.method);
+		metrics.received();
+		this.#enqueue({ request, started, metrics, handle: () => this.#handle(request, text) });
+	}
+
+	/** Runs it now if nothing is being handled, else after what is waiting. */
+	#enqueue(pending: Pending): void {
+		if (this.#busy) this.#backlog.push(pending);
+		else this.#run(pending);
+	}
+
+	/**
+	 * Handles `first`, then whatever queued behind it, one at a time in
+	 * arrival order, each answered before the next starts. A request handled
+	 * synchronously (a signal, say: most of them) is answered at once, with no
+	 * promise in between; one that waits (a join) holds the rest until it is
+	 * answered, then carries on from there.
+	 */
+	#run(first: Pending): void {
+		this.#busy = true;
+		const epoch = this.#epoch;
+		// Bounded: each pass answers one request taken off the backlog, which only the rate limiter lets grow.
+		for (let pending: Pending | undefined = first; pending !== undefined; pending = this.#backlog.shift()) {
+			let outcome: Result | Promise<Result>;
+			try {
+				outcome = pending.handle();
+			} catch (error) {
+				if (epoch === this.#epoch) this.#replyError(pending.request.id, error);
+				this.#observe(pending);
+				if (epoch !== this.#epoch) return;
+				continue;
+			}
+			if (outcome instanceof Promise) {
+				const waited = pending;
+				void outcome
+					.then(
+						(result) => {
+							if (epoch === this.#epoch) this.#respond(waited.request, result);
+						},
+						(error: unknown) => {
+							if (epoch === this.#epoch) this.#replyError(waited.request.id, error);
+						},
+					)
+					.finally(() => {
+						this.#observe(waited);
+						if (epoch !== this.#epoch) return;
+						const next = this.#backlog.shift();
+						if (next) this.#run(next);
+						else this.#busy = false;
+					});
+				return;
+			}
+			if (epoch === this.#epoch) this.#respond(pending.request, outcome);
+			this.#observe(pending);
+			if (epoch !== this.#epoch) return;
+		}
+		this.#busy = false;
+	}
+
+	#respond(request: TypedRequest, result: Result): void {
+		if ('relayed' in result) return;
+		let text: string;
+		try {
+			text = encodeOk(request.id, result.data);
+		} catch (error) {
+			// A result that does not encode is a bug: answered INTERNAL (and logged), never left unanswered.
+			this.#replyError(request.id, error);
+			return;
+		}
+		this.send(text);
+		for (const frame of result.then ?? []) this.send(frame);
+	}
+
+	#observe(pending: Pending): void {
+		if (pending.started === undefined) return;
+		pending.metrics?.answered((performance.now() - pending.started) / 1000);
 	}
 
 	#replyError(id: number, error: unknown): void {
@@ -281,12 +364,26 @@ export class Connection implements PeerChannel {
 		if (closeCode !== undefined) this.close(closeCode, code);
 	}
 
-	async #handle(request: TypedRequest, text: string): Promise<Result> {
+	/** A request's outcome: at once when it can be (most requests), or a promise when it waits on something. */
+	#handle(request: TypedRequest, text: string): Result | Promise<Result> {
 		// Queued before the join was relayed: it goes where the join went.
 		if (this.#state.name === 'relayed') {
 			this.#state.link.send(text);
 			return { relayed: true };
 		}
+		switch (request.method) {
+			case Method.Join:
+			case Method.Resume:
+			case Method.Leave:
+				return this.#handleMembership(request, text);
+			default: {
+				const data = this.#handleJoined(this.#authorized(request), request);
+				return data instanceof Promise ? data.then((d: unknown) => ({ data: d })) : { data };
+			}
+		}
+	}
+
+	async #handleMembership(request: Extract<TypedRequest, { method: 'join' | 'resume' | 'leave' }>, text: string): Promise<Result> {
 		switch (request.method) {
 			case Method.Join: {
 				this.#requireOpen();
@@ -310,8 +407,6 @@ export class Connection implements PeerChannel {
 				await this.#service.leave(peer, this);
 				return { data: {} };
 			}
-			default:
-				return { data: await this.#handleJoined(this.#authorized(request), request) };
 		}
 	}
 
@@ -373,20 +468,18 @@ export class Connection implements PeerChannel {
 			// The room's node answers what is malformed, as for any frame.
 			return false;
 		}
-		void this.#queue
-			.push(async () => {
+		this.#enqueue({
+			request,
+			started: undefined,
+			handle: () => {
 				const served = viewer.handle(request);
 				if (!served) {
 					link.send(text);
-					return;
+					return { relayed: true };
 				}
-				try {
-					this.send(encodeOk(request.id, await served));
-				} catch (error) {
-					this.#replyError(request.id, error);
-				}
-			}, request.method)
-			.catch(() => undefined);
+				return served.then((data) => ({ data }));
+			},
+		});
 		return true;
 	}
 
@@ -400,7 +493,8 @@ export class Connection implements PeerChannel {
 		return peer;
 	}
 
-	async #handleJoined(peer: Peer, request: Exclude<TypedRequest, { method: 'join' | 'resume' | 'leave' }>): Promise<unknown> {
+	/** The answer's data, or a promise of it for the requests that wait (room changes, the SFU). */
+	#handleJoined(peer: Peer, request: Exclude<TypedRequest, { method: 'join' | 'resume' | 'leave' }>): unknown {
 		switch (request.method) {
 			case Method.Signal:
 				this.#service.signal(peer, request.data);
@@ -420,20 +514,16 @@ export class Connection implements PeerChannel {
 				this.#service.topologyFailed(peer, request.data.epoch, request.data.reason);
 				return {};
 			case Method.RoomRemovePeer:
-				await this.#service.removeByHost(peer, request.data.peerId);
-				return {};
+				return this.#service.removeByHost(peer, request.data.peerId).then(() => ({}));
 			case Method.RoomEnd:
-				await this.#service.endRoom(peer);
-				return {};
+				return this.#service.endRoom(peer).then(() => ({}));
 			case Method.HandRaise:
 				this.#service.raiseHand(peer, request.data.raised);
 				return {};
 			case Method.StagePromote:
-				await this.#service.promote(peer, request.data.peerId);
-				return {};
+				return this.#service.promote(peer, request.data.peerId).then(() => ({}));
 			case Method.StageDemote:
-				await this.#service.demote(peer, request.data.peerId);
-				return {};
+				return this.#service.demote(peer, request.data.peerId).then(() => ({}));
 			case Method.Reaction:
 				this.#service.react(peer, request.data.emoji);
 				return {};
@@ -476,7 +566,9 @@ export class Connection implements PeerChannel {
 
 function rawText(data: RawData | string): string {
 	if (typeof data === 'string') return data;
-	return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
+	if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+	// A Buffer is read in place; an ArrayBuffer is viewed, not copied.
+	return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
 }
 
 /** Best-effort request id for a refused frame, without a full parse. */

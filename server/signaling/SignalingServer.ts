@@ -16,11 +16,18 @@ import type { SignalingService } from './SignalingService.js';
 export const SIGNALING_PATH = '/ws';
 
 /**
- * The heartbeat visits each socket once per interval, but in this many
- * slices spread over it: pinging thousands of sockets in one tick stalls the
- * event loop (measured: p99 request latency 6 ms -> 76 ms at 5,000 sockets).
+ * The heartbeat visits each socket once per interval, but in slices spread
+ * over it, one every HEARTBEAT_TICK_MS (at least 20 slices, at most 1000):
+ * pinging thousands of sockets in one tick stalls the event loop (measured:
+ * p99 request latency 6 ms -> 76 ms at 5,000 sockets in one tick; with 20
+ * slices of a 5 s interval, 20,000 sockets still stalled it 40 ms every
+ * 250 ms).
  */
-const HEARTBEAT_SLICES = 20;
+const HEARTBEAT_TICK_MS = 20;
+
+function heartbeatSlices(intervalMs: number): number {
+	return Math.min(1000, Math.max(20, Math.round(intervalMs / HEARTBEAT_TICK_MS)));
+}
 
 /** An upgrade refused before the WebSocket handshake: status, code and why. */
 class UpgradeRefusal {
@@ -42,7 +49,7 @@ export class SignalingServer {
 	readonly #wss: WebSocketServer;
 	readonly #connections = new Set<Connection>();
 	/** Each connection's heartbeat slice; a slice's turn comes once per interval. */
-	readonly #slices = Array.from({ length: HEARTBEAT_SLICES }, () => new Set<Connection>());
+	readonly #slices: Array<Set<Connection>>;
 	#nextSlice = 0;
 	#tick = 0;
 	readonly #registry: RoomRegistry;
@@ -87,10 +94,12 @@ export class SignalingServer {
 		this.#logger = options.logger.child({ module: 'SignalingServer' });
 		this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
 		options.httpServer.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+		const slices = heartbeatSlices(this.#config.heartbeatIntervalMs);
+		this.#slices = Array.from({ length: slices }, () => new Set<Connection>());
 		this.#heartbeat = setInterval(() => {
-			const slice = this.#slices[this.#tick++ % HEARTBEAT_SLICES] as Set<Connection>;
+			const slice = this.#slices[this.#tick++ % slices] as Set<Connection>;
 			for (const connection of slice) connection.heartbeat();
-		}, this.#config.heartbeatIntervalMs / HEARTBEAT_SLICES);
+		}, this.#config.heartbeatIntervalMs / slices);
 		this.#heartbeat.unref();
 	}
 
@@ -194,7 +203,7 @@ export class SignalingServer {
 			...(this.#relay ? { relay: this.#relay } : {}),
 			...(this.#edge ? { edge: this.#edge } : {}),
 		});
-		const slice = this.#slices[this.#nextSlice++ % HEARTBEAT_SLICES] as Set<Connection>;
+		const slice = this.#slices[this.#nextSlice++ % this.#slices.length] as Set<Connection>;
 		this.#connections.add(connection);
 		slice.add(connection);
 		socket.once('close', () => {

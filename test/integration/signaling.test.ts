@@ -179,6 +179,51 @@ describe('signaling over /ws', () => {
 		expect(closeCode).toBe(1009);
 	});
 
+	it('requests on one socket are handled one at a time in arrival order, each answered once, even when they arrive together', async () => {
+		const alice = await connectClient(server.port);
+		const a = await alice.request(Method.Join, join('sig-order', 'Alice'));
+		const signals: Array<{ from: string; signal: { candidate?: { candidate: string } } }> = [];
+		alice.on(Notification.Signal, (data) => signals.push(data as (typeof signals)[0]));
+		const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+		await new Promise((resolve, reject) => {
+			ws.once('open', resolve);
+			ws.once('error', reject);
+		});
+		const replies: Array<{ id: number; ok: boolean; data?: { peerId?: string } }> = [];
+		ws.on('message', (raw) => {
+			const frame = JSON.parse(raw.toString()) as (typeof replies)[0];
+			if ('ok' in frame) replies.push(frame);
+		});
+		// One write: the join (answered after the room's queue) and everything behind it reach the server in one read.
+		const frames = [JSON.stringify({ id: 1, method: Method.Join, data: join('sig-order', 'Bob') })];
+		for (let id = 2; id <= 22; id++) {
+			frames.push(
+				id === 12
+					? JSON.stringify({ id, method: Method.SfuGetRouterRtpCapabilities, data: {} })
+					: JSON.stringify({ id, method: Method.Signal, data: { to: a.peerId, signal: { kind: 'candidate', candidate: { candidate: `c${id}` } } } }),
+			);
+		}
+		frames.push(JSON.stringify({ id: 23, method: Method.Chat, data: { text: 'last' } }));
+		const socket = (ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+		socket.cork();
+		for (const frame of frames) ws.send(frame);
+		socket.uncork();
+		await expect.poll(() => replies.length).toBe(23);
+		await expect.poll(() => signals.length).toBe(20);
+		// Each answered once, in order, and none before the join it queued behind (no NOT_JOINED).
+		expect(replies.map((r) => r.id)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+		expect(replies.every((r) => r.ok)).toBe(true);
+		const bob = replies[0]?.data?.peerId;
+		expect(signals.map((s) => s.from)).toEqual(Array(20).fill(bob));
+		expect(signals.map((s) => s.signal.candidate?.candidate)).toEqual(
+			Array.from({ length: 21 }, (_, i) => i + 2)
+				.filter((id) => id !== 12)
+				.map((id) => `c${id}`),
+		);
+		ws.close();
+		alice.close();
+	});
+
 	it('after all that, the server still serves a fresh join, and the bystanders lost nothing', async () => {
 		const client = await connectClient(server.port);
 		const res = await client.request(Method.Join, join('still-alive', 'Dana'));
