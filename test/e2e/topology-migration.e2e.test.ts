@@ -197,7 +197,8 @@ describe('topology migration in real Chromium (MESH_MAX_PEERS=2)', () => {
 			const eve = await participant('Eve', 'rollback', impatient, neverReady);
 			await expectEveryPairDecodes([dan, eve], 10);
 			const fay = await participant('Fay', 'rollback', impatient, neverReady);
-			expect(await fay.evaluate(() => window.__call?.migrations[0]?.joinedDuring)).toBe(true);
+			// Her media paths are built once her camera is open, a moment after the join answer: wait for the record.
+			await expect.poll(() => fay.evaluate(() => window.__call?.migrations[0]?.joinedDuring)).toBe(true);
 			await expect.poll(async () => (await migrations(dan)).find((r) => r.target === 'sfu')?.result).toBe('aborted');
 			for (const page of [dan, eve, fay]) await expect.poll(() => badge(page)).toBe('mesh');
 			// Fay joined on the SFU; now every pair, hers included whichever side offers, is a mesh connection.

@@ -34,7 +34,8 @@ export async function joinAll<const N extends readonly string[]>(
 	for (const name of names) {
 		const page = await context.newPage();
 		await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
-		await page.waitForFunction(() => window.__call?.peerId !== undefined);
+		// Joined, and its media paths built (the camera opens between the join answer and them).
+		await page.waitForFunction(() => window.__call?.peerId !== undefined && window.__call.mediaMode !== undefined);
 		pages.push(page);
 	}
 	return pages as { [K in keyof N]: Page };
