@@ -147,11 +147,6 @@ export class ClusterNode extends EventEmitter<ClusterEvents> {
 		return owner;
 	}
 
-	/** The room's owner, or null when no node holds it. */
-	async ownerOf(roomId: string): Promise<string | null> {
-		return this.#directory(() => this.#cmd.get(roomKey(roomId)));
-	}
-
 	/** Lets go of a room this node owned (it closed here). */
 	async release(roomId: string): Promise<void> {
 		if (!this.#owned.delete(roomId)) return;
@@ -165,14 +160,6 @@ export class ClusterNode extends EventEmitter<ClusterEvents> {
 	async isAlive(nodeId: string): Promise<boolean> {
 		if (nodeId === this.nodeId) return true;
 		return (await this.#directory(() => this.#cmd.exists(nodeKey(nodeId)))) === 1;
-	}
-
-	/** The live nodes, from the registry. */
-	async nodes(): Promise<NodeEntry[]> {
-		const ids = await this.#directory(() => this.#cmd.smembers(NODES));
-		if (ids.length === 0) return [];
-		const entries = await this.#directory(() => this.#cmd.mget(ids.map(nodeKey)));
-		return entries.flatMap((entry) => (entry ? [JSON.parse(entry) as NodeEntry] : []));
 	}
 
 	/**

@@ -152,7 +152,7 @@ export class SignalingService {
 			if (peer.tokenExpired()) throw new SignalingError(ErrorCode.TokenExpired, 'the access token of this session expired; join again with a new one');
 			const replay = peer.reconnect(channel);
 			// A broadcast viewer's media is served where its socket is (several nodes): back through another node, it builds it again there.
-			if (channel.via !== peer.via && room.kind === 'broadcast' && peer.role === 'viewer') {
+			if (channel.via !== peer.via && !room.onStage(peer)) {
 				replay.push(encodeNotification(Notification.SfuRestart, { reason: 'your media moved to another node' }));
 			}
 			peer.via = channel.via;
@@ -311,7 +311,7 @@ export class SignalingService {
 	chat(peer: Peer, data: RequestData<'chat'>): ResponseData<'chat'> {
 		const room = this.#registry.get(peer.roomId);
 		const sentAt = Date.now();
-		if (room && room.kind === 'broadcast' && peer.role === 'viewer') room.audience.admitViewerChat(peer);
+		if (room && !room.onStage(peer)) room.audience.admitViewerChat(peer);
 		if (room) {
 			this.broadcast(room, Notification.ChatMessage, { from: peer.id, displayName: peer.displayName, text: data.text, sentAt }, peer.id);
 		}
@@ -344,7 +344,7 @@ export class SignalingService {
 		switch (request.method) {
 			case 'sfu.join': {
 				// A broadcast's viewers start on the small layer; their tiles ask for more.
-				const startLayer = room.kind === 'broadcast' && peer.role === 'viewer' ? this.#broadcastConfig.viewerSpatialLayer : undefined;
+				const startLayer = room.onStage(peer) ? undefined : this.#broadcastConfig.viewerSpatialLayer;
 				return sfu.join(id, request.data, startLayer).then(() => ({}));
 			}
 			case 'sfu.createTransport':
