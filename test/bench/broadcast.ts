@@ -49,10 +49,10 @@
 // server and the sink process are ended at the end. Exit code 0 once the
 // table is printed (--strict: 1 when a goal is missed).
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,6 +65,7 @@ import { mediaCodecs } from '../../server/sfu/mediaCodecs.js';
 import { launchBrowser } from '../support/browser.js';
 import { peerIdOf } from '../support/call.js';
 import { projectRoot, startServer, type RunningServer } from '../support/serverProcess.js';
+import { machineCpuMs, processCpuMs as processCpuTimes } from './procStat.js';
 
 const { values } = parseArgs({
 	options: {
@@ -124,13 +125,6 @@ const GOAL_VIEWERS = 1500;
 const GOAL_WORKER_CPU = 85;
 const GOAL_RATIO = 1.1;
 
-const CLK_TCK = (() => {
-	try {
-		return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim()) || 100;
-	} catch {
-		return 100;
-	}
-})();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -155,19 +149,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /** CPU time (user + system) of a process so far, ms. */
 function processCpuMs(pid: number): number {
-	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-	// Fields after "(comm)": state is field 3, utime 14, stime 15.
-	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-	return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** The machine's busy and total CPU time so far, ms (all cores). */
-function machineCpuMs(): { busy: number; total: number } {
-	const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-	const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-	const total = ticks.reduce((a, b) => a + b, 0);
-	const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-	return { busy: ((total - idle) * 1000) / CLK_TCK, total: (total * 1000) / CLK_TCK };
+	const { user, system } = processCpuTimes(pid);
+	return user + system;
 }
 
 // ---------------------------------------------------------------- the publisher

@@ -43,15 +43,16 @@
 // limit's worth of sockets (a little under `ulimit -n`). Loopback only;
 // every loop is bounded.
 
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freeTcpPort } from '../support/ports.js';
 import { startRedis, type RunningRedis } from '../support/redis.js';
 import { childPids, startServer, type RunningServer } from '../support/serverProcess.js';
+import { machineCpuMs, processCpuMs } from './procStat.js';
 import { InspectorProfiler, printProfile, summarizeHeap, summarizeProfile } from './cpuProfile.js';
 import type { FromGenerator, RunResult, SocketPlan, ToGenerator } from './signaling-load.js';
 
@@ -82,13 +83,6 @@ const PLACEMENT = values.placement === 'spread' ? 'spread' : 'room';
 const PROFILE_SECONDS = Math.max(1, Math.min(120, Number(values['profile-seconds'])));
 const CONNECT_BATCH = 250;
 
-const CLK_TCK = (() => {
-	try {
-		return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim()) || 100;
-	} catch {
-		return 100;
-	}
-})();
 
 /** This process's soft open-file limit (children inherit it). */
 function openFileLimit(): number {
@@ -99,31 +93,7 @@ function openFileLimit(): number {
 	return Number.isFinite(soft) ? soft : 1024;
 }
 
-/** CPU time (user and system) of a process so far, ms. */
-function processCpuMs(pid: number): { user: number; system: number } {
-	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-	// Fields after "(comm)": state is field 3, utime 14, stime 15.
-	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-	return { user: (Number(fields[11]) * 1000) / CLK_TCK, system: (Number(fields[12]) * 1000) / CLK_TCK };
-}
 
-/** The machine's busy and total CPU time so far, ms (all cores). */
-function machineCpuMs(): { busy: number; total: number } {
-	const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-	const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-	const total = ticks.reduce((a, b) => a + b, 0);
-	const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-	return { busy: ((total - idle) * 1000) / CLK_TCK, total: (total * 1000) / CLK_TCK };
-}
-
-async function freeTcpPort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const address = server.address();
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	if (!address || typeof address !== 'object') throw new Error('no port');
-	return address.port;
-}
 
 /** The server's /metrics as series -> value (`name{labels}` as printed). */
 async function scrape(server: RunningServer): Promise<Map<string, number>> {

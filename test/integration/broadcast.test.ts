@@ -8,7 +8,6 @@ import {
 	Method,
 	Notification,
 	PROTOCOL_VERSION,
-	SignalingError,
 	type NotificationData,
 	type Reaction,
 	type ResponseData,
@@ -18,7 +17,7 @@ import {
 import type { Server } from '../../server/Server.js';
 import { SignalingClient, type WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
-import { withBystanders } from '../support/signaling.js';
+import { settle, withBystanders, type Outcome } from '../support/signaling.js';
 import { VP8_PT, bindUdp, vp8KeyFrame } from '../support/rtp.js';
 
 /**
@@ -56,17 +55,6 @@ interface Member {
 	frames: string[];
 }
 
-type Outcome = { code: 'ok'; data: unknown } | { code: string; reason: string };
-
-/** Settles a request into "ok" or its error code; anything but a SignalingError fails the test. */
-async function settle(request: Promise<unknown>): Promise<Outcome> {
-	try {
-		return { code: 'ok', data: await request };
-	} catch (error) {
-		if (!(error instanceof SignalingError)) throw error;
-		return { code: error.code, reason: error.message };
-	}
-}
 
 function eventsOf<N extends Notification>(member: Member, method: N, since = 0): Array<NotificationData<N>> {
 	return member.events

@@ -7,7 +7,6 @@ import {
 	Method,
 	Notification,
 	PROTOCOL_VERSION,
-	SignalingError,
 	type MeshSignal,
 	type NotificationData,
 	type Reaction,
@@ -17,7 +16,7 @@ import type { Server } from '../../server/Server.js';
 import type { SignalingClient } from '../../web/src/signaling/SignalingClient.js';
 import { startInProcessServer, until } from '../support/inProcessServer.js';
 import { metricSample } from '../support/metrics.js';
-import { connectClient, nextEvent, withBystanders } from '../support/signaling.js';
+import { connectClient, nextEvent, settle, withBystanders } from '../support/signaling.js';
 
 /**
  * Permissions per role, with a test per role and request. The expectation
@@ -176,17 +175,6 @@ interface Member {
 	events: Array<{ method: Notification; data: unknown }>;
 }
 
-type Outcomes = { code: 'ok'; data: unknown } | { code: ErrorCode; reason: string };
-
-/** Settles a request into "ok" or its error code; anything but a SignalingError fails the test. */
-async function settle(request: Promise<unknown>): Promise<Outcomes> {
-	try {
-		return { code: 'ok', data: await request };
-	} catch (error) {
-		if (!(error instanceof SignalingError)) throw error;
-		return { code: error.code, reason: error.message };
-	}
-}
 
 function listen(member: Member, client: SignalingClient): void {
 	for (const method of Object.values(Notification)) {

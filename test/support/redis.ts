@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freeTcpPort } from './ports.js';
 
 export interface RunningRedis {
 	port: number;
@@ -10,15 +10,6 @@ export interface RunningRedis {
 	restart(): Promise<void>;
 }
 
-/** A free TCP port on loopback (bound, read, released). */
-async function freeTcpPort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const address = server.address();
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	if (!address || typeof address !== 'object') throw new Error('no port');
-	return address.port;
-}
 
 /** Runs redis-server (Debian's package) on `port`, loopback only, nothing saved; resolves once it accepts connections. */
 function launch(port: number): Promise<ChildProcess> {

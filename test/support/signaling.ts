@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import WebSocket from 'ws';
-import { Method, Notification, PROTOCOL_VERSION } from '../../core/protocol/index.js';
+import { Method, Notification, PROTOCOL_VERSION, SignalingError, type ErrorCode } from '../../core/protocol/index.js';
 import { BackoffReconnectPolicy } from '../../web/src/signaling/ReconnectPolicy.js';
 import { SignalingClient, type SignalingClientEvents, type WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
 import { SignalingSession } from '../../web/src/signaling/SignalingSession.js';
@@ -90,4 +90,17 @@ export function withBystanders(server: () => { port: number }): void {
 		await call?.check();
 	});
 	afterAll(() => call?.close());
+}
+
+/** A request's outcome: its data, or its error code and reason. */
+export type Outcome = { code: 'ok'; data: unknown } | { code: ErrorCode; reason: string };
+
+/** Settles a request into "ok" or its error code; anything but a SignalingError fails the test. */
+export async function settle(request: Promise<unknown>): Promise<Outcome> {
+	try {
+		return { code: 'ok', data: await request };
+	} catch (error) {
+		if (!(error instanceof SignalingError)) throw error;
+		return { code: error.code, reason: error.message };
+	}
 }
