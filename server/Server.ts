@@ -118,8 +118,10 @@ export class Server {
 			iceTransportPolicy: config.turn.iceTransportPolicy,
 			config: config.signaling,
 			broadcast: config.broadcast,
+			repair: config.repair,
 			limits: config.limits,
 			requireTokens: config.auth.requireTokens,
+			metrics: this.metrics,
 			logger: logger.child({ module: 'SignalingService' }),
 			...(cluster ? { nodeId: cluster.nodeId } : {}),
 		});

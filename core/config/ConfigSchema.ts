@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RepairPolicySchema } from '../protocol/messages.js';
 
 /**
  * The server's whole configuration, with its defaults. The server loads it
@@ -156,7 +157,10 @@ export const TopologyConfigSchema = z
 		meshMaxPeers: z.number().int().min(0).max(1000).default(4),
 		/** Eligible to return to the mesh at or below this many participants. */
 		meshMinPeers: z.number().int().min(0).max(1000).default(2),
-		/** How long a room must stay eligible before it returns to the mesh; also the hold-off after any migration. */
+		/**
+		 * How long a room must stay eligible before it returns to the mesh (doubled after each failed return in a row,
+		 * at most 16 times: core/topology returnHoldMs); also the hold-off after any migration.
+		 */
 		deescalateCooldownMs: z.number().int().min(0).max(3_600_000).default(10_000),
 		/** How long clients get to prepare the new path; then the room commits (someone is ready) or rolls back. */
 		migrationTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
@@ -173,6 +177,18 @@ export const TopologyConfigSchema = z
 		message: 'must not exceed meshMaxPeers (the room would return to the mesh at a size it leaves it)',
 		path: ['meshMinPeers'],
 	});
+
+/**
+ * How browsers repair a broken media path (a mesh pair's connection, or
+ * their SFU transports); sent to each in its join and resume answer
+ * (`repair`). The bounds are the protocol's (RepairPolicySchema).
+ */
+export const RepairConfigSchema = z.object({
+	/** A path that is down (ICE `disconnected`, or nothing received for 2.5 s) is left this long to recover by itself before the browser repairs it. */
+	disconnectedGraceMs: RepairPolicySchema.shape.disconnectedGraceMs.default(1000),
+	/** The browser keeps repairing one path this long before it gives up and tells the user. */
+	giveUpMs: RepairPolicySchema.shape.giveUpMs.default(20_000),
+});
 
 export const SfuConfigSchema = z.object({
 	/** Peers placed on one router before the room takes another router (on another worker) and pipes between them. */
@@ -239,6 +255,7 @@ export const ServerConfigSchema = z.object({
 	broadcast: BroadcastConfigSchema.default(() => BroadcastConfigSchema.parse({})),
 	topology: TopologyConfigSchema.default(() => TopologyConfigSchema.parse({})),
 	sfu: SfuConfigSchema.default(() => SfuConfigSchema.parse({})),
+	repair: RepairConfigSchema.default(() => RepairConfigSchema.parse({})),
 	auth: AuthConfigSchema.default(() => AuthConfigSchema.parse({})),
 	limits: LimitsConfigSchema.default(() => LimitsConfigSchema.parse({})),
 	http: HttpConfigSchema.default(() => HttpConfigSchema.parse({})),
@@ -251,6 +268,7 @@ export type TurnConfig = z.infer<typeof TurnConfigSchema>;
 export type SignalingConfig = z.infer<typeof SignalingConfigSchema>;
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 export type SfuConfig = z.infer<typeof SfuConfigSchema>;
+export type RepairConfig = z.infer<typeof RepairConfigSchema>;
 export type TopologyConfig = z.infer<typeof TopologyConfigSchema>;
 export type LimitsConfig = z.infer<typeof LimitsConfigSchema>;
 export type HttpConfig = z.infer<typeof HttpConfigSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PeerInfoSchema, QualityReportSchema, RoomIdSchema, RoomKindSchema } from './messages.js';
+import { PeerInfoSchema, QualityReportSchema, RoomIdSchema, RoomKindSchema, TopologyStateSchema } from './messages.js';
 
 /**
  * The HTTP room API (`/api/rooms`): what an operator or an app backend sends
@@ -40,7 +40,7 @@ export const RoomDescriptionSchema = z.object({
 	roomId: RoomIdSchema,
 	settings: RoomSettingsShape,
 	/** Where the room's media travels now (the topology machine's state) and its migration epoch. */
-	topology: z.object({ state: z.enum(['mesh', 'escalating', 'sfu', 'deescalating']), epoch: z.number().int().nonnegative() }),
+	topology: z.object({ state: TopologyStateSchema, epoch: z.number().int().nonnegative() }),
 	peers: z.number().int().nonnegative(),
 	/** Viewers among `peers` (in a broadcast: the audience). */
 	audience: z.number().int().nonnegative(),

@@ -11,6 +11,8 @@ export const CloseCode = {
 	GoingAway: 1001,
 	/** A binary frame was sent. */
 	Unsupported: 1003,
+	/** Never sent in a close frame: the socket ended without one (a drop). Relays between nodes pass it on to mean a drop. */
+	Abnormal: 1006,
 	/** The rate limit was exceeded repeatedly. */
 	PolicyViolation: 1008,
 	/** A frame exceeded MAX_MESSAGE_BYTES. */

@@ -74,4 +74,23 @@ describe('parseNotification()', () => {
 		expect(codeOf(() => parseNotification({ method: 'peerLeft', data: {} }))).toBe(ErrorCode.InvalidData);
 		expect(codeOf(() => parseNotification({ method: 'bogus', data: {} }))).toBe(ErrorCode.UnknownMethod);
 	});
+
+	it('topology.prepare carries a known reason and the deadline (0 to 120 s)', () => {
+		const prepare = { epoch: 2, target: 'mesh', reason: 'participants-low', decidedAt: 1, timeoutMs: 10_000 };
+		expect(parseNotification({ method: 'topology.prepare', data: prepare }).data).toEqual(prepare);
+		expect(codeOf(() => parseNotification({ method: 'topology.prepare', data: { ...prepare, reason: 'whim' } }))).toBe(ErrorCode.InvalidData);
+		expect(codeOf(() => parseNotification({ method: 'topology.prepare', data: { ...prepare, timeoutMs: 120_001 } }))).toBe(ErrorCode.InvalidData);
+		const { timeoutMs: _left, ...withoutDeadline } = prepare;
+		expect(codeOf(() => parseNotification({ method: 'topology.prepare', data: withoutDeadline }))).toBe(ErrorCode.InvalidData);
+	});
+});
+
+describe('media.repair', () => {
+	it('names a mesh pair by its remote peer; an SFU path names none', () => {
+		const mesh = { path: 'mesh', action: 'ice-restart', peerId: 'p2' };
+		expect(parseRequest({ id: 3, method: 'media.repair', data: mesh }).data).toEqual(mesh);
+		expect(parseRequest({ id: 3, method: 'media.repair', data: { path: 'sfu', action: 'gave-up' } }).data).toEqual({ path: 'sfu', action: 'gave-up' });
+		expect(codeOf(() => parseRequest({ id: 3, method: 'media.repair', data: { path: 'sfu', action: 'recreate', peerId: 'p2' } }))).toBe(ErrorCode.InvalidData);
+		expect(codeOf(() => parseRequest({ id: 3, method: 'media.repair', data: { path: 'mesh', action: 'reboot' } }))).toBe(ErrorCode.InvalidData);
+	});
 });

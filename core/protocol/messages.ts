@@ -66,6 +66,13 @@ export const MeshSignalSchema = z.discriminatedUnion('kind', [
 ]);
 export type MeshSignal = z.infer<typeof MeshSignalSchema>;
 
+/**
+ * Which connection of a mesh pair a signal belongs to: 0 for the first, +1
+ * each time the pair's offerer re-creates it (a repair). The answerer
+ * follows a newer generation and drops signals of older ones. Absent: 0.
+ */
+export const MeshGenerationSchema = z.number().int().min(0).max(1_000_000).optional();
+
 /** An ICE server as RTCIceServer describes it; TURN entries carry REST credentials. */
 export const IceServerSchema = z.object({
 	urls: z.array(z.string().min(1).max(512)).min(1).max(8),
@@ -115,12 +122,58 @@ const sfuId = z.string().min(1).max(64);
 
 // ---------------------------------------------------------------- topology
 
+/** Where a room's media travels: peer to peer (mesh) or through the SFU. Also names a media path (`media.repair`). */
 export const TopologySchema = z.enum(['mesh', 'sfu']);
+export type Topology = z.infer<typeof TopologySchema>;
+/** The room's topology, or the migration under way: the topology machine's top-level states (core/topology). */
+export const TopologyStateSchema = z.enum(['mesh', 'escalating', 'sfu', 'deescalating']);
+export type TopologyState = z.infer<typeof TopologyStateSchema>;
 /** meeting: everyone publishes and sees everyone. broadcast: a stage publishes to a receive-only audience. */
 export const RoomKindSchema = z.enum(['meeting', 'broadcast']);
 export type RoomKind = z.infer<typeof RoomKindSchema>;
-export const TopologyStateSchema = z.enum(['mesh', 'escalating', 'sfu', 'deescalating']);
 const epoch = z.number().int().nonnegative();
+
+/** What started a migration (`topology.prepare`'s `reason`). */
+export const MigrationReason = {
+	/** Participants (in a broadcast: the stage) exceed meshMaxPeers. */
+	Participants: 'participants',
+	/** A broadcast has an audience: viewers receive only through the SFU. */
+	Audience: 'audience',
+	/** A peer's n-1 mesh streams do not fit its measured uplink (sustained). */
+	Uplink: 'uplink',
+	/** Inbound packet loss past maxPacketLoss (sustained). */
+	Loss: 'loss',
+	/** Round-trip time past maxRttMs (sustained). */
+	Rtt: 'rtt',
+	/** Back to the mesh: few enough participants, no pressure, for the cooldown. */
+	ParticipantsLow: 'participants-low',
+} as const;
+export type MigrationReason = (typeof MigrationReason)[keyof typeof MigrationReason];
+export const MigrationReasonSchema = z.enum(MigrationReason);
+
+// ---------------------------------------------------------------- media repair
+
+/**
+ * How a browser repairs a media path whose ICE connection broke, as the
+ * join and resume answers tell it (config `repair`).
+ */
+export const RepairPolicySchema = z.object({
+	/** An ICE `disconnected` path is left this long to recover by itself before the browser repairs it. */
+	disconnectedGraceMs: z.number().int().min(0).max(60_000),
+	/** The browser keeps repairing one path this long, then gives up and tells the user. */
+	giveUpMs: z.number().int().min(1000).max(600_000),
+});
+export type RepairPolicy = z.infer<typeof RepairPolicySchema>;
+
+/**
+ * One step of a media path's repair, as `media.repair` reports it:
+ * ice-restart (new ICE credentials on the same connection), recreate (a new
+ * peer connection or transport), rebuild (the whole path: every connection
+ * or transport of it), recovered (the path carries media again), gave-up
+ * (past `giveUpMs`; the user is told).
+ */
+export const RepairActionSchema = z.enum(['ice-restart', 'recreate', 'rebuild', 'recovered', 'gave-up']);
+export type RepairAction = z.infer<typeof RepairActionSchema>;
 
 // ---------------------------------------------------------------- broadcast
 
@@ -194,6 +247,8 @@ export const Method = {
 	StageDemote: 'stage.demote',
 	/** An emoji reaction; the room sees them counted, once a second. */
 	Reaction: 'reaction',
+	/** The browser repaired (or gave up on) one of its media paths: counted by the server. */
+	MediaRepair: 'media.repair',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 
@@ -257,6 +312,7 @@ export const requestSchemas = {
 	[Method.Signal]: z.object({
 		to: PeerIdSchema,
 		signal: MeshSignalSchema,
+		generation: MeshGenerationSchema,
 	}),
 	[Method.QualityReport]: QualityReportSchema,
 	[Method.Chat]: z.object({ text: z.string().trim().min(1).max(2000) }),
@@ -292,6 +348,15 @@ export const requestSchemas = {
 	[Method.StagePromote]: z.object({ peerId: PeerIdSchema }),
 	[Method.StageDemote]: z.object({ peerId: PeerIdSchema }),
 	[Method.Reaction]: z.object({ emoji: ReactionSchema }),
+	[Method.MediaRepair]: z
+		.object({
+			/** The path repaired: a mesh pair's connection, or this peer's SFU transports. */
+			path: TopologySchema,
+			action: RepairActionSchema,
+			/** A mesh path: the remote peer of the pair. */
+			peerId: PeerIdSchema.optional(),
+		})
+		.refine((d) => d.path === 'mesh' || d.peerId === undefined, { message: 'only for a mesh path', path: ['peerId'] }),
 } as const;
 
 /** Where a peer's media goes: the room's topology (or a migration's target), and the room's state and epoch. */
@@ -321,6 +386,8 @@ const JoinedSchema = z.object({
 	iceTransportPolicy: z.enum(['all', 'relay']),
 	/** Send a `qualityReport` this often. */
 	qualityReportIntervalMs: z.number().int().positive(),
+	/** How to repair a broken media path (and report each step with `media.repair`). */
+	repair: RepairPolicySchema,
 	...PlacementShape,
 	roomKind: RoomKindSchema,
 	/**
@@ -368,6 +435,7 @@ export const responseSchemas = {
 	[Method.StagePromote]: z.object({}),
 	[Method.StageDemote]: z.object({}),
 	[Method.Reaction]: z.object({}),
+	[Method.MediaRepair]: z.object({}),
 } as const;
 
 export const notificationSchemas = {
@@ -376,6 +444,7 @@ export const notificationSchemas = {
 	[Notification.Signal]: z.object({
 		from: PeerIdSchema,
 		signal: MeshSignalSchema,
+		generation: MeshGenerationSchema,
 	}),
 	[Notification.ChatMessage]: z.object({
 		from: PeerIdSchema,
@@ -402,10 +471,11 @@ export const notificationSchemas = {
 	[Notification.TopologyPrepare]: z.object({
 		epoch,
 		target: TopologySchema,
-		/** What triggered it: participants, participants-low, uplink, loss or rtt. */
-		reason: z.string().max(64),
+		reason: MigrationReasonSchema,
 		/** Server time (ms since the epoch) of the decision: migration durations are measured from it. */
 		decidedAt: z.number(),
+		/** The migration's deadline: this long after the notification the server commits (stragglers go on anyway) or, with nobody ready, rolls back. */
+		timeoutMs: z.number().int().min(0).max(120_000),
 	}),
 	[Notification.TopologyCommit]: z.object({
 		epoch,

@@ -32,8 +32,9 @@ export function can(role: Role, capability: Capability): boolean {
 
 /**
  * The capability a request needs, or null for those every joined peer (or a
- * socket not yet joined) may send: join, resume, leave, quality reports and
- * migration answers.
+ * socket not yet joined) may send: join, resume, leave, quality reports,
+ * migration answers and media repair reports (a viewer repairs its SFU
+ * receive transport too).
  */
 export function requiredCapability(request: TypedRequest): Capability | null {
 	switch (request.method) {
@@ -43,6 +44,7 @@ export function requiredCapability(request: TypedRequest): Capability | null {
 		case Method.QualityReport:
 		case Method.TopologyReady:
 		case Method.TopologyFailed:
+		case Method.MediaRepair:
 			return null;
 		case Method.Chat:
 		case Method.Reaction:

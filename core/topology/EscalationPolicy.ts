@@ -1,8 +1,8 @@
 import type { TopologyConfig } from '../config/index.js';
-import type { QualityReport } from '../protocol/index.js';
+import type { MigrationReason, QualityReport } from '../protocol/index.js';
 
-/** Why a peer's connections argue for the SFU. */
-export type QualityPressure = 'uplink' | 'loss' | 'rtt';
+/** Why a peer's connections argue for the SFU: the quality reasons of a migration. */
+export type QualityPressure = Extract<MigrationReason, 'uplink' | 'loss' | 'rtt'>;
 
 export type QualityThresholds = Pick<TopologyConfig, 'uplinkHeadroom' | 'maxPacketLoss' | 'maxRttMs'>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
-import { topologyMachine, topologyState, type TopologyEmitted, type TopologyThresholds } from './TopologyMachine.js';
+import { MAX_RETURN_BACKOFF, returnHoldMs, topologyMachine, topologyState, type TopologyEmitted, type TopologyThresholds } from './TopologyMachine.js';
 
 const defaults: TopologyThresholds = {
 	meshMaxPeers: 2,
@@ -163,12 +163,61 @@ describe('topology machine', () => {
 		expect(r.emitted.at(-1)).toMatchObject({ type: 'commit', epoch: 2, topology: 'mesh' });
 	});
 
-	it('a failed return to the mesh stays on the SFU and retries only after another cooldown', () => {
+	it('a failed return to the mesh stays on the SFU and retries only after twice the cooldown', () => {
 		const r = returningToMesh();
 		r.advance(1000);
 		expect(r.state).toBe('sfu');
 		expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', topology: 'sfu' });
-		r.advance(2999);
+		expect(r.actor.getSnapshot().context.failedReturns).toBe(1);
+		r.advance(5999);
+		expect(r.state).toBe('sfu');
+		r.advance(1);
+		expect(r.state).toBe('deescalating');
+	});
+
+	it('returns to the mesh that keep failing back off: cooldown x 2^k after k failures in a row, at most 16 cooldowns, until one commits', () => {
+		const r = returningToMesh();
+		const holds: number[] = [];
+		for (let k = 1; k <= 6; k++) {
+			// Failing by a client's topology.failed or by nobody ready in time counts the same.
+			if (k % 2 === 0) r.actor.send({ type: 'client.failed', peerId: 'a', epoch: r.epoch, reason: 'ICE failed' });
+			else r.advance(1000);
+			expect(r.state).toBe('sfu');
+			expect(r.actor.getSnapshot().context.failedReturns).toBe(k);
+			const abortedAt = r.clock.now();
+			r.advance(returnHoldMs(3000, k) - 1);
+			expect(r.state).toBe('sfu');
+			r.advance(1);
+			expect(r.state).toBe('deescalating');
+			holds.push(r.clock.now() - abortedAt);
+		}
+		expect(MAX_RETURN_BACKOFF).toBe(16);
+		expect(holds).toEqual([6000, 12_000, 24_000, 48_000, 48_000, 48_000]);
+		// This time it works: the count starts over, and the next return waits one cooldown.
+		r.allReady();
+		expect(r.state).toBe('mesh');
+		expect(r.actor.getSnapshot().context.failedReturns).toBe(0);
+		r.join('c');
+		r.advance(3000); // the mesh holds still for the cooldown after a migration
+		expect(r.state).toBe('escalating');
+		r.allReady();
+		r.leave('c');
+		const back = r.clock.now();
+		r.advance(3000);
+		expect(r.state).toBe('deescalating');
+		expect(r.clock.now() - back).toBe(3000);
+	});
+
+	it('a return superseded by joins is not a failure: it neither doubles the next hold nor resets the count', () => {
+		const r = returningToMesh();
+		r.advance(1000); // one failed return
+		r.advance(6000);
+		expect(r.state).toBe('deescalating');
+		r.join('c');
+		expect(r.emitted.at(-1)).toMatchObject({ type: 'abort', reason: 'superseded: participants over meshMaxPeers' });
+		expect(r.actor.getSnapshot().context.failedReturns).toBe(1);
+		r.leave('c');
+		r.advance(5999);
 		expect(r.state).toBe('sfu');
 		r.advance(1);
 		expect(r.state).toBe('deescalating');

@@ -1,4 +1,5 @@
 import { and, assign, emit, not, or, setup, type SnapshotFrom } from 'xstate';
+import { MigrationReason, type Topology, type TopologyState } from '../protocol/index.js';
 import type { QualityPressure } from './EscalationPolicy.js';
 
 /**
@@ -16,6 +17,16 @@ import type { QualityPressure } from './EscalationPolicy.js';
  * not waited for); while there is any, the room goes to the SFU at once
  * and does not return to the mesh (reason `audience`).
  *
+ * A return to the mesh that fails (a client's `client.failed`, or nobody
+ * ready by the timeout) leaves the room on the SFU, and each such failure in
+ * a row doubles the hold before the next try: the room must stay eligible
+ * for deescalateCooldownMs x 2^failedReturns, at most MAX_RETURN_BACKOFF
+ * (16) cooldowns, so a pair whose mesh connection cannot work is not torn
+ * through a failing migration every cooldown. `failedReturns` (in the
+ * context) goes back to 0 when a return to the mesh commits, including the
+ * one of a room that emptied, which commits at once. A return superseded
+ * by joins (or an audience) did not fail: it neither counts nor resets.
+ *
  * Each migration has an epoch; clients answer `client.ready` or
  * `client.failed` for it and stale epochs are ignored. The machine is pure:
  * it emits `prepare`, `commit` and `abort`, and the server turns them into
@@ -24,11 +35,18 @@ import type { QualityPressure } from './EscalationPolicy.js';
  * simulated clock.
  */
 
-export type Topology = 'mesh' | 'sfu';
-export type TopologyStateName = 'mesh' | 'escalating' | 'sfu' | 'deescalating';
+/** A return to the mesh that keeps failing waits at most this many cooldowns before the next try. */
+export const MAX_RETURN_BACKOFF = 16;
 
-/** What started a migration. */
-export type MigrationReason = 'participants' | 'audience' | QualityPressure | 'participants-low';
+/**
+ * How long a room on the SFU must stay eligible for the mesh before it
+ * tries to return: the cooldown, doubled for each return in a row that
+ * failed (deescalateCooldownMs x 2^failedReturns), capped at
+ * MAX_RETURN_BACKOFF cooldowns.
+ */
+export function returnHoldMs(deescalateCooldownMs: number, failedReturns: number): number {
+	return deescalateCooldownMs * Math.min(2 ** failedReturns, MAX_RETURN_BACKOFF);
+}
 
 export interface TopologyThresholds {
 	meshMaxPeers: number;
@@ -52,6 +70,8 @@ export interface TopologyContext {
 	pressure: Record<string, { since: number; last: number; kind: QualityPressure }>;
 	/** The latest report time seen: the machine's notion of "now" for quality windows. */
 	reportClock: number;
+	/** Returns to the mesh that failed in a row since the last one that committed: each doubles the next hold (returnHoldMs). */
+	failedReturns: number;
 }
 
 export type TopologyEvent =
@@ -79,8 +99,8 @@ function sustained(context: TopologyContext): QualityPressure | null {
 }
 
 function escalationReason(context: TopologyContext): MigrationReason | null {
-	if (context.audience > 0) return 'audience';
-	if (context.peers.length > context.thresholds.meshMaxPeers) return 'participants';
+	if (context.audience > 0) return MigrationReason.Audience;
+	if (context.peers.length > context.thresholds.meshMaxPeers) return MigrationReason.Participants;
 	return sustained(context);
 }
 
@@ -116,6 +136,8 @@ export const topologyMachine = setup({
 	delays: {
 		migrationTimeout: ({ context }) => context.thresholds.migrationTimeoutMs,
 		deescalateCooldown: ({ context }) => context.thresholds.deescalateCooldownMs,
+		/** On the SFU, before a return to the mesh: the cooldown, doubled per failed return. */
+		returnHold: ({ context }) => returnHoldMs(context.thresholds.deescalateCooldownMs, context.failedReturns),
 	},
 	actions: {
 		addPeer: assign({
@@ -149,6 +171,8 @@ export const topologyMachine = setup({
 			thresholds: ({ context, event }) => (event.type === 'thresholds.changed' ? event.thresholds : context.thresholds),
 		}),
 		beginMigration: assign({ epoch: ({ context }) => context.epoch + 1, ready: () => [] }),
+		countFailedReturn: assign({ failedReturns: ({ context }) => context.failedReturns + 1 }),
+		resetFailedReturns: assign({ failedReturns: 0 }),
 		markReady: assign({
 			ready: ({ context, event }) =>
 				event.type === 'client.ready' && !context.ready.includes(event.peerId) ? [...context.ready, event.peerId] : context.ready,
@@ -157,13 +181,13 @@ export const topologyMachine = setup({
 			type: 'prepare' as const,
 			epoch: context.epoch,
 			target: 'sfu' as const,
-			reason: escalationReason(context) ?? 'participants',
+			reason: escalationReason(context) ?? MigrationReason.Participants,
 		})),
 		announceDeescalation: emit(({ context }) => ({
 			type: 'prepare' as const,
 			epoch: context.epoch,
 			target: 'mesh' as const,
-			reason: 'participants-low' as const,
+			reason: MigrationReason.ParticipantsLow,
 		})),
 		announceCommit: emit(({ context }, params: { topology: Topology }) => ({
 			type: 'commit' as const,
@@ -180,7 +204,16 @@ export const topologyMachine = setup({
 	},
 }).createMachine({
 	id: 'topology',
-	context: ({ input }) => ({ thresholds: input.thresholds, peers: [], audience: 0, epoch: 0, ready: [], pressure: {}, reportClock: 0 }),
+	context: ({ input }) => ({
+		thresholds: input.thresholds,
+		peers: [],
+		audience: 0,
+		epoch: 0,
+		ready: [],
+		pressure: {},
+		reportClock: 0,
+		failedReturns: 0,
+	}),
 	initial: 'deciding',
 	on: {
 		'peer.joined': { actions: 'addPeer' },
@@ -241,10 +274,10 @@ export const topologyMachine = setup({
 				steady: {
 					always: { guard: 'mayDeescalate', target: 'cooling' },
 				},
-				/** Eligible for the mesh; it must stay so for the whole cooldown (hysteresis). */
+				/** Eligible for the mesh; it must stay so for the whole hold (hysteresis): the cooldown, doubled per failed return. */
 				cooling: {
 					always: { guard: not('mayDeescalate'), target: 'steady' },
-					after: { deescalateCooldown: '#topology.deescalating' },
+					after: { returnHold: '#topology.deescalating' },
 				},
 			},
 		},
@@ -252,24 +285,28 @@ export const topologyMachine = setup({
 			entry: ['beginMigration', 'announceDeescalation'],
 			on: {
 				'client.ready': { guard: and(['isCurrentEpoch', 'isMember']), actions: 'markReady' },
+				// A failed return: the next one waits twice as long (returnHold).
 				'client.failed': {
 					guard: and(['isCurrentEpoch', 'isMember']),
 					target: 'sfu',
-					actions: { type: 'announceAbort', params: ({ event }) => ({ topology: 'sfu' as const, reason: `client failed: ${event.reason}` }) },
+					actions: [
+						{ type: 'announceAbort', params: ({ event }) => ({ topology: 'sfu' as const, reason: `client failed: ${event.reason}` }) },
+						'countFailedReturn',
+					],
 				},
 			},
 			always: [
-				// Joins during the move brought an audience, or took the room past meshMaxPeers: it stays on the SFU.
+				// Joins during the move brought an audience, or took the room past meshMaxPeers: it stays on the SFU (not a failure).
 				{ guard: 'hasAudience', target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'superseded: an audience joined' } } },
 				{ guard: 'tooManyForMesh', target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'superseded: participants over meshMaxPeers' } } },
 				// Nobody left to move: the room is back on the mesh at once (it holds nothing there).
-				{ guard: 'roomEmpty', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
-				{ guard: 'everyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
+				{ guard: 'roomEmpty', target: 'mesh.settling', actions: [{ type: 'announceCommit', params: { topology: 'mesh' } }, 'resetFailedReturns'] },
+				{ guard: 'everyoneReady', target: 'mesh.settling', actions: [{ type: 'announceCommit', params: { topology: 'mesh' } }, 'resetFailedReturns'] },
 			],
 			after: {
 				migrationTimeout: [
-					{ guard: 'anyoneReady', target: 'mesh.settling', actions: { type: 'announceCommit', params: { topology: 'mesh' } } },
-					{ target: 'sfu', actions: { type: 'announceAbort', params: { topology: 'sfu', reason: 'timeout: nobody ready' } } },
+					{ guard: 'anyoneReady', target: 'mesh.settling', actions: [{ type: 'announceCommit', params: { topology: 'mesh' } }, 'resetFailedReturns'] },
+					{ target: 'sfu', actions: [{ type: 'announceAbort', params: { topology: 'sfu', reason: 'timeout: nobody ready' } }, 'countFailedReturn'] },
 				],
 			},
 		},
@@ -279,7 +316,7 @@ export const topologyMachine = setup({
 export type TopologySnapshot = SnapshotFrom<typeof topologyMachine>;
 
 /** The top-level state: mesh, escalating, sfu or deescalating. */
-export function topologyState(snapshot: TopologySnapshot): TopologyStateName {
+export function topologyState(snapshot: TopologySnapshot): TopologyState {
 	const value = snapshot.value;
 	const top = typeof value === 'string' ? value : Object.keys(value)[0];
 	if (top === 'escalating' || top === 'sfu' || top === 'deescalating') return top;
@@ -287,11 +324,11 @@ export function topologyState(snapshot: TopologySnapshot): TopologyStateName {
 }
 
 /** Where a peer joining now should put its media: the target of a migration in flight, else the current topology. */
-export function topologyForNewcomer(state: TopologyStateName): Topology {
+export function topologyForNewcomer(state: TopologyState): Topology {
 	return state === 'escalating' || state === 'sfu' ? 'sfu' : 'mesh';
 }
 
 /** Whether the room has (or is building) an SFU side: SFU requests are allowed. */
-export function usesSfu(state: TopologyStateName): boolean {
+export function usesSfu(state: TopologyState): boolean {
 	return state !== 'mesh';
 }

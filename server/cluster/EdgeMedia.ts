@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import type { BroadcastConfig, ClusterConfig, MediasoupConfig, SfuConfig } from '../../core/config/index.js';
-import { ErrorCode, Method, Notification, SignalingError, encodeNotification, type TypedRequest } from '../../core/protocol/index.js';
+import { CloseCode, ErrorCode, Method, Notification, SignalingError, encodeNotification, type TypedRequest } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
 import { SfuRoom } from '../sfu/SfuRoom.js';
 import type { WorkerPool } from '../sfu/WorkerPool.js';
@@ -230,7 +230,7 @@ export class EdgeMedia {
 	#socketClosed(room: EdgeRoom, peerId: string, code: number): void {
 		const viewer = room.viewers.get(peerId);
 		if (!viewer || viewer.expiry) return;
-		if (code === 1000 || code === 1001) {
+		if (code === CloseCode.Normal || code === CloseCode.GoingAway) {
 			this.#removeViewer(room, peerId);
 			return;
 		}

@@ -63,7 +63,7 @@ export class RelaySocket extends EventEmitter<RelaySocketEvents> {
 	}
 
 	terminate(): void {
-		this.close(1006, 'terminated');
+		this.close(CloseCode.Abnormal, 'terminated');
 	}
 
 	ping(): void {
@@ -202,7 +202,7 @@ export class Relay {
 	#onNodeGone(nodeId: string): void {
 		this.#logger.warn({ nodeId }, 'node lapsed: closing what was relayed with it');
 		for (const [connId, link] of [...this.#links]) if (link.nodeId === nodeId) this.#dropLink(connId, CloseCode.ServiceRestart, 'room node gone');
-		for (const socket of [...this.#sockets.values()]) if (ClusterNode.nodeOfConnection(socket.connId) === nodeId) socket.remoteClosed(1006);
+		for (const socket of [...this.#sockets.values()]) if (ClusterNode.nodeOfConnection(socket.connId) === nodeId) socket.remoteClosed(CloseCode.Abnormal);
 	}
 
 	#dropLink(connId: string, code: number, reason: string): void {
@@ -216,5 +216,5 @@ export class Relay {
 function splitClose(body: string): [number, string] {
 	const space = body.indexOf(' ');
 	const code = Number(space === -1 ? body : body.slice(0, space));
-	return [Number.isInteger(code) ? code : 1006, space === -1 ? '' : body.slice(space + 1)];
+	return [Number.isInteger(code) ? code : CloseCode.Abnormal, space === -1 ? '' : body.slice(space + 1)];
 }

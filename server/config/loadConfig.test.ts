@@ -61,6 +61,14 @@ describe('loadConfig()', () => {
 		expect(loadConfig({ MESH_MAX_PEERS: '0' }).topology.meshMaxPeers).toBe(0);
 	});
 
+	it('reads the repair policy from REPAIR_DISCONNECTED_GRACE_MS and REPAIR_GIVE_UP_MS, within the protocol bounds', () => {
+		expect(loadConfig({}).repair).toEqual({ disconnectedGraceMs: 1000, giveUpMs: 20_000 });
+		expect(loadConfig({ REPAIR_DISCONNECTED_GRACE_MS: '0', REPAIR_GIVE_UP_MS: '60000' }).repair).toEqual({ disconnectedGraceMs: 0, giveUpMs: 60_000 });
+		expect(keyOf(() => loadConfig({ REPAIR_DISCONNECTED_GRACE_MS: '60001' }))).toBe('repair.disconnectedGraceMs');
+		expect(keyOf(() => loadConfig({ REPAIR_GIVE_UP_MS: '999' }))).toBe('repair.giveUpMs');
+		expect(keyOf(() => loadConfig({ REPAIR_GIVE_UP_MS: 'soon' }))).toBe('REPAIR_GIVE_UP_MS');
+	});
+
 	it('refuses inconsistent or malformed topology thresholds, naming the key and the variable', () => {
 		expect(keyOf(() => loadConfig({ MESH_MAX_PEERS: 'four' }))).toBe('MESH_MAX_PEERS');
 		expect(keyOf(() => loadConfig({ MESH_MAX_PEERS: '-1' }))).toBe('topology.meshMaxPeers');

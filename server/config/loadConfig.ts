@@ -44,6 +44,8 @@ const envOverrides: ReadonlyArray<[env: string, path: string[], kind: 'int' | 'n
 	['ESCALATE_MAX_RTT_MS', ['topology', 'maxRttMs'], 'int'],
 	['ESCALATE_QUALITY_WINDOW_MS', ['topology', 'qualityWindowMs'], 'int'],
 	['SFU_MAX_PEERS_PER_ROUTER', ['sfu', 'maxPeersPerRouter'], 'int'],
+	['REPAIR_DISCONNECTED_GRACE_MS', ['repair', 'disconnectedGraceMs'], 'int'],
+	['REPAIR_GIVE_UP_MS', ['repair', 'giveUpMs'], 'int'],
 	['AUTH_TOKEN_SECRET', ['auth', 'tokenSecret'], 'string'],
 	['AUTH_REQUIRE_TOKENS', ['auth', 'requireTokens'], 'bool'],
 	['API_KEY', ['auth', 'apiKey'], 'string'],

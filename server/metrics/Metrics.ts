@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RepairActionSchema, TopologySchema } from '../../core/protocol/index.js';
 
 /** Live counts read at scrape time. */
 export interface MetricsSources {
@@ -33,6 +34,7 @@ export class Metrics {
 	readonly upgradesRefused: Counter<'code'>;
 	readonly closes: Counter<'reason'>;
 	readonly sfuTransportStates: Counter<'layer' | 'state'>;
+	readonly mediaRepairs: Counter<'path' | 'action'>;
 	readonly #byMethod = new Map<string, MethodMetrics>();
 
 	constructor(sources: MetricsSources) {
@@ -143,12 +145,21 @@ export class Metrics {
 			labelNames: ['layer', 'state'],
 			registers,
 		});
+		this.mediaRepairs = new Counter({
+			name: 'streaming_media_repairs_total',
+			help: 'Media path repairs browsers reported (media.repair), by path (mesh, sfu) and action (ice-restart, recreate, rebuild, recovered, gave-up)',
+			labelNames: ['path', 'action'],
+			registers,
+		});
 		// Every series exists from the start, so a dashboard reads 0 rather than nothing.
 		for (const direction of ['escalate', 'deescalate']) {
 			for (const result of ['committed', 'aborted']) this.migrations.inc({ direction, result }, 0);
 		}
 		for (const where of ['http', 'upgrade', 'process']) this.internalErrors.inc({ where }, 0);
 		for (const reason of ['join_timeout', 'slow_reader']) this.closes.inc({ reason }, 0);
+		for (const path of TopologySchema.options) {
+			for (const action of RepairActionSchema.options) this.mediaRepairs.inc({ path, action }, 0);
+		}
 	}
 
 	/**

@@ -189,6 +189,44 @@ export class SfuRoom {
 		(await this.#peer(peerId)).transport(transportId).close();
 	}
 
+	/**
+	 * A video stream that went silent (its sender's path was cut: mediasoup
+	 * scores an inactive stream 0) and flows again: everyone who receives it
+	 * gets a key frame at once, instead of decoding nothing until a decoder
+	 * asks for one.
+	 */
+	#refreshOnResume(producer: types.Producer): void {
+		let silent = false;
+		producer.on('score', (scores: types.ProducerScore[]) => {
+			const live = scores.some((s) => s.score > 0);
+			if (live && silent) {
+				for (const peer of this.#peers.values()) {
+					for (const consumer of peer.consumers.values()) {
+						if (consumer.producerId === producer.id && !consumer.closed) void consumer.requestKeyFrame().catch(() => undefined);
+					}
+				}
+			}
+			silent = !live;
+		});
+	}
+
+	/**
+	 * The peer's path to the SFU came back after an outage (its browser said
+	 * so): whoever receives its video, and the peer itself, get a key frame
+	 * now instead of waiting for the decoder's next request.
+	 */
+	refreshAfterOutage(peerId: string): void {
+		const peer = this.#peers.get(peerId);
+		if (!peer) return;
+		const video = new Set([...peer.producers.values()].filter((p) => p.kind === 'video').map((p) => p.id));
+		for (const other of this.#peers.values()) {
+			for (const consumer of other.consumers.values()) {
+				if (consumer.kind !== 'video' || consumer.closed) continue;
+				if (other === peer || video.has(consumer.producerId)) void consumer.requestKeyFrame().catch(() => undefined);
+			}
+		}
+	}
+
 	/** New ICE parameters for one of the peer's transports: the client restarts ICE with them after a failure or a network change. */
 	async restartIce(peerId: string, transportId: string): Promise<ResponseData<'sfu.restartIce'>> {
 		const transport = (await this.#peer(peerId)).transport(transportId);
@@ -272,6 +310,8 @@ export class SfuRoom {
 		});
 		if (producer.kind === 'audio') {
 			await this.#levelObservers.get(peer.router)?.addProducer({ producerId: producer.id }).catch(() => undefined);
+		} else {
+			this.#refreshOnResume(producer);
 		}
 		for (const other of this.#peers.values()) {
 			if (other !== peer && other.peerId !== info.peerId) void this.#consume(other, producer, info);

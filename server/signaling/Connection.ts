@@ -188,8 +188,8 @@ export class Connection implements PeerChannel {
 		if (previous.name === 'joined') this.#service.disconnected(previous.peer, this);
 		// Relayed: for the room's node this is a drop (the client keeps its grace and may resume anywhere).
 		if (previous.name === 'relayed') {
-			previous.link.close(1006);
-			this.#edgeViewer?.socketClosed(1006);
+			previous.link.close(CloseCode.Abnormal);
+			this.#edgeViewer?.socketClosed(CloseCode.Abnormal);
 		}
 		if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
 			this.#socket.close(code, reason);
@@ -526,6 +526,9 @@ export class Connection implements PeerChannel {
 				return this.#service.demote(peer, request.data.peerId).then(() => ({}));
 			case Method.Reaction:
 				this.#service.react(peer, request.data.emoji);
+				return {};
+			case Method.MediaRepair:
+				this.#service.mediaRepair(peer, request.data);
 				return {};
 			default:
 				return this.#service.sfuRequest(peer, request);

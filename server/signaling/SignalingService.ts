@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BroadcastConfig, LimitsConfig, SignalingConfig } from '../../core/config/index.js';
+import type { BroadcastConfig, LimitsConfig, RepairConfig, SignalingConfig } from '../../core/config/index.js';
 import {
 	CloseCode,
 	ErrorCode,
@@ -8,6 +8,7 @@ import {
 	SignalingError,
 	announcedAudience,
 	encodeNotification,
+	type NotificationData,
 	type Reaction,
 	type RequestData,
 	type ResponseData,
@@ -21,6 +22,7 @@ import type { SfuRoom } from '../sfu/SfuRoom.js';
 import type { SfuRooms } from '../sfu/SfuRooms.js';
 import type { IssuedIceServers, TurnCredentials } from '../turn/TurnCredentials.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/Metrics.js';
 import { HeldBytes } from './HeldBytes.js';
 import { Peer, type OutboxLimits, type PeerChannel } from './Peer.js';
 import type { Room } from './Room.js';
@@ -41,6 +43,8 @@ export class SignalingService {
 	readonly #iceTransportPolicy: 'all' | 'relay';
 	readonly #config: SignalingConfig;
 	readonly #broadcastConfig: BroadcastConfig;
+	readonly #repair: RepairConfig;
+	readonly #metrics: Metrics;
 	readonly #outboxLimits: OutboxLimits;
 	readonly #requireTokens: boolean;
 	readonly #logger: Logger;
@@ -54,8 +58,11 @@ export class SignalingService {
 		iceTransportPolicy: 'all' | 'relay';
 		config: SignalingConfig;
 		broadcast: BroadcastConfig;
+		/** How browsers repair media paths: sent in join and resume answers. */
+		repair: RepairConfig;
 		limits: LimitsConfig;
 		requireTokens: boolean;
+		metrics: Metrics;
 		logger: Logger;
 		/** This node's id when several share rooms (resume tokens name it). */
 		nodeId?: string;
@@ -68,6 +75,8 @@ export class SignalingService {
 		this.#iceTransportPolicy = options.iceTransportPolicy;
 		this.#config = options.config;
 		this.#broadcastConfig = options.broadcast;
+		this.#repair = options.repair;
+		this.#metrics = options.metrics;
 		this.#outboxLimits = {
 			count: options.config.outboxLimit,
 			bytes: options.limits.resumeQueueBytes,
@@ -190,7 +199,7 @@ export class SignalingService {
 		if (!room || !target || target === from || !room.onStage(from) || !room.onStage(target)) {
 			throw new SignalingError(ErrorCode.PeerNotFound, `no peer "${data.to}" in this room`);
 		}
-		this.#deliver(room, target, Notification.Signal, { from: from.id, signal: data.signal });
+		this.#deliver(room, target, Notification.Signal, { from: from.id, signal: data.signal, ...(data.generation !== undefined ? { generation: data.generation } : {}) });
 	}
 
 	/** Keeps the peer's latest connection-quality report and hands it to the room's topology machine. */
@@ -200,6 +209,27 @@ export class SignalingService {
 		const room = this.#registry.get(peer.roomId);
 		// What a mesh would cost is judged by the stage: a broadcast's audience is never on the mesh.
 		if (room?.getPeer(peer.id) === peer && room.onStage(peer)) room.topology.qualityReport(peer.id, report, room.stageSize, receivedAt);
+	}
+
+	/**
+	 * The peer repaired one of its media paths (or gave up on it): counted in
+	 * `streaming_media_repairs_total{path, action}`. A mesh path names its
+	 * other end, which must be another stage member of the room (as for `signal`).
+	 */
+	mediaRepair(peer: Peer, data: RequestData<'media.repair'>): void {
+		const room = this.#roomOf(peer);
+		if (data.peerId !== undefined) {
+			const remote = room.getPeer(data.peerId);
+			if (!remote || remote === peer || !room.onStage(peer) || !room.onStage(remote)) {
+				throw new SignalingError(ErrorCode.PeerNotFound, `no peer "${data.peerId}" in this room`);
+			}
+		}
+		this.#metrics.mediaRepairs.inc({ path: data.path, action: data.action });
+		// Its SFU path is back: pictures restart at once from a key frame, both ways.
+		if (data.path === 'sfu' && data.action === 'recovered') this.#sfu.get(room.id)?.refreshAfterOutage(peer.id);
+		const fields = { roomId: room.id, peerId: peer.id, path: data.path, action: data.action, remotePeerId: data.peerId };
+		if (data.action === 'gave-up') this.#logger.warn(fields, 'media path repair gave up');
+		else this.#logger.debug(fields, 'media path repair');
 	}
 
 	/** The peer renders every remote through the migration's new path. */
@@ -436,6 +466,7 @@ export class SignalingService {
 			...this.#issueIceServers(peer),
 			iceTransportPolicy: this.#iceTransportPolicy,
 			qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
+			repair: { disconnectedGraceMs: this.#repair.disconnectedGraceMs, giveUpMs: this.#repair.giveUpMs },
 			...placement,
 		};
 	}
@@ -460,7 +491,7 @@ export class SignalingService {
 	}
 
 	/** A notification to every peer of the room but `exceptId`, encoded once for all. */
-	broadcast(room: Room, method: string, data: unknown, exceptId?: string): void {
+	broadcast<N extends Notification>(room: Room, method: N, data: NotificationData<N>, exceptId?: string): void {
 		const text = encodeNotification(method, data);
 		for (const peer of room.peers) {
 			if (peer.id !== exceptId) this.#deliverText(room, peer, text);

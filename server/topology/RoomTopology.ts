@@ -7,16 +7,17 @@ import {
 	type NotificationData,
 	type QualityReport,
 	type RoomSettings,
+	type Topology,
+	type TopologyState,
 } from '../../core/protocol/index.js';
 import {
 	assessQuality,
+	returnHoldMs,
 	topologyForNewcomer,
 	topologyMachine,
 	topologyState,
 	usesSfu,
-	type Topology,
 	type TopologyEmitted,
-	type TopologyStateName,
 	type TopologyThresholds,
 } from '../../core/topology/index.js';
 import type { Logger } from '../logger.js';
@@ -69,7 +70,7 @@ export class RoomTopology {
 	}
 
 	/** mesh, escalating, sfu or deescalating. */
-	get state(): TopologyStateName {
+	get state(): TopologyState {
 		return topologyState(this.#actor.getSnapshot());
 	}
 
@@ -78,7 +79,7 @@ export class RoomTopology {
 	}
 
 	/** Where a peer (re)joining now puts its media, and the room's state and epoch: what join and resume answers carry. */
-	get placement(): { mediaMode: Topology; topology: { state: TopologyStateName; epoch: number } } {
+	get placement(): { mediaMode: Topology; topology: { state: TopologyState; epoch: number } } {
 		const state = this.state;
 		return { mediaMode: topologyForNewcomer(state), topology: { state, epoch: this.epoch } };
 	}
@@ -138,6 +139,13 @@ export class RoomTopology {
 		return { ...room, migrationTimeoutMs: this.#config.migrationTimeoutMs, qualityWindowMs: this.#config.qualityWindowMs };
 	}
 
+	/** After a return to the mesh rolled back: how long the room now holds on the SFU before it tries again. */
+	#logReturnBackoff(): void {
+		const { thresholds, failedReturns } = this.#actor.getSnapshot().context;
+		if (failedReturns === 0) return;
+		this.#logger.info({ failedReturns, holdMs: returnHoldMs(thresholds.deescalateCooldownMs, failedReturns) }, 'return to the mesh failed; backing off');
+	}
+
 	#checkEpoch(epoch: number): void {
 		const state = this.state;
 		if (epoch !== this.epoch || (state !== 'escalating' && state !== 'deescalating')) {
@@ -151,13 +159,16 @@ export class RoomTopology {
 		switch (event.type) {
 			case 'prepare': {
 				this.#decidedAt = Date.now();
-				this.#logger.info({ epoch: event.epoch, target: event.target, reason: event.reason }, 'migration decided');
+				const { thresholds, failedReturns } = this.#actor.getSnapshot().context;
+				this.#logger.info({ epoch: event.epoch, target: event.target, reason: event.reason, failedReturns }, 'migration decided');
 				if (event.target === 'sfu') this.#effects.prepareSfu();
 				this.#effects.broadcast(Notification.TopologyPrepare, {
 					epoch: event.epoch,
 					target: event.target,
 					reason: event.reason,
 					decidedAt: this.#decidedAt,
+					// The machine's own deadline for this migration: commit or roll back then.
+					timeoutMs: thresholds.migrationTimeoutMs,
 				});
 				return;
 			}
@@ -176,6 +187,7 @@ export class RoomTopology {
 				const target = event.topology === 'mesh' ? 'sfu' : 'mesh';
 				this.#metrics?.migrations.inc({ direction: direction(target), result: 'aborted' });
 				this.#logger.warn({ epoch: event.epoch, topology: event.topology, reason: event.reason }, 'migration rolled back');
+				if (event.topology === 'sfu') this.#logReturnBackoff();
 				this.#effects.broadcast(Notification.TopologyAbort, { epoch: event.epoch, topology: event.topology, reason: event.reason });
 				if (event.topology === 'mesh') this.#effects.closeSfu();
 				return;

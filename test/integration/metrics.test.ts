@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Method, PROTOCOL_VERSION } from '../../core/protocol/index.js';
+import { ErrorCode, Method, PROTOCOL_VERSION } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
 import { metricSample } from '../support/metrics.js';
 import { startInProcessServer } from '../support/inProcessServer.js';
@@ -45,5 +45,38 @@ describe('GET /metrics', () => {
 		expect(text).toContain('streaming_process_cpu_seconds_total');
 		raw.close();
 		for (const client of clients) client.close();
+	});
+
+	it('counts media.repair reports by path and action (a mesh one must name a peer of the room), from zero', async () => {
+		const series = (path: string, action: string) => `streaming_media_repairs_total{path="${path}",action="${action}"}`;
+		const scrape = async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+		const before = await scrape();
+		for (const path of ['mesh', 'sfu']) {
+			for (const action of ['ice-restart', 'recreate', 'rebuild', 'recovered', 'gave-up']) expect(metricSample(before, series(path, action))).toBe(0);
+		}
+
+		const [ann, ben] = await Promise.all([connectClient(server.port), connectClient(server.port)]);
+		const joined = await ann.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'repairs', displayName: 'Ann' });
+		// The join answer says how to repair (the defaults here).
+		expect(joined.repair).toEqual({ disconnectedGraceMs: 1000, giveUpMs: 20_000 });
+		const { peerId: benId } = await ben.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, roomId: 'repairs', displayName: 'Ben' });
+
+		await expect(ann.request(Method.MediaRepair, { path: 'mesh', action: 'ice-restart', peerId: benId })).resolves.toEqual({});
+		await expect(ann.request(Method.MediaRepair, { path: 'mesh', action: 'ice-restart', peerId: benId })).resolves.toEqual({});
+		await expect(ben.request(Method.MediaRepair, { path: 'mesh', action: 'recovered' })).resolves.toEqual({});
+		await expect(ben.request(Method.MediaRepair, { path: 'sfu', action: 'gave-up' })).resolves.toEqual({});
+		// A peer that is not in the room (or oneself) is refused, and not counted.
+		for (const peerId of ['nobody', benId]) {
+			await expect(ben.request(Method.MediaRepair, { path: 'mesh', action: 'rebuild', peerId })).rejects.toMatchObject({ code: ErrorCode.PeerNotFound });
+		}
+
+		const after = await scrape();
+		expect(metricSample(after, series('mesh', 'ice-restart'))).toBe(2);
+		expect(metricSample(after, series('mesh', 'recovered'))).toBe(1);
+		expect(metricSample(after, series('sfu', 'gave-up'))).toBe(1);
+		expect(metricSample(after, series('mesh', 'rebuild'))).toBe(0);
+		expect(metricSample(after, 'streaming_signaling_messages_total{method="media.repair"}')).toBe(6);
+		ann.close();
+		ben.close();
 	});
 });

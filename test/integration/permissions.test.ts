@@ -66,6 +66,8 @@ const MATRIX = {
 	// No migration is in progress in a room that is on the SFU from its first peer.
 	'topology.ready': { method: Method.TopologyReady, host: ErrorCode.StaleEpoch, participant: ErrorCode.StaleEpoch, viewer: ErrorCode.StaleEpoch },
 	'topology.failed': { method: Method.TopologyFailed, host: ErrorCode.StaleEpoch, participant: ErrorCode.StaleEpoch, viewer: ErrorCode.StaleEpoch },
+	// Everyone repairs what it receives on (a viewer its SFU receive transport), and reports it.
+	'media.repair': { method: Method.MediaRepair, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'sfu.closeProducer': { method: Method.SfuCloseProducer, host: 'ok', participant: 'ok', viewer: DENIED },
 	'leave': { method: Method.Leave, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'room.removePeer': { method: Method.RoomRemovePeer, host: 'ok', participant: DENIED, viewer: DENIED },
@@ -497,6 +499,16 @@ describe('Permissions per role', () => {
 			},
 			{ name: 'topology.ready', run: (m) => m.client.request(Method.TopologyReady, { epoch: 0 }) },
 			{ name: 'topology.failed', run: (m) => m.client.request(Method.TopologyFailed, { epoch: 0, reason: 'no camera' }) },
+			{
+				name: 'media.repair',
+				run: async (m) => {
+					const series = `streaming_media_repairs_total{path="sfu",action="recreate"}`;
+					const before = metricSample(await (await fetch(`${base}/metrics`)).text(), series) ?? 0;
+					const result = await m.client.request(Method.MediaRepair, { path: 'sfu', action: 'recreate' });
+					expect(metricSample(await (await fetch(`${base}/metrics`)).text(), series)).toBe(before + 1);
+					return result;
+				},
+			},
 			{
 				name: 'sfu.closeProducer',
 				// The viewer first, while the participant's camera it names is live.

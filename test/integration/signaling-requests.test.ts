@@ -380,6 +380,14 @@ const TABLE: Record<Method, { valid: unknown; bad: BadPayload[] }> = {
 			{ data: { emoji: ['👍'] }, field: 'emoji:', why: 'an array' },
 		],
 	},
+	[Method.MediaRepair]: {
+		valid: { path: 'sfu', action: 'ice-restart' },
+		bad: [
+			{ data: { path: 'p2p', action: 'ice-restart' }, field: 'path:', why: 'unknown path' },
+			{ data: { path: 'mesh', action: 'reboot', peerId: 'p' }, field: 'action:', why: 'unknown action' },
+			{ data: { path: 'sfu', action: 'rebuild', peerId: 'p' }, field: 'peerId:', why: 'a peer id on the SFU path' },
+		],
+	},
 };
 
 /** From core: a method added there without a row above fails below. */

@@ -79,6 +79,27 @@ describe('signaling over /ws', () => {
 		bob.close();
 	});
 
+	it('signal carries the pair connection\'s generation (a repaired pair) to the other end; a bad one is refused', async () => {
+		const alice = await connectClient(server.port);
+		const bob = await connectClient(server.port);
+		await alice.request(Method.Join, join('sig-generation', 'Alice'));
+		const b = await bob.request(Method.Join, join('sig-generation', 'Bob'));
+		const a = b.peers[0]?.peerId as string;
+		const signal = { kind: 'candidate', candidate: { candidate: 'gen-3' } } as const;
+		const received = nextEvent(bob, Notification.Signal);
+		await alice.request(Method.Signal, { to: b.peerId, signal, generation: 3 });
+		expect((await received)[0]).toEqual({ from: a, signal, generation: 3 });
+		for (const generation of [-1, 1.5, 1_000_001]) {
+			await expect(alice.request(Method.Signal, { to: b.peerId, signal, generation } as never)).rejects.toMatchObject({ code: ErrorCode.InvalidData });
+		}
+		// Still relaying after the refusals.
+		const again = nextEvent(bob, Notification.Signal);
+		await alice.request(Method.Signal, { to: b.peerId, signal });
+		expect((await again)[0]).toEqual({ from: a, signal });
+		alice.close();
+		bob.close();
+	});
+
 	it('chat reaches everyone else in the room with the sender\'s name; mute state too', async () => {
 		const alice = await connectClient(server.port);
 		const bob = await connectClient(server.port);
@@ -235,5 +256,28 @@ describe('signaling over /ws', () => {
 		const received = nextEvent(b.client, Notification.Signal);
 		await a.client.request(Method.Signal, { to: b.peerId, signal: { kind: 'candidate', candidate: { candidate: 'still-here' } } });
 		expect((await received)[0]).toMatchObject({ from: a.peerId, signal: { candidate: { candidate: 'still-here' } } });
+	});
+});
+
+describe('the repair policy (config repair.*)', () => {
+	let server: Server;
+
+	beforeAll(async () => {
+		server = await startInProcessServer({ repair: { disconnectedGraceMs: 500, giveUpMs: 7000 } });
+	});
+
+	afterAll(async () => {
+		await server?.close();
+	});
+
+	it('reaches the browser in its join answer, and again in its resume answer', async () => {
+		const first = await connectClient(server.port);
+		const joined = await first.request(Method.Join, join('repair-policy', 'Rae'));
+		expect(joined.repair).toEqual({ disconnectedGraceMs: 500, giveUpMs: 7000 });
+		const second = await connectClient(server.port);
+		const resumed = await second.request(Method.Resume, { protocolVersion: PROTOCOL_VERSION, resumeToken: joined.resumeToken });
+		expect(resumed).toMatchObject({ peerId: joined.peerId, repair: { disconnectedGraceMs: 500, giveUpMs: 7000 } });
+		first.close();
+		second.close();
 	});
 });

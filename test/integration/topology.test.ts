@@ -67,7 +67,8 @@ describe('room topology through signaling', () => {
 		const c = await member(server, 'grow', 'Cy');
 		clients.push(c.client);
 		const [prepare] = await prepared;
-		expect(prepare).toMatchObject({ epoch: 1, target: 'sfu', reason: 'participants' });
+		// timeoutMs: the room's migrationTimeoutMs, the deadline the server keeps.
+		expect(prepare).toMatchObject({ epoch: 1, target: 'sfu', reason: 'participants', timeoutMs: 4000 });
 		expect(prepare.decidedAt).toBeGreaterThanOrEqual(before);
 		expect(c.joined).toMatchObject({ mediaMode: 'sfu', topology: { state: 'escalating', epoch: 1 } });
 		await until(() => a.log.filter((m) => m === Notification.PeerJoined).length === 2, 2000, 'peerJoined of the newcomer');
@@ -102,7 +103,7 @@ describe('room topology through signaling', () => {
 		const leftAt = Date.now();
 		await cy!.request(Method.Leave, {});
 		const [prepare] = await prepared;
-		expect(prepare).toMatchObject({ epoch: 2, target: 'mesh', reason: 'participants-low' });
+		expect(prepare).toMatchObject({ epoch: 2, target: 'mesh', reason: 'participants-low', timeoutMs: 4000 });
 		expect(Date.now() - leftAt).toBeGreaterThanOrEqual(300);
 		expect(server.sfuRooms.get('grow')).toBeDefined();
 
