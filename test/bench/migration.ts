@@ -21,7 +21,7 @@
 
 import { parseArgs } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
+import type { MigrationRecord } from '../../web/src/topology/MigrationRecord.js';
 import { launchBrowser } from '../support/browser.js';
 import { joinAll, peerIdOf } from '../support/call.js';
 import { AFTER_CLOSE_MS, frameLog, largestGap, measureGaps, migrations, startFrameLog, tileLog, windowsOver, type GapMeasurement } from '../support/migration.js';

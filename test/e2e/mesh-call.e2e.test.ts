@@ -41,7 +41,7 @@ describe('mesh calls in real Chromium', () => {
 		// App data over the pair's data channel.
 		await bob.evaluate(() => {
 			(window as unknown as { received: string[] }).received = [];
-			window.__call?.onData((_from, message) => (window as unknown as { received: string[] }).received.push(message));
+			window.__call?.on('data', (_from, message) => (window as unknown as { received: string[] }).received.push(message));
 		});
 		await expect.poll(() => alice.evaluate(() => window.__call?.sendData('hello bob') ?? 0)).toBe(1);
 		await expect.poll(() => bob.evaluate(() => (window as unknown as { received: string[] }).received)).toEqual(['hello bob']);

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
+import type { MigrationRecord } from '../../web/src/topology/MigrationRecord.js';
 import { launchBrowser } from '../support/browser.js';
 import { expectEveryPairDecodes, joinAll, peerIdOf, remoteStats } from '../support/call.js';
 import { metricSample } from '../support/metrics.js';

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import type { MigrationRecord } from '../../web/src/topology/MediaPaths.js';
+import type { MigrationRecord } from '../../web/src/topology/MigrationRecord.js';
 
 /**
  * Measuring a migration from inside the call pages: when each remote tile

@@ -83,6 +83,11 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 	const view = new CallView((how) => {
 		call.close();
 		view.close();
+		if (how === 'rejoin') {
+			// A fresh join builds every media path again (the same link: room, name, role, token).
+			location.reload();
+			return;
+		}
 		const rejoin = h('a', { href: location.href, class: 'button' }, 'Rejoin');
 		const heading = how === 'ended' ? 'You ended the call for everyone.' : 'You left the call.';
 		root.replaceChildren(h('section', { class: 'left', 'aria-live': 'polite' }, h('h1', {}, heading), rejoin));
@@ -99,12 +104,12 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 		onRemote: (event) => view.onRemote(event),
 	});
 	window.__call = call;
-	call.onLocalMedia((stream) => view.setLocalMedia(stream));
-	call.onSignalingState((state) => {
+	call.on('localMedia', (stream) => view.setLocalMedia(stream));
+	call.on('signalingState', (state) => {
 		if (state === 'joined') view.setStatus(`In ${roomId}`);
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
-	call.onClosed((closeCode, reason, errorCode) => {
+	call.on('closed', (closeCode, reason, errorCode) => {
 		if (closeCode === CloseCode.Unauthorized) tokens.forget(roomId);
 		if (closeCode !== undefined) view.setStatus(explainClose(closeCode, reason ?? ''));
 		// The server no longer knows this session (the node holding the room went away, or the resume grace ran out):
@@ -122,10 +127,10 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 		}
 	});
 	let reconnecting = false;
-	call.onSignalingState((state) => {
+	call.on('signalingState', (state) => {
 		if (state !== 'closed') reconnecting = state === 'reconnecting';
 	});
-	call.onReconnecting((attempt) => view.setStatus(`Connection to the server lost; reconnecting (attempt ${attempt})…`));
+	call.on('reconnecting', (attempt) => view.setStatus(`Connection to the server lost; reconnecting (attempt ${attempt})…`));
 	window.addEventListener('pagehide', () => call.close());
 	try {
 		await call.join();

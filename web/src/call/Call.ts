@@ -1,4 +1,3 @@
-import { EventEmitter } from 'eventemitter3';
 import {
 	Capability,
 	Method,
@@ -12,174 +11,73 @@ import {
 	type Role,
 	type RoomKind,
 } from '../../../core/protocol/index.js';
-import { pathOf, type Stat } from '../media/QualitySampler.js';
+import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { SignalingSession, type Joined, type SessionState } from '../signaling/SignalingSession.js';
-import { MediaPaths, type MigrationRecord, type TopologyLabel } from '../topology/MediaPaths.js';
+import { MediaPaths, type TopologyLabel } from '../topology/MediaPaths.js';
+import type { MigrationRecord } from '../topology/MigrationRecord.js';
+import { Emitter } from '../util/Emitter.js';
+import type { CallEvents, CallOptions, ChatEntry, LostPath } from './callTypes.js';
+import { summarize, type RemoteConnectionStats } from './connectionStats.js';
+import { LocalTracks } from './LocalTracks.js';
+import { LostPaths } from './LostPaths.js';
 import { planRoleChange } from './RoleChange.js';
 
-export type RemoteEvent =
-	| { type: 'added'; peer: PeerInfo }
-	| { type: 'media'; peerId: string; stream: MediaStream }
-	| { type: 'mediaState'; peerId: string; audioMuted: boolean; videoMuted: boolean }
-	| { type: 'removed'; peerId: string };
-
-export interface ChatEntry {
-	from: string;
-	displayName: string;
-	text: string;
-	sentAt: number;
-	self: boolean;
-}
-
-/** Camera and microphone as the page opened them, or why it could not. */
-export interface LocalMedia {
-	stream?: MediaStream;
-	error?: string;
-}
-
-/** Reactions counted per emoji (one `reactions` batch). */
-export type ReactionCounts = NotificationData<'reactions'>['counts'];
-
-export interface CallOptions {
-	signalingUrl: string;
-	roomId: string;
-	displayName: string;
-	/** Access token for rooms that require one. */
-	token?: string;
-	/** The role asked for without a token (a broadcast grants it; its default is viewer). */
-	role?: Role;
-	/**
-	 * Opens camera and microphone. Called only once the role is known to
-	 * publish: after the join response, and again on each promotion to the
-	 * stage. The call owns what it returns and stops it when it no longer sends.
-	 */
-	localMedia: () => Promise<LocalMedia>;
-	onRemote: (event: RemoteEvent) => void;
-}
-
-export type CallEvents = {
-	activeSpeaker: [peerId: string | null];
-	chat: [entry: ChatEntry];
-	topology: [label: TopologyLabel];
-	data: [peerId: string, message: string];
-	/** A broadcast's audience size changed. */
-	audience: [count: number];
-	/** A host of a broadcast: the raised hands, oldest first. */
-	hands: [hands: RaisedHand[]];
-	/** Reactions since the last batch, counted per emoji. */
-	reactions: [counts: ReactionCounts];
-	/** This peer's own role changed (brought on stage, or back to the audience), by that host. */
-	role: [role: Role, by: string];
-	/** This client's camera and microphone: opened (the stream, or the error why not), or released (both undefined). */
-	localMedia: [stream: MediaStream | undefined, error: string | undefined];
-};
-
-/** What the call knows of one remote participant's connection, from getStats(). */
-export interface RemoteConnectionStats {
-	peerId: string;
-	framesDecoded: number;
-	bytesReceived: number;
-	audioPacketsReceived: number;
-	/** Sum of decoded audio energy: stops growing when the sender mutes. */
-	audioEnergy: number;
-	/** How long ago (at the stats' own timestamp) the last audio packet arrived; null before any. */
-	audioLastPacketAgoMs: number | null;
-	path: 'direct' | 'relay' | 'sfu';
-	/** Which of the call's media paths the numbers come from (both appear during a migration). */
-	via: 'mesh' | 'sfu';
-	localCandidateType?: string;
-	/** Offers and answers exchanged: 2 is one negotiation. */
-	descriptionCount: number;
-	framesPerSecond: number;
-	frameWidth: number;
-	frameHeight: number;
-}
-
-function sum(stats: Stat[], type: string, kind: string, field: string): number {
-	let total = 0;
-	for (const s of stats) {
-		if (s.type === type && s.kind === kind && typeof s[field] === 'number') total += s[field] as number;
-	}
-	return total;
-}
-
-/** One remote participant's numbers from the getStats() entries of its connection (or its consumers). */
-function summarize(
-	peerId: string,
-	via: 'mesh' | 'sfu',
-	stats: Stat[],
-	path: { path: RemoteConnectionStats['path']; localCandidateType?: string },
-	descriptionCount: number,
-): RemoteConnectionStats {
-	const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
-	const n = (v: unknown) => (typeof v === 'number' ? v : 0);
-	let audioLastPacketAgoMs: number | null = null;
-	for (const a of stats) {
-		if (a.type !== 'inbound-rtp' || a.kind !== 'audio' || typeof a.lastPacketReceivedTimestamp !== 'number') continue;
-		const ago = Math.max(0, n(a.timestamp) - a.lastPacketReceivedTimestamp);
-		audioLastPacketAgoMs = audioLastPacketAgoMs === null ? ago : Math.min(audioLastPacketAgoMs, ago);
-	}
-	return {
-		peerId,
-		via,
-		framesDecoded: sum(stats, 'inbound-rtp', 'video', 'framesDecoded'),
-		bytesReceived: sum(stats, 'inbound-rtp', 'video', 'bytesReceived'),
-		audioPacketsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived'),
-		audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
-		audioLastPacketAgoMs,
-		path: path.path,
-		...(path.localCandidateType ? { localCandidateType: path.localCandidateType } : {}),
-		descriptionCount,
-		framesPerSecond: n(video?.framesPerSecond),
-		frameWidth: n(video?.frameWidth),
-		frameHeight: n(video?.frameHeight),
-	};
-}
+export type { CallEvents, CallOptions, ChatEntry, LocalMedia, LostPath, ReactionCounts, RemoteEvent } from './callTypes.js';
+export type { RemoteConnectionStats } from './connectionStats.js';
 
 /**
- * A call in one room: the signaling session, the local media, and the media
- * paths (mesh, SFU, and the migrations between them), plus the periodic
- * quality report to the server. In a broadcast it also keeps the audience
- * size, the raised hands (for hosts), and carries out this peer's role
- * changes: camera and microphone are opened only for a role that sends.
+ * A call in one room: the signaling session, the local media, the media
+ * paths (mesh, SFU, the migrations between them, and their repair), and the
+ * periodic quality report to the server. In a broadcast it also keeps the
+ * audience size, the raised hands (for hosts), and carries out this peer's
+ * role changes: camera and microphone are opened only for a role that sends.
+ * Listeners subscribe with on(event, listener), which returns the unsubscribe.
  */
-export class Call {
+export class Call extends Emitter<CallEvents> {
 	readonly #options: CallOptions;
 	readonly #signaling: SignalingSession;
-	readonly #events = new EventEmitter<CallEvents>();
 	/** Everyone else in the room; in a broadcast, the stage (hosts and speakers). */
 	readonly #peers = new Map<string, PeerInfo>();
 	#media: MediaPaths | undefined;
 	/** Every migration this client took part in (tests and the migration benchmark read it). */
 	readonly migrations: MigrationRecord[] = [];
+	/** Every repair of this client's media paths, in order (the stats panel and tests read it). */
+	readonly repairs: RepairRecord[] = [];
+	/** Paths repairing gave up on, by `mesh:<peerId>` or `sfu`. */
+	readonly #lost = new LostPaths();
 	#role: Role | undefined;
 	#roomKind: RoomKind | undefined;
 	#audience = 0;
 	#hands: RaisedHand[] = [];
 	#handRaised = false;
 	/** What the page's camera and microphone gave this call (it owns the stream), and why not. */
-	#localStream: MediaStream | undefined;
-	#mediaError: string | undefined;
+	readonly #local: LocalTracks;
 	/** Role changes are carried out one at a time, in the order they came. */
 	#roleChanges: Promise<void> = Promise.resolve();
 	/** The rendered width of each remote tile: SFU consumers made later ask for its layer. */
 	readonly #tileWidths = new Map<string, number>();
-	#audioMuted = false;
-	#videoMuted = false;
 	#reportTimer: ReturnType<typeof setInterval> | undefined;
 	#lastReport: ConnectionQuality[] = [];
 	#closed = false;
 
 	constructor(options: CallOptions) {
+		super();
 		this.#options = options;
 		this.#signaling = new SignalingSession({ url: options.signalingUrl });
+		this.#local = new LocalTracks(options.localMedia, (stream, error) => this.emit('localMedia', stream, error));
+		const signaling = this.#signaling;
+		signaling.subscribe('state', (state) => this.emit('signalingState', state));
+		signaling.subscribe('reconnecting', (attempt) => this.emit('reconnecting', attempt));
+		signaling.subscribe('closed', (error, closeCode, reason) => {
+			this.emit('closed', closeCode, reason, error?.code);
+			this.close();
+		});
 	}
 
 	get peerId(): string | undefined {
 		return this.#signaling.joined?.peerId;
 	}
 
-	/** The signaling channel's state; media keeps flowing while it is `reconnecting`. */
 	get signalingState(): SessionState {
 		return this.#signaling.state;
 	}
@@ -187,10 +85,6 @@ export class Call {
 	/** The last quality report sent to the server. */
 	get lastQualityReport(): ConnectionQuality[] {
 		return this.#lastReport;
-	}
-
-	onSignalingState(listener: (state: SessionState) => void): void {
-		this.#signaling.on('state', listener);
 	}
 
 	/** `mesh` or `sfu` once joined: the path this client is committed to. */
@@ -201,23 +95,6 @@ export class Call {
 	/** What the topology badge shows: `mesh`, `sfu`, or `migrating` while a migration is in flight. */
 	get topology(): TopologyLabel | undefined {
 		return this.#media?.label;
-	}
-
-	onTopology(listener: (label: TopologyLabel) => void): void {
-		this.#events.on('topology', listener);
-	}
-
-	onActiveSpeaker(listener: (peerId: string | null) => void): void {
-		this.#events.on('activeSpeaker', listener);
-	}
-
-	onChat(listener: (entry: ChatEntry) => void): void {
-		this.#events.on('chat', listener);
-	}
-
-	/** Attempt numbers while the signaling channel reconnects. */
-	onReconnecting(listener: (attempt: number) => void): void {
-		this.#signaling.on('reconnecting', listener);
 	}
 
 	get participantCount(): number {
@@ -251,45 +128,25 @@ export class Call {
 
 	/** The camera and microphone this call sends, while its role sends and the page could open them. */
 	get localStream(): MediaStream | undefined {
-		return this.#localStream;
+		return this.#local.stream;
 	}
 
 	/** Why the camera and microphone could not be opened for the current role, if they could not. */
 	get localMediaError(): string | undefined {
-		return this.#mediaError;
+		return this.#local.error;
 	}
 
-	onAudience(listener: (count: number) => void): void {
-		this.#events.on('audience', listener);
-	}
-
-	onHands(listener: (hands: RaisedHand[]) => void): void {
-		this.#events.on('hands', listener);
-	}
-
-	onReactions(listener: (counts: ReactionCounts) => void): void {
-		this.#events.on('reactions', listener);
-	}
-
-	onRoleChanged(listener: (role: Role, by: string) => void): void {
-		this.#events.on('role', listener);
-	}
-
-	onLocalMedia(listener: (stream: MediaStream | undefined, error: string | undefined) => void): void {
-		this.#events.on('localMedia', listener);
+	/** The media paths repairing gave up on (empty while everything works or is being repaired). */
+	get lostPaths(): LostPath[] {
+		return this.#lost.all;
 	}
 
 	get audioMuted(): boolean {
-		return this.#audioMuted;
+		return this.#local.audioMuted;
 	}
 
 	get videoMuted(): boolean {
-		return this.#videoMuted;
-	}
-
-	/** The session ended for good; `closeCode` (4xxx) and its reason when the server ended it. */
-	onClosed(listener: (closeCode: number | undefined, reason: string | undefined, errorCode: string | undefined) => void): void {
-		this.#signaling.on('closed', (error, closeCode, reason) => listener(closeCode, reason, (error as { code?: string } | undefined)?.code));
+		return this.#local.videoMuted;
 	}
 
 	/** Whether this participant's role may send media (a viewer only watches). */
@@ -346,27 +203,29 @@ export class Call {
 
 	async join(): Promise<Joined> {
 		const signaling = this.#signaling;
-		signaling.on(Notification.PeerJoined, (peer) => {
+		signaling.subscribe(Notification.PeerJoined, (peer) => {
 			this.#peers.set(peer.peerId, peer);
 			this.#options.onRemote({ type: 'added', peer });
-			this.#media?.peerJoined();
+			this.#media?.addParticipant(peer.peerId, peer.videoMuted);
 		});
-		signaling.on(Notification.PeerLeft, ({ peerId }) => {
+		signaling.subscribe(Notification.PeerLeft, ({ peerId }) => {
 			if (!this.#peers.delete(peerId)) return;
 			this.#tileWidths.delete(peerId);
-			this.#media?.peerLeft(peerId);
+			this.#media?.removeParticipant(peerId);
+			if (this.#lost.peerLeft(peerId)) this.emit('mediaLost', this.lostPaths);
 			this.#options.onRemote({ type: 'removed', peerId });
 		});
-		signaling.on(Notification.ChatMessage, (message) => this.#events.emit('chat', { ...message, self: false }));
-		signaling.on(Notification.PeerMediaState, (state) => {
+		signaling.subscribe(Notification.ChatMessage, (message) => this.emit('chat', { ...message, self: false }));
+		signaling.subscribe(Notification.PeerMediaState, (state) => {
 			const peer = this.#peers.get(state.peerId);
 			if (peer) this.#peers.set(state.peerId, { ...peer, audioMuted: state.audioMuted, videoMuted: state.videoMuted });
+			this.#media?.setVideoMuted(state.peerId, state.videoMuted);
 			this.#options.onRemote({ type: 'mediaState', ...state });
 		});
-		signaling.on(Notification.Audience, ({ count }) => this.#setAudience(count));
-		signaling.on(Notification.Hands, ({ hands }) => this.#setHands(hands));
-		signaling.on(Notification.Reactions, ({ counts }) => this.#events.emit('reactions', counts));
-		signaling.on(Notification.RoleChanged, (data) => {
+		signaling.subscribe(Notification.Audience, ({ count }) => this.#setAudience(count));
+		signaling.subscribe(Notification.Hands, ({ hands }) => this.#setHands(hands));
+		signaling.subscribe(Notification.Reactions, ({ counts }) => this.emit('reactions', counts));
+		signaling.subscribe(Notification.RoleChanged, (data) => {
 			// What the room says after this waits until the media paths are in their new shape (as at the join).
 			const release = signaling.holdNotifications();
 			this.#roleChanges = this.#roleChanges
@@ -374,12 +233,11 @@ export class Call {
 				.catch((error: unknown) => console.warn(`role change to ${data.role} failed`, error))
 				.finally(release);
 		});
-		signaling.on('reconnected', (joined) => {
+		signaling.subscribe('reconnected', (joined) => {
 			this.#setAudience(joined.audience);
 			if (this.canManage) this.#setHands(joined.hands);
 			this.#handRaised = joined.handRaised;
 		});
-		signaling.on('closed', () => this.close());
 
 		// Between the join response and media paths that can take them (the camera may take a while to open),
 		// the room's notifications wait: a mesh offer made meanwhile is not lost.
@@ -403,7 +261,7 @@ export class Call {
 				this.#options.onRemote({ type: 'added', peer });
 			}
 			// Only a role that sends opens the camera: a viewer is never asked for it.
-			if (this.canPublish) await this.#openLocalMedia();
+			if (this.canPublish) await this.#local.open(() => this.#closed);
 			if (this.#closed) throw new Error('the call was left while joining');
 			started = this.#openMediaPaths(joined);
 		} finally {
@@ -415,20 +273,20 @@ export class Call {
 	}
 
 	async setMicrophoneEnabled(enabled: boolean): Promise<void> {
-		this.#audioMuted = !enabled;
+		this.#local.audioMuted = !enabled;
 		await this.#media?.setTrackEnabled('audio', enabled);
 		await this.#announceMediaState();
 	}
 
 	async setCameraEnabled(enabled: boolean): Promise<void> {
-		this.#videoMuted = !enabled;
+		this.#local.videoMuted = !enabled;
 		await this.#media?.setTrackEnabled('video', enabled);
 		await this.#announceMediaState();
 	}
 
 	async #announceMediaState(): Promise<void> {
 		await this.#signaling
-			.request(Method.MediaState, { audioMuted: this.#audioMuted, videoMuted: this.#videoMuted })
+			.request(Method.MediaState, { audioMuted: this.#local.audioMuted, videoMuted: this.#local.videoMuted })
 			.catch((error: unknown) => console.warn('media state not sent', error));
 	}
 
@@ -438,7 +296,7 @@ export class Call {
 	 * camera put aside during a screen share).
 	 */
 	async replaceVideoTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<void> {
-		const old = this.#localStream?.getVideoTracks()[0];
+		const old = this.#local.stream?.getVideoTracks()[0];
 		if (!old || !this.#media) throw new Error('no video track to replace');
 		await this.#media.replaceTrack(old, newTrack);
 		if (!keepOld) old.stop();
@@ -454,16 +312,9 @@ export class Call {
 		return this.#media?.sendData(message, peerId) ?? 0;
 	}
 
-	onData(listener: (peerId: string, message: string) => void): void {
-		this.#events.on('data', listener);
-	}
-
 	/** Per remote participant and media path: during a migration a participant appears once per path. */
 	async connectionStats(): Promise<RemoteConnectionStats[]> {
-		const all = (await this.#media?.stats()) ?? [];
-		return all.map(({ peerId, path, descriptionCount, stats }) =>
-			summarize(peerId, path, stats, path === 'sfu' ? { path: 'sfu' } : pathOf(stats), descriptionCount),
-		);
+		return summarize((await this.#media?.stats()) ?? []);
 	}
 
 	/** Leaves: media paths, camera and microphone, and the session close. Idempotent. */
@@ -472,31 +323,8 @@ export class Call {
 		this.#closed = true;
 		clearInterval(this.#reportTimer);
 		this.#media?.close();
-		this.#stopLocalMedia();
+		this.#local.stop();
 		this.#signaling.close();
-	}
-
-	/** Asks the page for camera and microphone (a role that sends); the call owns what comes back. */
-	async #openLocalMedia(): Promise<void> {
-		const { stream, error } = await this.#options.localMedia().catch((e: unknown): LocalMedia => ({ error: (e as Error)?.message || String(e) }));
-		if (this.#closed) {
-			for (const track of stream?.getTracks() ?? []) track.stop();
-			return;
-		}
-		this.#localStream = stream;
-		this.#mediaError = stream ? undefined : (error ?? 'not available');
-		this.#audioMuted = this.#videoMuted = false;
-		this.#events.emit('localMedia', stream, this.#mediaError);
-	}
-
-	/** Camera and microphone off for good (a role that no longer sends, or the call ended). */
-	#stopLocalMedia(): void {
-		const stream = this.#localStream;
-		this.#localStream = undefined;
-		this.#mediaError = undefined;
-		this.#audioMuted = this.#videoMuted = false;
-		for (const track of stream?.getTracks() ?? []) track.stop();
-		if (stream) this.#events.emit('localMedia', undefined, undefined);
 	}
 
 	/** A broadcast's audience receives through the SFU whatever the stage does: it takes no part in migrations. */
@@ -509,20 +337,32 @@ export class Call {
 		const media = new MediaPaths({
 			signaling: this.#signaling,
 			joined: placement,
-			localStream: this.#localStream,
+			localStream: this.#local.stream,
 			publish: this.canPublish,
 			migrates: this.#migrates,
-			peerIds: () => [...this.#peers.keys()],
-			videoMuted: (peerId) => this.#peers.get(peerId)?.videoMuted ?? false,
+			peers: [...this.#peers.values()].map((p) => ({ peerId: p.peerId, videoMuted: p.videoMuted })),
 			preferredWidth: (peerId) => this.#tileWidths.get(peerId),
 		});
 		media.on('show', (peerId, stream) => this.#options.onRemote({ type: 'media', peerId, stream }));
-		media.on('activespeaker', (peerId) => this.#events.emit('activeSpeaker', peerId));
-		media.on('topology', (label) => this.#events.emit('topology', label));
+		media.on('activespeaker', (peerId) => this.emit('activeSpeaker', peerId));
+		media.on('topology', (label) => {
+			if (label !== 'migrating' && this.#lost.settled(label)) this.emit('mediaLost', this.lostPaths);
+			this.emit('topology', label);
+		});
 		media.on('migration', (record) => this.migrations.push(record));
-		media.on('data', (peerId, message) => this.#events.emit('data', peerId, message));
+		media.on('data', (peerId, message) => this.emit('data', peerId, message));
+		media.on('repair', (record) => this.#onRepair(record));
 		this.#media = media;
 		return media.start();
+	}
+
+	/** A media path was repaired (or given up on, or came back): counted by the server, shown to the user. */
+	#onRepair(record: RepairRecord): void {
+		this.repairs.push(record);
+		this.emit('repair', record);
+		const { path, action, peerId } = record;
+		void this.#signaling.request(Method.MediaRepair, { path, action, ...(peerId ? { peerId } : {}) }).catch(() => undefined);
+		if (this.#lost.record(record, (id) => this.#peers.get(id)?.displayName)) this.emit('mediaLost', this.lostPaths);
 	}
 
 	/**
@@ -537,24 +377,24 @@ export class Call {
 		this.#role = data.role;
 		if (data.role !== 'viewer') this.#handRaised = false;
 		const plan = planRoleChange({ publishing, willPublish: this.canPublish, label: media.label, mediaMode: data.mediaMode });
-		this.#events.emit('role', data.role, data.by);
+		this.emit('role', data.role, data.by);
 		if (plan === 'none') return;
 		let done: Promise<void> | undefined;
 		try {
-			if (this.canPublish) await this.#openLocalMedia();
+			if (this.canPublish) await this.#local.open(() => this.#closed);
 			if (this.#closed) return;
 			if (plan === 'publish-in-place') {
-				done = media.publish(this.#localStream, data.topology);
+				done = media.publish(this.#local.stream, data.topology);
 			} else if (plan === 'unpublish-in-place') {
 				done = media.unpublish(this.#migrates);
-				this.#stopLocalMedia();
+				this.#local.stop();
 			} else {
-				if (!this.canPublish) this.#stopLocalMedia();
+				if (!this.canPublish) this.#local.stop();
 				const joined = this.#signaling.joined as Joined;
 				await media.closeAndRelease();
 				if (this.#closed) return;
 				done = this.#openMediaPaths({ ...joined, role: data.role, mediaMode: data.mediaMode, topology: data.topology, iceServers: media.iceServers });
-				this.#events.emit('topology', this.#media?.label ?? data.mediaMode);
+				this.emit('topology', this.#media?.label ?? data.mediaMode);
 			}
 		} finally {
 			release();
@@ -565,12 +405,12 @@ export class Call {
 	#setAudience(count: number): void {
 		if (count === this.#audience) return;
 		this.#audience = count;
-		this.#events.emit('audience', count);
+		this.emit('audience', count);
 	}
 
 	#setHands(hands: RaisedHand[]): void {
 		this.#hands = hands;
-		this.#events.emit('hands', hands);
+		this.emit('hands', hands);
 	}
 
 	async #report(): Promise<void> {

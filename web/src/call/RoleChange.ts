@@ -1,4 +1,5 @@
-import type { TopologyLabel, Topology } from '../topology/MediaPaths.js';
+import type { Topology } from '../../../core/protocol/index.js';
+import type { TopologyLabel } from '../topology/MediaPaths.js';
 
 /**
  * What a client does with its media paths when its own role changes in a

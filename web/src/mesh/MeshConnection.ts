@@ -1,13 +1,18 @@
 import { EventEmitter } from 'eventemitter3';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import type { IceServer, MeshSignal } from '../../../core/protocol/index.js';
+import { watchLiveness } from '../media/liveness.js';
 import { QualitySampler, type Stat } from '../media/QualitySampler.js';
 import { fromMeshSignal, toMeshSignal } from './meshSignals.js';
 
 export type MeshConnectionState = 'connecting' | 'connected' | 'failed' | 'closed';
 
+/** What the pair's ICE says of the path, for its repair: `disconnected` may come back by itself, `failed` will not. */
+export type MeshLinkHealth = 'connected' | 'disconnected' | 'failed';
+
 export type MeshConnectionEvents = {
 	state: [state: MeshConnectionState];
+	health: [health: MeshLinkHealth];
 	stream: [stream: MediaStream];
 	data: [message: string];
 	signal: [signal: MeshSignal];
@@ -15,8 +20,10 @@ export type MeshConnectionEvents = {
 
 export interface MeshConnectionOptions {
 	remotePeerId: string;
-	/** The offerer of the pair; decided by MeshSession so both ends agree. */
+	/** The offerer of the pair (the peer with the smaller id, so both ends agree without glare). */
 	initiator: boolean;
+	/** Which connection of the pair this is: 0 first, +1 each time the offerer re-creates it (a repair). */
+	generation?: number;
 	localStream: MediaStream | undefined;
 	iceServers: IceServer[];
 	iceTransportPolicy: RTCIceTransportPolicy;
@@ -31,14 +38,17 @@ const decoder = new TextDecoder();
  */
 export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 	readonly remotePeerId: string;
+	readonly generation: number;
 	readonly #peer: SimplePeer.Instance;
 	readonly #sampler = new QualitySampler();
 	#state: MeshConnectionState = 'connecting';
+	#stopLiveness: (() => void) | undefined;
 	#descriptions = 0;
 
 	constructor(options: MeshConnectionOptions) {
 		super();
 		this.remotePeerId = options.remotePeerId;
+		this.generation = options.generation ?? 0;
 		this.#peer = new SimplePeer({
 			initiator: options.initiator,
 			trickle: true,
@@ -54,11 +64,23 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 			this.emit('signal', signal);
 		});
 		this.#peer.on('stream', (stream: MediaStream) => this.emit('stream', stream));
-		this.#peer.on('connect', () => this.#setState('connected'));
+		this.#peer.on('connect', () => {
+			this.#setState('connected');
+			// A cut shows here seconds before ICE says so.
+			this.#stopLiveness ??= watchLiveness(
+				() => this.stats(),
+				(alive) => this.emit('health', alive ? 'connected' : 'disconnected'),
+			);
+		});
+		this.#peer.on('iceStateChange', (ice: RTCIceConnectionState) => {
+			if (ice === 'connected' || ice === 'completed') this.emit('health', 'connected');
+			else if (ice === 'disconnected' || ice === 'failed') this.emit('health', ice);
+		});
 		this.#peer.on('data', (chunk: Uint8Array) => this.emit('data', decoder.decode(chunk)));
 		this.#peer.on('error', (error: Error & { code?: string }) => {
 			console.warn(`mesh connection to ${this.remotePeerId} failed: ${error.code ?? ''} ${error.message}`);
 			this.#setState('failed');
+			this.emit('health', 'failed');
 		});
 		this.#peer.on('close', () => this.#setState('closed'));
 	}
@@ -120,6 +142,7 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 
 	/** Closes the peer connection. Idempotent. */
 	close(): void {
+		this.#stopLiveness?.();
 		if (this.#state === 'closed') return;
 		this.#peer.destroy();
 		this.#setState('closed');
@@ -127,6 +150,7 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 
 	#setState(state: MeshConnectionState): void {
 		if (this.#state === state || this.#state === 'closed') return;
+		if (state === 'closed' || state === 'failed') this.#stopLiveness?.();
 		this.#state = state;
 		this.emit('state', state);
 	}

@@ -1,8 +1,15 @@
-import { EventEmitter } from 'eventemitter3';
-import { Device, type types } from 'mediasoup-client';
-import { ErrorCode, Method, Notification, type ConnectionQuality, type NotificationData } from '../../../core/protocol/index.js';
+import type { Device, types } from 'mediasoup-client';
+import { ErrorCode, Method, Notification, SignalingError, type ConnectionQuality } from '../../../core/protocol/index.js';
 import { QualitySampler, type Stat } from '../media/QualitySampler.js';
+import type { RepairRecord } from '../participant/RemoteParticipant.js';
+import type { RepairPolicy } from '../participant/repair.js';
 import type { SignalingSession } from '../signaling/SignalingSession.js';
+import { Emitter, Subscriptions } from '../util/Emitter.js';
+import { SfuConsumers } from './SfuConsumers.js';
+import { SfuProducers } from './SfuProducers.js';
+import { SfuRepair } from './SfuRepair.js';
+import { createTransport } from './sfuTransport.js';
+import { loadDevice } from './sfuParams.js';
 
 export type SfuSessionState = 'new' | 'connecting' | 'connected' | 'restarting' | 'closed';
 
@@ -11,56 +18,9 @@ export type SfuSessionEvents = {
 	remoteclosed: [peerId: string];
 	activespeaker: [peerId: string | null];
 	state: [state: SfuSessionState];
+	/** A transport was repaired (an ICE restart, a rebuild), or repairing gave up, or it came back. */
+	repair: [record: RepairRecord];
 };
-
-/**
- * The encodings to send a camera of this width with: three VP8 simulcast
- * layers (quarter, half, full) from 960 px up, two (half, full) from 480 px,
- * one below. Chromium enables only as many layers as the resolution allows
- * and keeps the lowest ones, so asking three of a 320 px camera would send
- * just the 80 px layer.
- */
-export function videoEncodings(widthPx: number): RTCRtpEncodingParameters[] {
-	if (widthPx >= 960) {
-		return [
-			{ rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-			{ rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-			{ rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
-		];
-	}
-	if (widthPx >= 480) {
-		return [
-			{ rid: 'r0', scaleResolutionDownBy: 2, maxBitrate: 300_000 },
-			{ rid: 'r1', scaleResolutionDownBy: 1, maxBitrate: 900_000 },
-		];
-	}
-	return [{ maxBitrate: 600_000 }];
-}
-
-/**
- * A mediasoup-client Device loaded with the server's router capabilities
- * (the same for every router). Loading probes the browser's own
- * capabilities with a throwaway peer connection, a few hundred ms on a busy
- * machine: callers load it ahead of need.
- */
-export async function loadDevice(signaling: SignalingSession): Promise<Device> {
-	const { routerRtpCapabilities } = await signaling.request(Method.SfuGetRouterRtpCapabilities, {});
-	const device = new Device();
-	await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
-	return device;
-}
-
-/** The simulcast layer a tile this wide needs. */
-export function spatialLayerForWidth(widthPx: number): number {
-	if (widthPx < 240) return 0;
-	if (widthPx < 480) return 1;
-	return 2;
-}
-
-interface RemoteConsumer {
-	consumer: types.Consumer;
-	peerId: string;
-}
 
 function collect(report: RTCStatsReport, into: Stat[]): void {
 	report.forEach((s: Stat) => into.push(s));
@@ -75,27 +35,29 @@ export interface SfuSessionOptions {
 	device?: () => Promise<Device>;
 	/** The rendered width of a peer's tile, if known: a new video consumer asks for the layer it needs at once. */
 	preferredWidth?: (peerId: string) => number | undefined;
+	/** When a transport that goes down is repaired, and given up on (default: never repaired). */
+	repairPolicy?: () => RepairPolicy;
 }
 
 /**
  * Media through the SFU, on mediasoup-client: one send transport producing
  * the local tracks (video as up to 3 simulcast layers, by camera size), one receive transport
- * consuming everyone else. Same outward shape as MeshSession: tracks in,
- * remote streams out, stats, close. Sending can start and stop while the
- * session lives (a broadcast viewer brought on stage and back): publish(),
- * unpublish().
+ * consuming everyone else (SfuConsumers). Sending can start and stop while
+ * the session lives (a broadcast viewer brought on stage and back):
+ * publish(), unpublish(). A transport that fails (or stays disconnected) is
+ * repaired: an ICE restart (`sfu.restartIce`) first, then a rebuild of both
+ * transports, with backoff, until the policy gives up.
  */
-export class SfuSession extends EventEmitter<SfuSessionEvents> {
+export class SfuSession extends Emitter<SfuSessionEvents> {
 	readonly #signaling: SignalingSession;
 	#localStream: MediaStream | undefined;
 	/** False while this participant only receives (a viewer): no send transport, nothing produced. */
 	#publish: boolean;
-	readonly #preferredWidth: (peerId: string) => number | undefined;
-	readonly #remoteStreams = new Map<string, MediaStream>();
-	readonly #consumers = new Map<string, RemoteConsumer>();
-	readonly #producers = new Map<'audio' | 'video', types.Producer>();
+	readonly #consumers: SfuConsumers;
+	readonly #producers: SfuProducers;
 	readonly #sampler = new QualitySampler();
-	readonly #unsubscribe: Array<() => void> = [];
+	readonly #subscriptions = new Subscriptions();
+	readonly #repair: SfuRepair | undefined;
 	#device: Device | undefined;
 	#sendTransport: types.Transport | undefined;
 	#recvTransport: types.Transport | undefined;
@@ -115,18 +77,35 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		this.#signaling = options.signaling;
 		this.#localStream = options.localStream;
 		this.#publish = options.publish ?? true;
-		this.#preferredWidth = options.preferredWidth ?? (() => undefined);
 		this.#loadDevice = options.device ?? (() => loadDevice(options.signaling));
+		this.#producers = new SfuProducers(options.signaling);
 		this.#resetRecvReady();
-		this.#on(Notification.SfuNewConsumer, (data) => void this.#onNewConsumer(data));
-		this.#on(Notification.SfuConsumerClosed, ({ consumerId }) => this.#closeConsumer(consumerId));
-		this.#on(Notification.SfuConsumerPaused, ({ consumerId }) => this.#consumers.get(consumerId)?.consumer.pause());
-		this.#on(Notification.SfuConsumerResumed, ({ consumerId }) => this.#consumers.get(consumerId)?.consumer.resume());
-		this.#on(Notification.SfuActiveSpeaker, ({ peerId }) => this.emit('activespeaker', peerId));
-		this.#on(Notification.SfuRestart, ({ reason }) => {
-			console.warn(`SFU restart: ${reason}`);
-			void this.restart();
+		this.#consumers = new SfuConsumers({
+			signaling: options.signaling,
+			recvTransport: () => this.#recvReady,
+			isClosed: () => this.#isClosed(),
+			preferredWidth: options.preferredWidth ?? (() => undefined),
+			onStream: (peerId, stream) => this.emit('remotestream', peerId, stream),
+			onPeerClosed: (peerId) => this.emit('remoteclosed', peerId),
 		});
+		const { repairPolicy } = options;
+		if (repairPolicy) {
+			this.#repair = new SfuRepair({
+				signaling: options.signaling,
+				policy: repairPolicy,
+				transports: () => [this.#sendTransport, this.#recvTransport].filter((t): t is types.Transport => t !== undefined),
+				enqueue: (operation) => this.#enqueue(operation),
+				rebuild: () => this.#rebuild(),
+				onRecord: (record) => this.emit('repair', record),
+			});
+		}
+		this.#subscriptions.add(
+			options.signaling.subscribe(Notification.SfuActiveSpeaker, ({ peerId }) => this.emit('activespeaker', peerId)),
+			options.signaling.subscribe(Notification.SfuRestart, ({ reason }) => {
+				console.warn(`SFU restart: ${reason}`);
+				void this.restart();
+			}),
+		);
 	}
 
 	get state(): SfuSessionState {
@@ -134,7 +113,12 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	}
 
 	get remotePeerIds(): string[] {
-		return [...this.#remoteStreams.keys()];
+		return this.#consumers.peerIds;
+	}
+
+	/** ICE restarts and rebuilds of this session so far. */
+	get generation(): number {
+		return this.#repair?.generation ?? 0;
 	}
 
 	/**
@@ -182,52 +166,27 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 
 	/** A participant left: forget their consumers and stream. */
 	removePeer(peerId: string): void {
-		for (const [id, entry] of this.#consumers) if (entry.peerId === peerId) this.#closeConsumer(id);
-		if (this.#remoteStreams.delete(peerId)) this.emit('remoteclosed', peerId);
+		this.#consumers.removePeer(peerId);
 	}
 
 	/** Mute: pauses the producer here and on the server, so no RTP for it reaches anyone. */
 	async setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): Promise<void> {
 		for (const track of this.#localStream?.getTracks() ?? []) if (track.kind === kind) track.enabled = enabled;
-		const producer = this.#producers.get(kind);
-		if (!producer) return;
-		if (enabled) {
-			producer.resume();
-			await this.#signaling.request(Method.SfuResumeProducer, { producerId: producer.id });
-		} else {
-			producer.pause();
-			await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
-		}
+		await this.#producers.setEnabled(kind, enabled);
 	}
 
 	async replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void> {
-		const producer = this.#producers.get(newTrack.kind as 'audio' | 'video');
-		if (producer) await producer.replaceTrack({ track: newTrack });
+		await this.#producers.replaceTrack(newTrack);
 		this.#localStream?.removeTrack(oldTrack);
 		this.#localStream?.addTrack(newTrack);
 	}
 
-	/** Asks for the simulcast layer a tile of this width needs (the SFU still adapts to bandwidth below it). */
 	async setRemoteVideoWidth(peerId: string, widthPx: number): Promise<void> {
-		const spatialLayer = spatialLayerForWidth(widthPx);
-		await Promise.all(
-			[...this.#consumers.values()]
-				.filter((e) => e.peerId === peerId && e.consumer.kind === 'video')
-				.map((e) => this.#signaling.request(Method.SfuSetConsumerPreferredLayers, { consumerId: e.consumer.id, spatialLayer })),
-		);
+		await this.#consumers.setRemoteVideoWidth(peerId, widthPx);
 	}
 
-	/** getStats() of every consumer, grouped by the remote peer it comes from. */
-	async stats(): Promise<Array<{ peerId: string; stats: Stat[] }>> {
-		const byPeer = new Map<string, Stat[]>([...this.#remoteStreams.keys()].map((id) => [id, []]));
-		await Promise.all(
-			[...this.#consumers.values()].map(async ({ consumer, peerId }) => {
-				const list = byPeer.get(peerId) ?? [];
-				byPeer.set(peerId, list);
-				collect(await consumer.getStats(), list);
-			}),
-		);
-		return [...byPeer].map(([peerId, stats]) => ({ peerId, stats }));
+	stats(): Promise<Array<{ peerId: string; stats: Stat[] }>> {
+		return this.#consumers.stats();
 	}
 
 	/** One ConnectionQuality for the path to the SFU: send-side bitrate and estimate (when sending), receive-side loss. */
@@ -258,7 +217,9 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	close(): void {
 		if (this.#state === 'closed') return;
 		this.#teardown();
-		for (const off of this.#unsubscribe.splice(0)) off();
+		this.#consumers.close();
+		this.#subscriptions.drop();
+		this.#repair?.close();
 		this.#setState('closed');
 		this.removeAllListeners();
 	}
@@ -295,7 +256,7 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		// Both tracks at once: mediasoup-client queues the negotiations, the requests overlap.
 		if (send) {
 			const tracks = (this.#localStream?.getTracks() ?? []).filter((t) => device.canProduce(t.kind as 'audio' | 'video'));
-			await Promise.all(tracks.map((track) => this.#produce(send, track)));
+			await Promise.all(tracks.map((track) => this.#producers.produce(send, track, () => this.#isClosed())));
 		}
 		if (this.#isClosed()) return;
 		this.#setState('connected');
@@ -325,14 +286,13 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		const device = this.#device;
 		const tracks = (stream?.getTracks() ?? []).filter((t) => device.canProduce(t.kind as 'audio' | 'video') && !this.#producers.has(t.kind as 'audio' | 'video'));
 		const target = send;
-		await Promise.all(tracks.map((track) => this.#produce(target, track)));
+		await Promise.all(tracks.map((track) => this.#producers.produce(target, track, () => this.#isClosed())));
 	}
 
 	async #stopPublishing(): Promise<void> {
 		this.#publish = false;
 		this.#localStream = undefined;
-		for (const producer of this.#producers.values()) producer.close();
-		this.#producers.clear();
+		this.#producers.closeAll();
 		const send = this.#sendTransport;
 		this.#sendTransport = undefined;
 		if (!send) return;
@@ -340,28 +300,8 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		this.#serverTransports.delete(send.id);
 		await this.#signaling.request(Method.SfuCloseTransport, { transportId: send.id }).catch((error: unknown) => {
 			// The server closes a demoted speaker's send transport itself.
-			if ((error as { code?: string }).code !== ErrorCode.SfuObjectNotFound) console.warn('closing the send transport failed', error);
+			if (!(error instanceof SignalingError && error.code === ErrorCode.SfuObjectNotFound)) console.warn('closing the send transport failed', error);
 		});
-	}
-
-	async #produce(send: types.Transport, track: MediaStreamTrack): Promise<void> {
-		const kind = track.kind as 'audio' | 'video';
-		const producer = await send.produce({
-			track,
-			// The track may be shared (the mesh uses it too): closing the producer must not stop it.
-			stopTracks: false,
-			...(kind === 'video' ? { encodings: videoEncodings(track.getSettings().width ?? 640), codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
-			appData: { source: kind === 'video' ? 'camera' : 'microphone' },
-		});
-		if (this.#state === 'closed' || send.closed) {
-			producer.close();
-			return;
-		}
-		if (!track.enabled) {
-			producer.pause();
-			await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
-		}
-		this.#producers.set(kind, producer);
 	}
 
 	async #releaseServerTransports(): Promise<void> {
@@ -371,89 +311,19 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 	}
 
 	async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
-		const params = await this.#signaling.request(Method.SfuCreateTransport, { direction });
-		this.#serverTransports.add(params.transportId);
-		const options = {
-			id: params.transportId,
-			iceParameters: params.iceParameters as unknown as types.IceParameters,
-			iceCandidates: params.iceCandidates as unknown as types.IceCandidate[],
-			dtlsParameters: params.dtlsParameters as unknown as types.DtlsParameters,
-		};
-		const device = this.#device as Device;
-		const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
-		transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-			this.#signaling
-				.request(Method.SfuConnectTransport, {
-					transportId: transport.id,
-					dtlsParameters: dtlsParameters as unknown as { fingerprints: Array<Record<string, unknown>> },
-				})
-				.then(() => callback(), errback);
-		});
-		if (direction === 'send') {
-			transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-				this.#signaling
-					.request(Method.SfuProduce, {
-						transportId: transport.id,
-						kind,
-						rtpParameters: rtpParameters as unknown as { codecs: Array<Record<string, unknown>> },
-						source: (appData as { source: 'camera' | 'microphone' }).source,
-					})
-					.then(({ producerId }) => callback({ id: producerId }), errback);
-			});
-		}
+		const transport = await createTransport(this.#signaling, this.#device as Device, direction, (id) => this.#serverTransports.add(id));
+		this.#repair?.watch(transport);
 		return transport;
 	}
 
-	async #onNewConsumer(data: NotificationData<'sfu.newConsumer'>): Promise<void> {
-		const transport = await this.#recvReady;
-		if (this.#state === 'closed' || transport.closed) return;
-		try {
-			const consumer = await transport.consume({
-				id: data.consumerId,
-				producerId: data.producerId,
-				kind: data.kind,
-				rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
-			});
-			this.#consumers.set(consumer.id, { consumer, peerId: data.peerId });
-			let stream = this.#remoteStreams.get(data.peerId);
-			if (!stream) {
-				stream = new MediaStream();
-				this.#remoteStreams.set(data.peerId, stream);
-			}
-			for (const old of stream.getTracks().filter((t) => t.kind === consumer.track.kind)) stream.removeTrack(old);
-			stream.addTrack(consumer.track);
-			if (data.producerPaused) consumer.pause();
-			this.emit('remotestream', data.peerId, stream);
-			// The tile's size is known already: ask for its layer before the first frames (a viewer starts on the lowest).
-			const width = consumer.kind === 'video' ? this.#preferredWidth(data.peerId) : undefined;
-			const layer =
-				width === undefined
-					? Promise.resolve()
-					: this.#signaling
-							.request(Method.SfuSetConsumerPreferredLayers, { consumerId: consumer.id, spatialLayer: spatialLayerForWidth(width) })
-							.then(() => undefined, (error: unknown) => console.warn('layer request failed', error));
-			await Promise.all([layer, this.#signaling.request(Method.SfuResumeConsumer, { consumerId: consumer.id })]);
-		} catch (error) {
-			console.warn(`consume ${data.consumerId} from ${data.peerId} failed`, error);
-		}
-	}
-
-	#closeConsumer(consumerId: string): void {
-		const entry = this.#consumers.get(consumerId);
-		if (!entry) return;
-		this.#consumers.delete(consumerId);
-		this.#remoteStreams.get(entry.peerId)?.removeTrack(entry.consumer.track);
-		entry.consumer.close();
-	}
-
 	#teardown(): void {
-		for (const id of [...this.#consumers.keys()]) this.#closeConsumer(id);
-		for (const producer of this.#producers.values()) producer.close();
-		this.#producers.clear();
+		this.#consumers.closeAll();
+		this.#producers.closeAll();
 		this.#sendTransport?.close();
 		this.#recvTransport?.close();
 		this.#sendTransport = undefined;
 		this.#recvTransport = undefined;
+		this.#repair?.forgetTransports();
 		this.#resetRecvReady();
 	}
 
@@ -463,11 +333,14 @@ export class SfuSession extends EventEmitter<SfuSessionEvents> {
 		});
 	}
 
-	#on<N extends Notification>(method: N, listener: (data: NotificationData<N>) => void): void {
-		const on = this.#signaling.on.bind(this.#signaling) as (e: string, fn: (d: NotificationData<N>) => void) => unknown;
-		const off = this.#signaling.off.bind(this.#signaling) as (e: string, fn: (d: NotificationData<N>) => void) => unknown;
-		on(method, listener);
-		this.#unsubscribe.push(() => off(method, listener));
+	/** Both transports made again: the server's are given back first (it allows one per direction), then a fresh start. */
+	#rebuild(): Promise<void> {
+		return this.#enqueue(async () => {
+			if (this.#isClosed()) return;
+			this.#setState('restarting');
+			this.#teardown();
+			await this.#releaseServerTransports();
+		}).then(() => this.start());
 	}
 
 	/** A method, not a field test: the state can change across an await. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spatialLayerForWidth, videoEncodings } from './SfuSession.js';
+import { spatialLayerForWidth, videoEncodings } from './sfuParams.js';
 
 describe('spatialLayerForWidth()', () => {
 	it('asks for the quarter, half or full layer by rendered tile width', () => {

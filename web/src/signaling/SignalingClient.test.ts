@@ -49,7 +49,7 @@ describe('SignalingClient', () => {
 		const result = client.request(Method.Join, joinData);
 		const sent = JSON.parse(socket.sent[0] as string) as { id: number; method: string };
 		expect(sent.method).toBe('join');
-		const joined = { peerId: 'p1', roomId: 'r', role: 'host', displayName: 'A', peers: [], resumeToken: 't', resumeGraceMs: 10_000, iceServers: [], iceServersExpireAt: null, iceTransportPolicy: 'all', qualityReportIntervalMs: 2000, mediaMode: 'mesh', topology: { state: 'mesh', epoch: 0 }, roomKind: 'meeting', audience: 0, hands: [], handRaised: false };
+		const joined = { peerId: 'p1', roomId: 'r', role: 'host', displayName: 'A', peers: [], resumeToken: 't', resumeGraceMs: 10_000, iceServers: [], iceServersExpireAt: null, iceTransportPolicy: 'all', qualityReportIntervalMs: 2000, repair: { disconnectedGraceMs: 2000, giveUpMs: 20_000 }, mediaMode: 'mesh', topology: { state: 'mesh', epoch: 0 }, roomKind: 'meeting', audience: 0, hands: [], handRaised: false };
 		socket.reply({ id: sent.id, ok: true, data: joined });
 		await expect(result).resolves.toEqual(joined);
 	});

@@ -45,6 +45,7 @@ const joined = {
 	iceServersExpireAt: null,
 	iceTransportPolicy: 'all',
 	qualityReportIntervalMs: 2000,
+	repair: { disconnectedGraceMs: 2000, giveUpMs: 20_000 },
 	mediaMode: 'sfu',
 	topology: { state: 'sfu', epoch: 1 },
 	roomKind: 'broadcast',

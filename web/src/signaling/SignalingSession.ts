@@ -98,6 +98,20 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 		}
 	}
 
+	/**
+	 * Calls `handler` for each `event` (a notification method, or one of the
+	 * session's own events) until the returned function is called.
+	 */
+	subscribe<E extends keyof SignalingSessionEvents>(event: E, handler: (...args: SignalingSessionEvents[E]) => void): () => void {
+		// eventemitter3's typing cannot follow a generic key through on()/off(): one cast, here only.
+		const emitter = this as unknown as EventEmitter<Record<string, unknown[]>>;
+		const listener = handler as (...args: unknown[]) => void;
+		emitter.on(event, listener);
+		return () => {
+			emitter.off(event, listener);
+		};
+	}
+
 	/** Sends a request; while reconnecting it waits, and rejects with CLOSED if the session ends. */
 	async request<M extends Method>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
 		if (this.#state === 'reconnecting') await this.#ready?.promise;

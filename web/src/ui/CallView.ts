@@ -1,6 +1,16 @@
 import { REACTIONS, type RaisedHand, type Role } from '../../../core/protocol/index.js';
 import type { Call, ChatEntry, ReactionCounts, RemoteConnectionStats, RemoteEvent } from '../call/Call.js';
+import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { h } from './dom.js';
+import { MediaLostBanner } from './MediaLostBanner.js';
+
+/** The stats panel's repairs cell for one row: how many times its path was repaired, and the last step. */
+function repairsOf(repairs: readonly RepairRecord[], row: RemoteConnectionStats): string {
+	const mine = repairs.filter((r) => r.path === row.via && (r.path === 'sfu' || r.peerId === row.peerId));
+	const steps = mine.filter((r) => r.action !== 'recovered' && r.action !== 'gave-up').length;
+	const last = mine.at(-1);
+	return last ? `${steps} (${last.action})` : '0';
+}
 
 function formatTime(at: number): string {
 	return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -11,7 +21,8 @@ function formatBitrate(bps: number): string {
 }
 
 /** How the person left: by Leave, or by ending the room for everyone (a host). */
-export type LeaveKind = 'left' | 'ended';
+/** How the page leaves the call: the user left, a host ended it, or the user rejoins (a fresh join). */
+export type LeaveKind = 'left' | 'ended' | 'rejoin';
 
 /**
  * The call screen: a grid of tiles (self first), the controls, the topology
@@ -29,6 +40,7 @@ export class CallView {
 	readonly #selfTile: HTMLElement;
 	readonly #localVideo: HTMLVideoElement;
 	readonly #status: HTMLElement;
+	readonly #lostBanner: MediaLostBanner;
 	readonly #badge: HTMLElement;
 	readonly #count: HTMLElement;
 	readonly #countLabel: HTMLElement;
@@ -68,6 +80,7 @@ export class CallView {
 		this.#audienceCount = h('span', { 'data-testid': 'audience-count' }, '0');
 		this.#audience = h('span', { class: 'count audience', hidden: true }, this.#audienceCount, ' watching');
 		this.#status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+		this.#lostBanner = new MediaLostBanner(() => onLeave('rejoin'));
 		this.#selfTile = h('figure', { class: 'tile self', role: 'listitem' }, localVideo, h('figcaption', {}, 'You'));
 		this.#grid = h('div', { class: 'grid', role: 'list', 'aria-label': 'Participants' }, this.#selfTile);
 		this.#chatLog = h('ol', { class: 'chat-log', 'aria-label': 'Chat messages', 'aria-live': 'polite' });
@@ -92,7 +105,7 @@ export class CallView {
 		const statsTable = h(
 			'table',
 			{ 'data-testid': 'stats-panel' },
-			h('thead', {}, h('tr', {}, ...['Participant', 'Bitrate', 'FPS', 'Resolution', 'RTT', 'Loss', 'Path'].map((t) => h('th', { scope: 'col' }, t)))),
+			h('thead', {}, h('tr', {}, ...['Participant', 'Bitrate', 'FPS', 'Resolution', 'RTT', 'Loss', 'Repairs', 'Path'].map((t) => h('th', { scope: 'col' }, t)))),
 			this.#statsBody,
 		);
 
@@ -156,6 +169,7 @@ export class CallView {
 			'section',
 			{ class: 'call', 'aria-label': 'Call' },
 			h('header', { class: 'bar' }, this.#badge, h('span', { class: 'count' }, this.#count, this.#countLabel), this.#audience, this.#status),
+			this.#lostBanner.element,
 			this.#grid,
 			h('nav', { class: 'controls', 'aria-label': 'Call controls' }, mute, camera, share, this.#raiseHand, this.#reactions, this.#endRoom, leave),
 			h(
@@ -195,26 +209,27 @@ export class CallView {
 			this.#countLabel.textContent = ' on stage';
 			this.#audience.hidden = false;
 			this.#reactions.hidden = false;
-			call.onAudience(() => this.refresh());
-			call.onHands((hands) => this.#showHands(hands));
-			call.onReactions((counts) => this.#showReactions(counts));
-			call.onRoleChanged((role) => {
+			call.on('audience', () => this.refresh());
+			call.on('hands', (hands) => this.#showHands(hands));
+			call.on('reactions', (counts) => this.#showReactions(counts));
+			call.on('role', (role) => {
 				this.setStatus(role === 'viewer' ? 'You are back in the audience.' : 'You are on stage.');
 				this.#applyRole();
 			});
-			call.onLocalMedia((stream, error) => {
+			call.on('localMedia', (stream, error) => {
 				if (!stream && error) this.setStatus(`You are on stage, without camera and microphone: ${error}`);
 			});
 			this.#showHands([...call.hands]);
 		}
 		this.#applyRole();
-		call.onActiveSpeaker((peerId) => {
+		call.on('activeSpeaker', (peerId) => {
 			for (const tile of this.#grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
 				tile.classList.toggle('active-speaker', tile.dataset.peerId === peerId);
 			}
 		});
-		call.onChat((entry) => this.#addChat(entry));
-		call.onTopology(() => this.refresh());
+		call.on('chat', (entry) => this.#addChat(entry));
+		call.on('topology', () => this.refresh());
+		call.on('mediaLost', (lost) => this.#lostBanner.show(lost));
 		this.#statsTimer = setInterval(() => void this.#refreshStats(), 2000);
 		this.refresh();
 	}
@@ -455,6 +470,7 @@ export class CallView {
 					h('td', {}, s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : '–'),
 					h('td', {}, typeof q?.rttMs === 'number' ? `${Math.round(q.rttMs as number)} ms` : '–'),
 					h('td', {}, typeof q?.packetLoss === 'number' ? `${((q.packetLoss as number) * 100).toFixed(1)} %` : '–'),
+					h('td', {}, repairsOf(this.#call?.repairs ?? [], s)),
 					h('td', {}, s.path),
 				);
 			}),

@@ -1,4 +1,4 @@
-import { CloseCode } from '../../../core/protocol/index.js';
+import { CloseCode, SignalingError } from '../../../core/protocol/index.js';
 
 type Attrs = Record<string, string | boolean | undefined>;
 
@@ -19,7 +19,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 
 /** What a person should read for a join failure with this protocol error code. */
 export function explainJoinError(error: unknown): string {
-	const code = (error as { code?: string }).code;
+	const code = error instanceof SignalingError ? error.code : undefined;
 	switch (code) {
 		case 'ROOM_FULL':
 			return 'This room is full. Try again later or pick another room.';

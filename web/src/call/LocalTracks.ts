@@ -1,0 +1,52 @@
+import type { LocalMedia } from './callTypes.js';
+
+/**
+ * The camera and microphone a call sends: opened through the page's
+ * `open()` only for a role that sends, owned (and stopped) here, with their
+ * mute state. `onChange` hears every open (the stream, or why not) and
+ * every release (both undefined).
+ */
+export class LocalTracks {
+	readonly #open: () => Promise<LocalMedia>;
+	readonly #onChange: (stream: MediaStream | undefined, error: string | undefined) => void;
+	#stream: MediaStream | undefined;
+	#error: string | undefined;
+	audioMuted = false;
+	videoMuted = false;
+
+	constructor(open: () => Promise<LocalMedia>, onChange: (stream: MediaStream | undefined, error: string | undefined) => void) {
+		this.#open = open;
+		this.#onChange = onChange;
+	}
+
+	get stream(): MediaStream | undefined {
+		return this.#stream;
+	}
+
+	get error(): string | undefined {
+		return this.#error;
+	}
+
+	/** Asks the page for camera and microphone; what comes back after `gone()` is stopped at once. */
+	async open(gone: () => boolean): Promise<void> {
+		const { stream, error } = await this.#open().catch((e: unknown): LocalMedia => ({ error: (e as Error)?.message || String(e) }));
+		if (gone()) {
+			for (const track of stream?.getTracks() ?? []) track.stop();
+			return;
+		}
+		this.#stream = stream;
+		this.#error = stream ? undefined : (error ?? 'not available');
+		this.audioMuted = this.videoMuted = false;
+		this.#onChange(stream, this.#error);
+	}
+
+	/** Camera and microphone off for good (a role that no longer sends, or the call ended). */
+	stop(): void {
+		const stream = this.#stream;
+		this.#stream = undefined;
+		this.#error = undefined;
+		this.audioMuted = this.videoMuted = false;
+		for (const track of stream?.getTracks() ?? []) track.stop();
+		if (stream) this.#onChange(undefined, undefined);
+	}
+}
