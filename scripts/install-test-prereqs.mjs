@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what the test suites need from Debian's packages when missing:
-// chromium (browser e2e), coturn (TURN tests) and redis-server (several
-// nodes on Redis). Never downloads a browser.
+// chromium (browser e2e), coturn (TURN tests), redis-server (several nodes
+// on Redis), and iproute2 and nftables (network namespaces whose links the
+// repair e2e cuts). Never downloads a browser.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,8 @@ const needed = [
 	{ bin: '/usr/bin/chromium', pkg: 'chromium' },
 	{ bin: '/usr/bin/turnserver', pkg: 'coturn' },
 	{ bin: '/usr/bin/redis-server', pkg: 'redis-server' },
+	{ bin: '/usr/sbin/ip', pkg: 'iproute2' },
+	{ bin: '/usr/sbin/nft', pkg: 'nftables' },
 ];
 const missing = needed.filter((n) => !existsSync(n.bin));
 if (missing.length === 0) {

@@ -3,10 +3,17 @@ import { writeFakeCameraClip } from './y4m.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+export interface LaunchBrowserOptions {
+	/** Another executable to start instead of CHROMIUM_PATH (e.g. a wrapper that starts it in a network namespace). */
+	executablePath?: string;
+	/** Flags added after the usual ones. */
+	extraArgs?: readonly string[];
+}
+
 /** Headless Debian Chromium with a fake camera (a small Y4M clip) and microphone. */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise<Browser> {
 	return chromium.launch({
-		executablePath: CHROMIUM_PATH,
+		executablePath: options.executablePath ?? CHROMIUM_PATH,
 		headless: true,
 		args: [
 			'--no-sandbox',
@@ -23,6 +30,7 @@ export async function launchBrowser(): Promise<Browser> {
 			'--disable-background-timer-throttling',
 			'--disable-renderer-backgrounding',
 			'--disable-backgrounding-occluded-windows',
+			...(options.extraArgs ?? []),
 		],
 	});
 }

@@ -16,15 +16,27 @@ export interface RunningServer {
 	stop(graceMs?: number): Promise<number | null>;
 }
 
+export interface StartServerOptions {
+	/**
+	 * A command the server runs under, e.g. `['ip', 'netns', 'exec', 'ns1']`:
+	 * spawned as `<wrapper...> node dist/server/main.js`. The wrapper must exec
+	 * the server (keep its PID), as `ip netns exec` does, so stop() signals the server itself.
+	 */
+	wrapper?: readonly string[];
+	/** The host in `url` (default `localhost`): the address the server listens on when that is not loopback. */
+	urlHost?: string;
+}
+
 /**
  * Starts the built server (`npm run build` first) on a free port and waits
  * for its "listening" log line. The caller owns it and must stop() it.
  */
-export async function startServer(env: Record<string, string> = {}, timeoutMs = 30_000): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}, timeoutMs = 30_000, options: StartServerOptions = {}): Promise<RunningServer> {
 	if (!existsSync(serverEntry)) {
 		throw new Error(`${serverEntry} missing: run "npm run build" before the integration and e2e suites`);
 	}
-	const child = spawn(process.execPath, [serverEntry], {
+	const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
+	const child = spawn(command as string, [...prefix, serverEntry], {
 		cwd: projectRoot,
 		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MEDIASOUP_NUM_WORKERS: '1', ...env },
 		stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +77,7 @@ export async function startServer(env: Record<string, string> = {}, timeoutMs = 
 	let stopping: Promise<number | null> | undefined;
 	return {
 		port,
-		url: `http://localhost:${port}`,
+		url: `http://${options.urlHost ?? 'localhost'}:${port}`,
 		process: child,
 		logs,
 		stop(graceMs = 10_000) {

@@ -1,0 +1,375 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM_PATH, launchBrowser } from './browser.js';
+import { startServer, type RunningServer } from './serverProcess.js';
+
+/**
+ * A small test network of Linux network namespaces, for cutting a browser's
+ * network for real (issue 15, media path repair):
+ *
+ *                       ┌────────── server namespace (the router) ──────────┐
+ *   browser ns 1        │  lo: 198.18.0.1/32  <- the server listens here     │
+ *   eth0 198.18.1.2/24 ═══ vb1 198.18.1.1/24                                 │
+ *   default via .1.1    │            ip_forward=1 (this namespace only)      │
+ *   browser ns 2        │                                                    │
+ *   eth0 198.18.2.2/24 ═══ vb2 198.18.2.1/24                                 │
+ *   default via .2.1    └────────────────────────────────────────────────────┘
+ *
+ * Addresses are from 198.18.0.0/15 (RFC 2544 benchmarking). Every veth end
+ * lives in a namespace made here: nothing is added to the host's own
+ * network, and the host's ip_forward is never touched.
+ *
+ * - The server (HTTP, WebSocket and mediasoup) listens on 198.18.0.1, an
+ *   address on the server namespace's `lo`: every browser reaches it over
+ *   its default route, without forwarding (it is the router's own address),
+ *   and no browser is favoured by the server sitting on "its" veth.
+ * - Mesh media between two browsers crosses the server namespace: that is
+ *   what its ip_forward is for.
+ * - IPv6 is off in every namespace (no link-local candidates that cannot
+ *   route anyway).
+ * - The test process stays in the host's namespace: it reads the server's
+ *   HTTP API with curl run inside the server namespace (`serverGet`).
+ */
+
+const run = promisify(execFile);
+
+/** The server namespace's own address (on its lo): HOST and MEDIASOUP_LISTEN_IP. */
+export const SERVER_ADDRESS = '198.18.0.1';
+/** The server's port inside its namespace: fixed, so the browsers' page origin is known before the server starts. */
+export const SERVER_PORT = 8080;
+/** What the pages load: every browser of the network treats it as a secure context (getUserMedia needs one). */
+export const SERVER_ORIGIN = `http://${SERVER_ADDRESS}:${SERVER_PORT}`;
+
+const NAME_PREFIX = 'se-e2e-';
+
+export interface BrowserNamespace {
+	/** 1-based. */
+	readonly index: number;
+	/** The namespace's name (`ip netns exec <name> ...`). */
+	readonly name: string;
+	/** The browser's address, on its `eth0`. */
+	readonly address: string;
+	/** The server namespace's end of the pair (`vb<index>`), this namespace's default gateway. */
+	readonly gateway: string;
+}
+
+export interface CutOptions {
+	/**
+	 * Drop only UDP (the default): the media path (ICE/DTLS/SRTP and SCTP data
+	 * channels all ride on UDP here) goes dark while the WebSocket signaling,
+	 * on TCP, stays up. Cutting TCP too would make the test about TCP rather
+	 * than media repair: a TCP connection that lost segments backs its
+	 * retransmissions off exponentially (about 0.2, 0.4, 0.8, 1.6, 3.2 s ...),
+	 * so after a 5 s cut the kernel, not the app, decides when signaling comes
+	 * back (up to seconds after the restore), and the signaling layer's own
+	 * reconnect logic joins in. `false` drops everything (IPv4, ARP, all of it).
+	 *
+	 * Note: mediasoup's WebRTC transports also offer TCP candidates, which a
+	 * UDP-only cut leaves reachable. Chromium here gathers UDP host candidates
+	 * only (no TCP, no mDNS names once the camera is granted) and was not seen
+	 * to move to TCP, even after an ICE restart in the cut: decoded frames stay
+	 * flat for the whole cut. A browser that did would need `udpOnly: false`.
+	 */
+	udpOnly?: boolean;
+}
+
+export type PeerConnectionLogEntry = { pc: number; at: number; event: string; state?: string; detail?: string };
+
+export interface TestNetwork {
+	/** Unique per network: `se-e2e-<pid>-<n>`. */
+	readonly id: string;
+	readonly serverNamespace: string;
+	readonly serverAddress: string;
+	readonly browsers: readonly BrowserNamespace[];
+	/**
+	 * The built server inside the server namespace, on SERVER_ADDRESS:SERVER_PORT
+	 * (HOST, MEDIASOUP_LISTEN_IP and PORT preset; `env` may override them). Its
+	 * `url` is SERVER_ORIGIN. Stopped by destroy() if the caller has not.
+	 */
+	startServer(env?: Record<string, string>, timeoutMs?: number): Promise<RunningServer>;
+	/** Playwright Chromium (launchBrowser's flags) inside a browser namespace, treating SERVER_ORIGIN as secure. Closed by destroy(). */
+	launchBrowser(browser: BrowserNamespace | number): Promise<Browser>;
+	/**
+	 * Drops the browser namespace's packets for real, both directions: at the
+	 * ingress of both ends of its veth pair (nft netdev ingress hooks), so a
+	 * sender sees no error (an OUTPUT-hook drop would return EPERM to the
+	 * sending socket at once, which no real outage does). Idempotent; a second
+	 * cut replaces the first's rules.
+	 */
+	cut(browser: BrowserNamespace | number, options?: CutOptions): Promise<void>;
+	/** Removes cut()'s rules (idempotent). */
+	restore(browser: BrowserNamespace | number): Promise<void>;
+	/** GET `SERVER_ORIGIN + path` from inside the server namespace (curl, 5 s bound); rejects on HTTP >= 400. */
+	serverGet(path: string): Promise<string>;
+	/** Closes the browsers, stops the servers, kills what is left in the namespaces, deletes them. Idempotent; never throws. */
+	destroy(): Promise<void>;
+}
+
+let networkCount = 0;
+/** Networks not yet destroyed (their namespaces and temp dir): deleted synchronously if the process exits without destroy(). */
+const live = new Map<string[], string>();
+let exitHookInstalled = false;
+
+async function ip(...args: string[]): Promise<void> {
+	await run('ip', args, { timeout: 10_000 });
+}
+
+async function inNs(ns: string, command: string, args: string[], input?: string): Promise<string> {
+	if (input === undefined) return (await run('ip', ['netns', 'exec', ns, command, ...args], { timeout: 10_000 })).stdout;
+	return new Promise((resolve, reject) => {
+		const child = execFile('ip', ['netns', 'exec', ns, command, ...args], { timeout: 10_000 }, (error, stdout, stderr) =>
+			error ? reject(new Error(`${command} in ${ns}: ${error.message}\n${stderr}`)) : resolve(stdout),
+		);
+		child.stdin?.end(input);
+	});
+}
+
+function namespacesNow(): string[] {
+	try {
+		return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 })
+			.split('\n')
+			.map((line) => line.split(' ')[0] ?? '')
+			.filter(Boolean);
+	} catch {
+		return [];
+	}
+}
+
+/** Kills what still runs in a namespace (processes this test started there: a browser or server that outlived close()) and deletes it. */
+function deleteNamespaceSync(name: string): void {
+	try {
+		const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000 }).split(/\s+/).filter(Boolean).map(Number);
+		for (const pid of pids) {
+			try {
+				process.kill(pid, 'SIGKILL');
+			} catch {
+				// Gone already.
+			}
+		}
+	} catch {
+		// No such namespace.
+	}
+	try {
+		execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
+	} catch {
+		// Deleted already.
+	}
+}
+
+/**
+ * Deletes namespaces left by earlier runs of these tests whose process is
+ * gone (a SIGKILLed runner never ran its afterAll). Only names with this
+ * module's prefix and a dead PID are touched.
+ */
+export function sweepStaleNetworks(): void {
+	for (const name of namespacesNow()) {
+		const match = new RegExp(`^${NAME_PREFIX}(\\d+)-`).exec(name);
+		if (!match) continue;
+		const pid = Number(match[1]);
+		let alive = pid === process.pid;
+		if (!alive) {
+			try {
+				process.kill(pid, 0);
+				alive = true;
+			} catch (error) {
+				alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+			}
+		}
+		if (!alive) deleteNamespaceSync(name);
+	}
+}
+
+function cutTable(index: number): string {
+	return `se_e2e_cut_${index}`;
+}
+
+/** An nft script that (re)creates one netdev ingress table dropping on `device`. */
+function cutScript(table: string, device: string, udpOnly: boolean): string {
+	// `add` then `delete` then `add`: replaces a table that may or may not exist, atomically.
+	return [
+		`add table netdev ${table}`,
+		`delete table netdev ${table}`,
+		`table netdev ${table} {`,
+		`\tchain ingress {`,
+		`\t\ttype filter hook ingress device "${device}" priority 0; policy accept;`,
+		udpOnly ? `\t\tip protocol udp drop` : `\t\tdrop`,
+		`\t}`,
+		`}`,
+		'',
+	].join('\n');
+}
+
+function removeScript(table: string): string {
+	return [`add table netdev ${table}`, `delete table netdev ${table}`, ''].join('\n');
+}
+
+/**
+ * Creates the server namespace and `browserCount` browser namespaces (see
+ * the module comment). On any failure, deletes what it made and rethrows.
+ * The caller must destroy() it (afterAll); a process exit deletes the
+ * namespaces too, and the next run sweeps those of dead runs.
+ */
+export async function createTestNetwork(browserCount = 2): Promise<TestNetwork> {
+	if (process.getuid?.() !== 0) throw new Error('createTestNetwork needs root (ip netns, nft)');
+	if (browserCount < 1 || browserCount > 200) throw new Error(`browserCount ${browserCount}: 1..200`);
+	sweepStaleNetworks();
+	const id = `${NAME_PREFIX}${process.pid}-${++networkCount}`;
+	const serverNs = `${id}-server`;
+	const names: string[] = [];
+	const tempDir = mkdtempSync(join(tmpdir(), `${id}-`));
+	live.set(names, tempDir);
+	if (!exitHookInstalled) {
+		exitHookInstalled = true;
+		process.once('exit', () => {
+			for (const [set, dir] of live) {
+				for (const name of set) deleteNamespaceSync(name);
+				rmSync(dir, { recursive: true, force: true });
+			}
+		});
+	}
+	const browsers: BrowserNamespace[] = [];
+	const servers: RunningServer[] = [];
+	const launched: Browser[] = [];
+
+	const destroy = async (): Promise<void> => {
+		await Promise.all(launched.splice(0).map((b) => b.close().catch(() => undefined)));
+		await Promise.all(servers.splice(0).map((s) => s.stop(5_000).catch(() => null)));
+		for (const name of [...names].reverse()) deleteNamespaceSync(name);
+		names.length = 0;
+		live.delete(names);
+		rmSync(tempDir, { recursive: true, force: true });
+	};
+
+	try {
+		for (const ns of [serverNs, ...Array.from({ length: browserCount }, (_, i) => `${id}-b${i + 1}`)]) {
+			await ip('netns', 'add', ns);
+			names.push(ns);
+			await ip('-n', ns, 'link', 'set', 'lo', 'up');
+			await inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+		}
+		await ip('-n', serverNs, 'addr', 'add', `${SERVER_ADDRESS}/32`, 'dev', 'lo');
+		// net.ipv4.ip_forward is per network namespace: this sets the router's, not the host's.
+		await inNs(serverNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+		for (let index = 1; index <= browserCount; index++) {
+			const ns = `${id}-b${index}`;
+			const gateway = `198.18.${index}.1`;
+			const address = `198.18.${index}.2`;
+			// Created inside the server namespace with its peer end placed straight into the browser's: never in the host's.
+			await ip('-n', serverNs, 'link', 'add', `vb${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+			await ip('-n', serverNs, 'addr', 'add', `${gateway}/24`, 'dev', `vb${index}`);
+			await ip('-n', serverNs, 'link', 'set', `vb${index}`, 'up');
+			await ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+			await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+			await ip('-n', ns, 'route', 'add', 'default', 'via', gateway);
+			browsers.push({ index, name: ns, address, gateway });
+		}
+	} catch (error) {
+		await destroy();
+		throw error;
+	}
+
+	const browserOf = (browser: BrowserNamespace | number): BrowserNamespace => {
+		const found = browsers.find((b) => b.index === (typeof browser === 'number' ? browser : browser.index));
+		if (!found) throw new Error(`no browser namespace ${typeof browser === 'number' ? browser : browser.name} in ${id}`);
+		return found;
+	};
+
+	return {
+		id,
+		serverNamespace: serverNs,
+		serverAddress: SERVER_ADDRESS,
+		browsers,
+		async startServer(env = {}, timeoutMs = 30_000) {
+			const server = await startServer(
+				{ HOST: SERVER_ADDRESS, PORT: String(SERVER_PORT), MEDIASOUP_LISTEN_IP: SERVER_ADDRESS, ...env },
+				timeoutMs,
+				{ wrapper: ['ip', 'netns', 'exec', serverNs], urlHost: SERVER_ADDRESS },
+			);
+			servers.push(server);
+			server.process.once('exit', () => {
+				const at = servers.indexOf(server);
+				if (at >= 0) servers.splice(at, 1);
+			});
+			return server;
+		},
+		async launchBrowser(which) {
+			const { name } = browserOf(which);
+			// Playwright talks to Chromium over a pipe (fds 3 and 4), which `ip netns exec` passes on with exec: one PID, any namespace.
+			const wrapper = join(tempDir, `chromium-${name}.sh`);
+			writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec '${name}' '${CHROMIUM_PATH}' "$@"\n`);
+			chmodSync(wrapper, 0o755);
+			const browser = await launchBrowser({
+				executablePath: wrapper,
+				extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${SERVER_ORIGIN}`],
+			});
+			launched.push(browser);
+			browser.once('disconnected', () => {
+				const at = launched.indexOf(browser);
+				if (at >= 0) launched.splice(at, 1);
+			});
+			return browser;
+		},
+		async cut(which, options = {}) {
+			const b = browserOf(which);
+			const udpOnly = options.udpOnly ?? true;
+			await inNs(b.name, 'nft', ['-f', '-'], cutScript(cutTable(b.index), 'eth0', udpOnly));
+			await inNs(serverNs, 'nft', ['-f', '-'], cutScript(cutTable(b.index), `vb${b.index}`, udpOnly));
+		},
+		async restore(which) {
+			const b = browserOf(which);
+			await inNs(b.name, 'nft', ['-f', '-'], removeScript(cutTable(b.index)));
+			await inNs(serverNs, 'nft', ['-f', '-'], removeScript(cutTable(b.index)));
+		},
+		async serverGet(path) {
+			return inNs(serverNs, 'curl', ['-sS', '--fail', '--max-time', '5', `${SERVER_ORIGIN}${path}`]);
+		},
+		destroy,
+	};
+}
+
+/**
+ * Records every RTCPeerConnection a context's pages make (wraps the
+ * constructor before any page script runs) and their ICE, connection and
+ * signaling state changes, with Date.now() times, in `window.__pcLog`.
+ * Diagnostics only: read it with peerConnectionLog().
+ */
+export async function recordPeerConnections(context: BrowserContext): Promise<void> {
+	// A string, not a function: a transpiler's helpers (e.g. esbuild's keepNames `__name`) do not exist in the page.
+	await context.addInitScript(`(() => {
+		if (window.__pcLog) return;
+		const entries = (window.__pcLog = []);
+		const pcs = (window.__pcs = []);
+		const Native = window.RTCPeerConnection;
+		class Recorded extends Native {
+			constructor(...args) {
+				super(...args);
+				const pc = pcs.push(this) - 1;
+				const log = (event, state, detail) => {
+					if (entries.length < 5000) entries.push({ pc, at: Date.now(), event, state, detail });
+				};
+				log('created');
+				this.addEventListener('iceconnectionstatechange', () => log('ice', this.iceConnectionState));
+				this.addEventListener('connectionstatechange', () => log('connection', this.connectionState));
+				this.addEventListener('signalingstatechange', () => log('signaling', this.signalingState));
+				this.addEventListener('icecandidate', (e) => log('candidate', undefined, e.candidate ? e.candidate.candidate : 'end'));
+			}
+		}
+		window.RTCPeerConnection = Recorded;
+	})();`);
+}
+
+export function peerConnectionLog(page: Page): Promise<PeerConnectionLogEntry[]> {
+	return page.evaluate(() => ((window as unknown as { __pcLog?: unknown[] }).__pcLog ?? []) as never).catch(() => []);
+}
+
+/** A log as lines `+<ms since t0> pc<n> <event> <state>` (candidates left out unless asked). */
+export function formatPeerConnectionLog(entries: PeerConnectionLogEntry[], t0: number, withCandidates = false): string {
+	return entries
+		.filter((e) => withCandidates || e.event !== 'candidate')
+		.map((e) => `${String(e.at - t0).padStart(7)} ms  pc${e.pc} ${e.event}${e.state ? ` ${e.state}` : ''}${e.detail ? ` ${e.detail}` : ''}`)
+		.join('\n');
+}
