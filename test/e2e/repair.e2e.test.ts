@@ -7,9 +7,10 @@ import type { RunningServer } from '../support/serverProcess.js';
 /**
  * Issue 15, media path repair, with the network cut for real: each browser
  * runs in its own network namespace behind a router namespace that runs the
- * server (test/support/netns.ts), and a cut drops the UDP packets (the media
- * path) of one browser's namespace at both ends of its link; the WebSocket
- * signaling (TCP) stays up.
+ * server (test/support/netns.ts), and a cut drops every packet of one
+ * browser's namespace at both ends of its link (the media path: UDP, and TCP
+ * to mediasoup's TCP candidates) but the WebSocket signaling's, which stays
+ * up.
  *
  * The contract these tests hold the call page to:
  * - `window.__call.repairs`: an array of `{ path: 'mesh' | 'sfu', action:
@@ -133,14 +134,14 @@ describe('media path repair under real network cuts (issue 15)', () => {
 	 * on each side (must come within FIRST_FRAME_WITHIN_MS), then 10 new
 	 * frames on each side (within TEN_FRAMES_WITHIN_MS more).
 	 */
-	async function cutRestoreAndExpectResume(label: string, pages: [Page, Page]): Promise<{ cutAt: number; restoredAt: number }> {
+	async function cutRestoreAndExpectResume(label: string, pages: [Page, Page], cutMs = CUT_MS): Promise<{ cutAt: number; restoredAt: number }> {
 		const ids = (await Promise.all(pages.map(peerIdOf))) as [string, string];
 		const remoteOf = (i: number) => ids[1 - i] as string;
 		const cutAt = Date.now();
 		await net.cut(2);
-		await sleep(CUT_MS - 1_500);
+		await sleep(cutMs - 1_500);
 		const late = await Promise.all(pages.map(remoteStats));
-		await sleep(cutAt + CUT_MS - Date.now());
+		await sleep(cutAt + cutMs - Date.now());
 		const atRestore = (await Promise.all(pages.map(remoteStats))) as [Stats[], Stats[]];
 		await net.restore(2);
 		const restoredAt = Date.now();
@@ -168,7 +169,7 @@ describe('media path repair under real network cuts (issue 15)', () => {
 			await sleep(100);
 		}
 		const show = (ms: Array<number | undefined>) => ms.map((m, i) => `${i === 0 ? 'Alice' : 'Bob'} ${m === undefined ? 'never' : `${m} ms`}`).join(', ');
-		console.log(`[${label}] after a ${CUT_MS} ms cut, from the restore: first new frame: ${show(firstFrameMs)}; 10 new frames: ${show(tenFramesMs)}`);
+		console.log(`[${label}] after a ${cutMs} ms cut, from the restore: first new frame: ${show(firstFrameMs)}; 10 new frames: ${show(tenFramesMs)}`);
 		if (firstFrameMs.some((ms) => ms === undefined || ms > FIRST_FRAME_WITHIN_MS)) {
 			throw new Error(`[${label}] video did not resume within ${FIRST_FRAME_WITHIN_MS} ms of the restore (first new frame: ${show(firstFrameMs)})\n${await diagnostics(pages, cutAt, restoredAt)}`);
 		}
@@ -242,6 +243,23 @@ describe('media path repair under real network cuts (issue 15)', () => {
 					`/metrics: streaming_media_repairs_total{path="sfu",action="ice-restart"} is not >= 1; the series found: ${lines.length > 0 ? `\n${lines.join('\n')}` : 'none'}\npages' repairs: ${JSON.stringify(repairs)}\n${error.message}`,
 				);
 			});
+	});
+
+	it('SFU: a cut that outlasts the ICE restart is repaired by rebuilding the transports; video resumes within 3 s of the restore', async () => {
+		const pages = await aliceAndBob('repair-sfu-rebuild', { MESH_MAX_PEERS: '0' });
+		const ids = (await Promise.all(pages.map(peerIdOf))) as [string, string];
+		// Down after ~2.5 s of silence plus the 1 s grace: the ICE restart at ~3.5 s, the rebuild ~2 s later, well inside 8 s.
+		const { cutAt, restoredAt } = await cutRestoreAndExpectResume('sfu-rebuild', pages, 8_000);
+		const bob = pages[1];
+		const repairs = (await repairsOf(bob)) ?? [];
+		const steps = repairs.filter((r) => r.path === 'sfu').map((r) => r.action);
+		expect(steps.slice(0, 2), `Bob's SFU repair steps: ${JSON.stringify(repairs)}\n${await diagnostics(pages, cutAt, restoredAt)}`).toEqual(['ice-restart', 'rebuild']);
+		// Bob's numbers come from the rebuilt consumers: two generations on (a restart, a rebuild) at least.
+		const entry = (await remoteStats(bob)).find((s) => s.peerId === ids[0] && s.via === 'sfu') as Stats | undefined;
+		expect(Number(entry?.generation), JSON.stringify(entry)).toBeGreaterThanOrEqual(2);
+		await expect
+			.poll(async () => metricValue(await net.serverGet('/metrics'), 'streaming_media_repairs_total', { path: 'sfu', action: 'rebuild' }) ?? 0, { timeout: 5_000 })
+			.toBeGreaterThanOrEqual(1);
 	});
 
 	it('give-up: a cut longer than REPAIR_GIVE_UP_MS shows "media lost" and a Rejoin button; Rejoin, then the restore: a new participant, and video flows both ways', async () => {

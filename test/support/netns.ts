@@ -59,22 +59,18 @@ export interface BrowserNamespace {
 
 export interface CutOptions {
 	/**
-	 * Drop only UDP (the default): the media path (ICE/DTLS/SRTP and SCTP data
-	 * channels all ride on UDP here) goes dark while the WebSocket signaling,
-	 * on TCP, stays up. Cutting TCP too would make the test about TCP rather
-	 * than media repair: a TCP connection that lost segments backs its
-	 * retransmissions off exponentially (about 0.2, 0.4, 0.8, 1.6, 3.2 s ...),
-	 * so after a 5 s cut the kernel, not the app, decides when signaling comes
-	 * back (up to seconds after the restore), and the signaling layer's own
-	 * reconnect logic joins in. `false` drops everything (IPv4, ARP, all of it).
-	 *
-	 * Note: mediasoup's WebRTC transports also offer TCP candidates, which a
-	 * UDP-only cut leaves reachable. Chromium here gathers UDP host candidates
-	 * only (no TCP, no mDNS names once the camera is granted) and was not seen
-	 * to move to TCP, even after an ICE restart in the cut: decoded frames stay
-	 * flat for the whole cut. A browser that did would need `udpOnly: false`.
+	 * Keep the signaling up (the default): every IP packet is dropped but the
+	 * TCP segments to and from the server's port (SERVER_PORT: HTTP and the
+	 * WebSocket). So the media path goes dark, UDP and TCP alike (mediasoup
+	 * also offers TCP candidates, and a rebuilt transport was seen to connect
+	 * over TCP through a UDP-only cut), while signaling stays up. Cutting it
+	 * too would make the test about TCP rather than media repair: a TCP
+	 * connection that lost segments backs its retransmissions off
+	 * exponentially (about 0.2, 0.4, 0.8, 1.6, 3.2 s ...), so after a 5 s cut
+	 * the kernel, not the app, decides when signaling comes back.
+	 * `false` drops everything (IPv4, ARP, all of it).
 	 */
-	udpOnly?: boolean;
+	keepSignaling?: boolean;
 }
 
 export type PeerConnectionLogEntry = { pc: number; at: number; event: string; state?: string; detail?: string };
@@ -188,7 +184,7 @@ function cutTable(index: number): string {
 }
 
 /** An nft script that (re)creates one netdev ingress table dropping on `device`. */
-function cutScript(table: string, device: string, udpOnly: boolean): string {
+function cutScript(table: string, device: string, keepSignaling: boolean): string {
 	// `add` then `delete` then `add`: replaces a table that may or may not exist, atomically.
 	return [
 		`add table netdev ${table}`,
@@ -196,7 +192,11 @@ function cutScript(table: string, device: string, udpOnly: boolean): string {
 		`table netdev ${table} {`,
 		`\tchain ingress {`,
 		`\t\ttype filter hook ingress device "${device}" priority 0; policy accept;`,
-		udpOnly ? `\t\tip protocol udp drop` : `\t\tdrop`,
+		// The signaling's segments pass first; then every other UDP and TCP packet drops. (One rule with two `!=`
+		// port matches dropped the signaling too, in a netdev table here.)
+		...(keepSignaling
+			? [`\t\ttcp dport ${SERVER_PORT} accept`, `\t\ttcp sport ${SERVER_PORT} accept`, `\t\tip protocol udp drop`, `\t\tip protocol tcp drop`]
+			: [`\t\tdrop`]),
 		`\t}`,
 		`}`,
 		'',
@@ -315,9 +315,9 @@ export async function createTestNetwork(browserCount = 2): Promise<TestNetwork> 
 		},
 		async cut(which, options = {}) {
 			const b = browserOf(which);
-			const udpOnly = options.udpOnly ?? true;
-			await inNs(b.name, 'nft', ['-f', '-'], cutScript(cutTable(b.index), 'eth0', udpOnly));
-			await inNs(serverNs, 'nft', ['-f', '-'], cutScript(cutTable(b.index), `vb${b.index}`, udpOnly));
+			const keepSignaling = options.keepSignaling ?? true;
+			await inNs(b.name, 'nft', ['-f', '-'], cutScript(cutTable(b.index), 'eth0', keepSignaling));
+			await inNs(serverNs, 'nft', ['-f', '-'], cutScript(cutTable(b.index), `vb${b.index}`, keepSignaling));
 		},
 		async restore(which) {
 			const b = browserOf(which);
