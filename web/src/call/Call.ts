@@ -393,6 +393,7 @@ export class Call extends Emitter<CallEvents> {
 				const joined = this.#signaling.joined as Joined;
 				await media.closeAndRelease();
 				if (this.#closed) return;
+				if (this.#lost.clear()) this.emit('mediaLost', this.lostPaths);
 				done = this.#openMediaPaths({ ...joined, role: data.role, mediaMode: data.mediaMode, topology: data.topology, iceServers: media.iceServers });
 				this.emit('topology', this.#media?.label ?? data.mediaMode);
 			}

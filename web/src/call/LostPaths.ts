@@ -32,6 +32,13 @@ export class LostPaths {
 		return this.#lost.size !== before;
 	}
 
+	/** The media paths were built anew (a role change): nothing of the old ones is lost any more. */
+	clear(): boolean {
+		const had = this.#lost.size > 0;
+		this.#lost.clear();
+		return had;
+	}
+
 	peerLeft(peerId: string): boolean {
 		return this.#lost.delete(`mesh:${peerId}`);
 	}

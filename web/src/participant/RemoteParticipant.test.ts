@@ -2,13 +2,13 @@ import { EventEmitter } from 'eventemitter3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { MeshSignal } from '../../../core/protocol/index.js';
-import type { MeshConnectionEvents } from '../mesh/MeshConnection.js';
+import type { MeshConnectionEvents, MeshConnectionState } from '../mesh/MeshConnection.js';
 import { RemoteParticipant, type MeshLink, type RepairRecord } from './RemoteParticipant.js';
 import type { RepairPolicy } from './repair.js';
 
 /** A mesh connection without a network: the test says when it delivers, connects or fails. */
 class FakeLink extends EventEmitter<MeshConnectionEvents> implements MeshLink {
-	state = 'connecting';
+	state: MeshConnectionState = 'connecting';
 	closed = false;
 	readonly signals: MeshSignal[] = [];
 	constructor(
@@ -32,9 +32,12 @@ class FakeLink extends EventEmitter<MeshConnectionEvents> implements MeshLink {
 	async quality() {
 		return { remotePeerId: 'x', path: 'direct' } as never;
 	}
+	/** Like MeshConnection: says 'closed' synchronously, once. */
 	close(): void {
+		if (this.closed) return;
 		this.closed = true;
 		this.state = 'closed';
+		this.emit('state', 'closed');
 	}
 	deliver(): MediaStream {
 		const track = (kind: string) => ({ kind }) as MediaStreamTrack;
@@ -147,6 +150,37 @@ describe('RemoteParticipant', () => {
 		expect(repairs.at(-1)?.action).toBe('recovered');
 		expect(participant.meshLost).toBe(false);
 		participant.close();
+	});
+
+	it('leaving the mesh (a commit to the SFU) is no outage: no repair, no new connection, no timer left', () => {
+		const { participant, links, repairs } = make(true);
+		let failed = 0;
+		participant.on('linkFailed', () => failed++);
+		participant.openMesh();
+		(links[0] as FakeLink).deliver();
+		(links[0] as FakeLink).health('connected');
+		participant.closeMesh();
+		expect({ repairs: repairs.map((r) => r.action), failed, links: links.length, timers: vi.getTimerCount() }).toEqual({ repairs: [], failed: 0, links: 1, timers: 0 });
+	});
+
+	it('the answerer takes an offer that starts over at generation 0 (the other end was re-made) when it has no connection', () => {
+		const { participant: answerer, links } = make(false);
+		answerer.openMesh();
+		answerer.handleSignal(offer, 0);
+		answerer.closeMesh(); // the room went to the SFU
+		answerer.openMesh(); // ... and back, and the offerer's side for this pair is new
+		answerer.handleSignal(offer, 0);
+		expect(links).toHaveLength(2);
+		expect(links[0]?.closed).toBe(true);
+	});
+
+	it('the answerer keeps at most the connection on screen beside the newest, however many generations the offerer tries', () => {
+		const { participant: answerer, links } = make(false);
+		answerer.handleSignal(offer, 0);
+		(links[0] as FakeLink).deliver();
+		(links[0] as FakeLink).health('connected');
+		for (let g = 1; g <= 5; g++) answerer.handleSignal(offer, g);
+		expect(links.filter((l) => !l.closed).map((l) => l.generation)).toEqual([0, 5]);
 	});
 
 	it('leaves no connection open after close, whatever happened before (random walks)', async () => {

@@ -1,6 +1,6 @@
 import type { ConnectionQuality, IceServer, MeshSignal, Topology } from '../../../core/protocol/index.js';
 import type { Stat } from '../media/QualitySampler.js';
-import type { MeshConnectionEvents, MeshLinkHealth } from '../mesh/MeshConnection.js';
+import type { MeshConnectionEvents, MeshConnectionState, MeshLinkHealth } from '../mesh/MeshConnection.js';
 import { Emitter } from '../util/Emitter.js';
 import { displayStep, initialDisplay, type DisplayInput, type DisplayState } from './display.js';
 import { Repairer, type RepairEffect, type RepairPolicy } from './repair.js';
@@ -16,7 +16,7 @@ export interface MeshLink {
 	readonly descriptionCount: number;
 	stats(): Promise<Stat[]>;
 	quality(now: number): Promise<ConnectionQuality>;
-	readonly state: string;
+	readonly state: MeshConnectionState;
 	close(): void;
 }
 
@@ -123,9 +123,14 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
 
 	/** A signal from the other end for its connection `generation`: the answerer follows a newer generation. */
 	handleSignal(signal: MeshSignal, generation: number): void {
-		if (this.#closed || generation < this.#generation) return; // a connection already replaced
-		if (generation > this.#generation) {
+		if (this.#closed) return;
+		// An offer while the pair has no connection at all: the offerer's side was re-made and counts from 0 again.
+		const restarted = !this.#options.offerer && this.#links.size === 0 && signal.kind === 'description' && signal.description.type === 'offer';
+		if (generation < this.#generation && !restarted) return; // a connection already replaced
+		if (generation > this.#generation || restarted) {
 			if (this.#options.offerer) return; // only the offerer makes generations
+			// Like the offerer: keep only the connection the tile shows (its frozen frame) beside the new one.
+			this.#dropLinksBut(this.#display.shown?.path === 'mesh' ? this.#display.shown.gen : undefined);
 			this.#addLink(generation);
 		}
 		this.#links.get(generation)?.handleSignal(signal);
@@ -134,8 +139,9 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
 	/** Leaves the mesh: every connection of the pair closes. */
 	closeMesh(): void {
 		clearTimeout(this.#connectTimer);
-		for (const link of this.#links.values()) link.close();
-		this.#links.clear();
+		const links = [...this.#links.values()];
+		this.#links.clear(); // detached first: their 'closed' is not an outage to repair
+		for (const link of links) link.close();
 		for (const key of [...this.#streams.keys()]) if (key.startsWith('mesh:')) this.#streams.delete(key);
 		this.#repair.reset();
 		this.#step({ type: 'sourceClosed', path: 'mesh' });
@@ -193,8 +199,9 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
 		if (this.#closed) return;
 		this.#closed = true;
 		clearTimeout(this.#connectTimer);
-		for (const link of this.#links.values()) link.close();
+		const links = [...this.#links.values()];
 		this.#links.clear();
+		for (const link of links) link.close();
 		this.#repair.close();
 		this.#streams.clear();
 		this.removeAllListeners();
@@ -216,7 +223,10 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
 			this.#step({ type: 'source', path: 'mesh', gen: generation, video: stream.getVideoTracks().length > 0, audio: stream.getAudioTracks().length > 0 });
 		});
 		link.on('data', (message) => this.emit('data', message));
-		link.on('health', (health) => this.#onHealth(generation, health));
+		// A connection no longer the pair's (closed, replaced) says nothing about it: a getStats() in flight may still answer.
+		link.on('health', (health) => {
+			if (this.#links.get(generation) === link) this.#onHealth(generation, health);
+		});
 		link.on('state', (state) => {
 			// A connection that closed by itself (simple-peer destroys a failed one): its frozen frame stays
 			// on the tile while a newer one comes up; it is forgotten here.
@@ -243,12 +253,7 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
 			this.emit('repair', { path: 'mesh', action: 'recreate', peerId: this.peerId, at });
 			// Keep the connection the tile shows (its frozen frame) until the new one renders; drop any other.
 			const shown = this.#display.shown?.path === 'mesh' ? this.#display.shown.gen : undefined;
-			for (const [gen, link] of this.#links) {
-				if (gen !== shown) {
-					link.close();
-					this.#links.delete(gen);
-				}
-			}
+			this.#dropLinksBut(shown);
 			this.#addLink(this.#generation + 1);
 		} else if (effect.type === 'recovered') {
 			this.emit('repair', { path: 'mesh', action: 'recovered', peerId: this.peerId, at });
@@ -278,11 +283,21 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
 
 	/** The tile shows mesh generation `gen`: connections before it are done with. */
 	#dropOlderLinks(gen: number): void {
-		for (const [g, link] of this.#links) {
+		for (const [g, link] of [...this.#links]) {
 			if (g < gen) {
+				this.#links.delete(g); // detached first: its 'closed' is not an outage to repair
 				link.close();
-				this.#links.delete(g);
 				this.#streams.delete(`mesh:${g}`);
+			}
+		}
+	}
+
+	/** Closes every connection of the pair but generation `keep` (the one the tile shows, its frozen frame). */
+	#dropLinksBut(keep: number | undefined): void {
+		for (const [g, link] of [...this.#links]) {
+			if (g !== keep) {
+				this.#links.delete(g);
+				link.close();
 			}
 		}
 	}

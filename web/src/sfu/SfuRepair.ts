@@ -71,7 +71,11 @@ export class SfuRepair {
 
 	#update(): void {
 		if (this.#closed) return;
-		const states = this.#options.transports().map((t) => (this.#stalled.has(t.id) && this.#states.get(t.id) === 'connected' ? 'disconnected' : this.#states.get(t.id)));
+		const states = this.#options
+			.transports()
+			.map((t) => (this.#stalled.has(t.id) && this.#states.get(t.id) === 'connected' ? 'disconnected' : this.#states.get(t.id)))
+			// A transport ICE never started on (a send transport with nothing produced, a recv one with nothing consumed) neither holds the path up nor down.
+			.filter((s) => s !== undefined && s !== 'new');
 		if (states.includes('failed')) this.#repairer.connection('failed');
 		else if (states.includes('disconnected')) this.#repairer.connection('disconnected');
 		else if (states.length > 0 && states.every((s) => s === 'connected')) this.#repairer.connection('connected');

@@ -67,8 +67,10 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 	#recvReady!: Promise<types.Transport>;
 	#resolveRecv!: (transport: types.Transport) => void;
 	#state: SfuSessionState = 'new';
-	/** Serializes start, restart, publish and unpublish: one of them at a time. */
+	/** Serializes start, restart, rebuild, ICE restarts, publish and unpublish: one of them at a time. */
 	#queue: Promise<void> = Promise.resolve();
+	/** A rebuild queued and not yet begun: later attempts join it. */
+	#rebuilding: Promise<void> | undefined;
 
 	readonly #loadDevice: () => Promise<Device>;
 
@@ -127,12 +129,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 	 * try may make its transports again (the server allows one per direction).
 	 */
 	start(): Promise<void> {
-		return this.#enqueue(() =>
-			this.#start().catch(async (error: unknown) => {
-				await this.#releaseServerTransports();
-				throw error;
-			}),
-		);
+		return this.#enqueue(() => this.#startOrRelease());
 	}
 
 	/**
@@ -157,11 +154,14 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 	/** The server lost our SFU side (a worker died): drop everything local and build it again. */
 	restart(): Promise<void> {
 		if (this.#state === 'closed') return Promise.resolve();
-		this.#setState('restarting');
-		this.#teardown();
-		// The server dropped our side already: nothing of it to give back.
-		this.#serverTransports.clear();
-		return this.start();
+		return this.#enqueue(async () => {
+			if (this.#isClosed()) return;
+			this.#setState('restarting');
+			this.#teardown();
+			// The server dropped our side already: nothing of it to give back.
+			this.#serverTransports.clear();
+			await this.#startOrRelease();
+		});
 	}
 
 	/** A participant left: forget their consumers and stream. */
@@ -333,14 +333,32 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 		});
 	}
 
-	/** Both transports made again: the server's are given back first (it allows one per direction), then a fresh start. */
+	/**
+	 * Both transports made again: the server's are given back first (it
+	 * allows one per direction), then a fresh start, in one turn of the queue
+	 * (nothing may start in between). Attempts that pile up while signaling
+	 * is down make one rebuild.
+	 */
 	#rebuild(): Promise<void> {
-		return this.#enqueue(async () => {
+		if (this.#rebuilding) return this.#rebuilding;
+		const run = this.#enqueue(async () => {
+			this.#rebuilding = undefined;
 			if (this.#isClosed()) return;
 			this.#setState('restarting');
 			this.#teardown();
 			await this.#releaseServerTransports();
-		}).then(() => this.start());
+			await this.#startOrRelease();
+		});
+		this.#rebuilding = run;
+		return run;
+	}
+
+	/** Starts; a start that fails gives back what the server made for it, so the next may make its transports again. */
+	async #startOrRelease(): Promise<void> {
+		await this.#start().catch(async (error: unknown) => {
+			await this.#releaseServerTransports();
+			throw error;
+		});
 	}
 
 	/** A method, not a field test: the state can change across an await. */

@@ -126,6 +126,35 @@ describe('ClientMigration', () => {
 			]);
 		});
 
+		it('its own migration committed while away and the next one begun: settles on the path the new one leaves', () => {
+			const h = harness('mesh');
+			h.shown.push('mesh');
+			h.migration.prepare(prepare(1, 'sfu'));
+			h.migration.resync({ state: 'deescalating', epoch: 2 });
+			// The tile shows the mesh already (the fake's shown paths): ready at once.
+			expect(h.calls).toEqual(['build sfu 1', 'settle sfu 1', 'build mesh 2', 'ready 2']);
+			expect(h.records.map((r) => [r.epoch, r.result])).toEqual([
+				[1, 'committed'],
+				[2, undefined],
+			]);
+		});
+
+		it('what the server held while it was away, replayed after the resume answer, changes nothing', () => {
+			const h = harness('mesh');
+			h.shown.push('sfu');
+			h.migration.resync({ state: 'sfu', epoch: 4 });
+			expect(h.calls).toEqual(['settle sfu 4']);
+			h.migration.prepare(prepare(3, 'sfu'));
+			h.migration.end(3, 'sfu', 'committed');
+			h.migration.prepare(prepare(4, 'sfu'));
+			h.migration.end(4, 'sfu', 'committed');
+			expect(h.calls).toEqual(['settle sfu 4']);
+			expect(h.migration.label).toBe('sfu');
+			// News again: the next epoch.
+			h.migration.prepare(prepare(5, 'mesh'));
+			expect(h.calls.at(-1)).toBe('build mesh 5');
+		});
+
 		it('nothing changed: nothing happens; and a client that does not migrate (an audience) ignores it all', () => {
 			const h = harness('sfu');
 			h.migration.resync({ state: 'sfu', epoch: 1 });

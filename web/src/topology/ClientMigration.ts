@@ -50,6 +50,12 @@ export class ClientMigration extends Emitter<ClientMigrationEvents> {
 	#current: Migration | undefined;
 	/** Whether this client takes part (a broadcast's audience does not). */
 	#migrates: boolean;
+	/**
+	 * The newest epoch this client has heard of. What the server held for it
+	 * while it reconnected is replayed after the resume answer it resynced
+	 * from: anything older than that is history, not news.
+	 */
+	#epoch = -1;
 	#closed = false;
 
 	constructor(options: { mode: Topology; migrates: boolean; effects: MigrationEffects }) {
@@ -87,6 +93,7 @@ export class ClientMigration extends Emitter<ClientMigrationEvents> {
 	 */
 	adopt({ state, epoch }: { state: TopologyState; epoch: number }, extra: Partial<MigrationRecord>): MigrationRecord | undefined {
 		if (!this.#migrates || (state !== 'escalating' && state !== 'deescalating') || this.#current) return undefined;
+		this.#epoch = Math.max(this.#epoch, epoch);
 		const target: Topology = state === 'escalating' ? 'sfu' : 'mesh';
 		const record = newRecord(epoch, target, 0, extra);
 		this.#current = { epoch, target, phase: 'building', timeoutMs: ADOPTED_TIMEOUT_MS, record };
@@ -94,13 +101,17 @@ export class ClientMigration extends Emitter<ClientMigrationEvents> {
 	}
 
 	prepare(data: NotificationData<'topology.prepare'>): void {
-		if (this.#closed || !this.#migrates) return;
+		if (this.#closed || !this.#migrates || data.epoch <= this.#epoch) return;
+		this.#epoch = data.epoch;
 		this.#begin({ epoch: data.epoch, target: data.target, phase: 'building', timeoutMs: data.timeoutMs, record: newRecord(data.epoch, data.target, data.decidedAt) });
 	}
 
 	/** The room committed (or rolled back) migration `epoch`: settle on `topology` (a stale epoch is ignored). */
 	end(epoch: number, topology: Topology, result: 'committed' | 'aborted', stragglers?: string[]): void {
 		if (this.#closed || !this.#migrates || (this.#current && this.#current.epoch !== epoch)) return;
+		// A replayed end of a migration this client has caught up with already.
+		if (!this.#current && (epoch < this.#epoch || (epoch === this.#epoch && topology === this.#mode))) return;
+		this.#epoch = Math.max(this.#epoch, epoch);
 		const record = this.#current?.record;
 		if (record) {
 			if (stragglers) record.stragglers = stragglers;
@@ -121,13 +132,16 @@ export class ClientMigration extends Emitter<ClientMigrationEvents> {
 	resync({ state, epoch }: { state: TopologyState; epoch: number }): void {
 		if (this.#closed || !this.#migrates) return;
 		const current = this.#current;
+		this.#epoch = Math.max(this.#epoch, epoch);
 		if (state === 'mesh' || state === 'sfu') {
 			if (current) this.end(current.epoch, state, state === current.target ? 'committed' : 'aborted');
 			else if (state !== this.#mode) this.#settle(state, epoch);
 			return;
 		}
 		if (current?.epoch === epoch) return;
-		if (current) this.end(current.epoch, this.#mode, 'aborted');
+		// Another migration runs now: the one this client was in ended on the path the new one leaves.
+		const before: Topology = state === 'escalating' ? 'mesh' : 'sfu';
+		if (current) this.end(current.epoch, before, before === current.target ? 'committed' : 'aborted');
 		if (this.adopt({ state, epoch }, { resynced: true }) && this.#current) this.#begin(this.#current);
 	}
 

@@ -34,6 +34,8 @@ export class SfuPath {
 	#device: Promise<Device> | undefined;
 	#preloadTimer: ReturnType<typeof setTimeout> | undefined;
 	#disposed = false;
+	/** Counts close()s: a retry scheduled before one is not for the path after it. */
+	#closes = 0;
 
 	constructor(options: SfuPathOptions) {
 		this.#options = options;
@@ -69,23 +71,31 @@ export class SfuPath {
 		try {
 			await session.start();
 		} catch (error) {
-			if (this.#session === session) this.close();
+			if (this.#session === session) this.#drop();
 			throw error;
 		}
 	}
 
 	/** Builds the session for migration (or settled room) `epoch`, retrying while `onBuildFailed` says so; `onBuilt` once it is up. */
 	ensure(epoch: number, onBuilt: () => void, attempt = 1): void {
+		const closes = this.#closes;
 		this.open().then(onBuilt, (error: unknown) => {
 			console.warn(`SFU path failed (attempt ${attempt})`, error);
-			if (this.#disposed || this.#options.onBuildFailed(epoch, error, attempt) !== 'retry') return;
+			if (this.#disposed || closes !== this.#closes || this.#options.onBuildFailed(epoch, error, attempt) !== 'retry') return;
 			setTimeout(() => {
-				if (!this.#disposed) this.ensure(epoch, onBuilt, attempt + 1);
+				// The room left the SFU meanwhile (the path was closed): no retry.
+				if (!this.#disposed && closes === this.#closes) this.ensure(epoch, onBuilt, attempt + 1);
 			}, 1000 * attempt);
 		});
 	}
 
+	/** The room left the SFU: the session closes, and a build retry pending is off. */
 	close(): void {
+		this.#closes++;
+		this.#drop();
+	}
+
+	#drop(): void {
 		const session = this.#session;
 		this.#session = undefined;
 		session?.close();
