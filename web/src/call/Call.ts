@@ -10,6 +10,7 @@ import {
 	type Reaction,
 	type Role,
 	type RoomKind,
+	type Topology,
 } from '../../../core/protocol/index.js';
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { SignalingSession, type Joined, type SessionState } from '../signaling/SignalingSession.js';
@@ -88,7 +89,7 @@ export class Call extends Emitter<CallEvents> {
 	}
 
 	/** `mesh` or `sfu` once joined: the path this client is committed to. */
-	get mediaMode(): 'mesh' | 'sfu' | undefined {
+	get mediaMode(): Topology | undefined {
 		return this.#media?.mode;
 	}
 

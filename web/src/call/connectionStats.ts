@@ -1,3 +1,4 @@
+import type { Topology } from '../../../core/protocol/index.js';
 import { pathOf, type Stat } from '../media/QualitySampler.js';
 
 /** What the call knows of one remote participant's connection, from getStats(). */
@@ -12,7 +13,7 @@ export interface RemoteConnectionStats {
 	audioLastPacketAgoMs: number | null;
 	path: 'direct' | 'relay' | 'sfu';
 	/** Which of the call's media paths the numbers come from (both appear during a migration). */
-	via: 'mesh' | 'sfu';
+	via: Topology;
 	localCandidateType?: string;
 	/** Offers and answers exchanged: 2 is one negotiation. */
 	descriptionCount: number;
@@ -34,7 +35,7 @@ function sum(stats: Stat[], type: string, kind: string, field: string): number {
 /** One remote participant's numbers from the getStats() entries of its connection (or its consumers). */
 function summarizeOne(
 	peerId: string,
-	via: 'mesh' | 'sfu',
+	via: Topology,
 	stats: Stat[],
 	path: { path: RemoteConnectionStats['path']; localCandidateType?: string },
 	descriptionCount: number,
@@ -67,7 +68,7 @@ function summarizeOne(
 }
 
 /** The call's numbers per remote participant and media path, from the paths' getStats() entries. */
-export function summarize(entries: Array<{ peerId: string; path: 'mesh' | 'sfu'; descriptionCount: number; generation: number; stats: Stat[] }>): RemoteConnectionStats[] {
+export function summarize(entries: Array<{ peerId: string; path: Topology; descriptionCount: number; generation: number; stats: Stat[] }>): RemoteConnectionStats[] {
 	return entries.map(({ peerId, path, descriptionCount, generation, stats }) =>
 		summarizeOne(peerId, path, stats, path === 'sfu' ? { path: 'sfu' } : pathOf(stats), descriptionCount, generation),
 	);
