@@ -6,8 +6,6 @@ import {
 	type ConnectionQuality,
 	type NotificationData,
 	type PeerInfo,
-	type RaisedHand,
-	type Reaction,
 	type Role,
 	type RoomKind,
 	type Topology,
@@ -22,6 +20,7 @@ import { summarize, type RemoteConnectionStats } from './connectionStats.js';
 import { LocalTracks } from './LocalTracks.js';
 import { LostPaths } from './LostPaths.js';
 import { planRoleChange } from './RoleChange.js';
+import { Stage } from './Stage.js';
 
 export type { CallEvents, CallOptions, ChatEntry, LocalMedia, LostPath, ReactionCounts, RemoteEvent } from './callTypes.js';
 export type { RemoteConnectionStats } from './connectionStats.js';
@@ -48,9 +47,8 @@ export class Call extends Emitter<CallEvents> {
 	readonly #lost = new LostPaths();
 	#role: Role | undefined;
 	#roomKind: RoomKind | undefined;
-	#audience = 0;
-	#hands: RaisedHand[] = [];
-	#handRaised = false;
+	/** A broadcast's audience, raised hands and reactions, and what this role may do about the stage. */
+	readonly stage: Stage;
 	/** What the page's camera and microphone gave this call (it owns the stream), and why not. */
 	readonly #local: LocalTracks;
 	/** Role changes are carried out one at a time, in the order they came. */
@@ -66,6 +64,13 @@ export class Call extends Emitter<CallEvents> {
 		this.#options = options;
 		this.#signaling = new SignalingSession({ url: options.signalingUrl });
 		this.#local = new LocalTracks(options.localMedia, (stream, error) => this.emit('localMedia', stream, error));
+		this.stage = new Stage({
+			signaling: this.#signaling,
+			canManage: () => this.canManage,
+			onAudience: (count) => this.emit('audience', count),
+			onHands: (hands) => this.emit('hands', hands),
+			onReactions: (counts) => this.emit('reactions', counts),
+		});
 		const signaling = this.#signaling;
 		signaling.subscribe('state', (state) => this.emit('signalingState', state));
 		signaling.subscribe('reconnecting', (attempt) => this.emit('reconnecting', attempt));
@@ -112,21 +117,6 @@ export class Call extends Emitter<CallEvents> {
 		return this.#role;
 	}
 
-	/** How many watch a broadcast (its viewers); 0 in a meeting. */
-	get audienceCount(): number {
-		return this.#audience;
-	}
-
-	/** A host of a broadcast: the raised hands, oldest first. */
-	get hands(): readonly RaisedHand[] {
-		return this.#hands;
-	}
-
-	/** This viewer's own hand is up. */
-	get handRaised(): boolean {
-		return this.#handRaised;
-	}
-
 	/** The camera and microphone this call sends, while its role sends and the page could open them. */
 	get localStream(): MediaStream | undefined {
 		return this.#local.stream;
@@ -170,30 +160,9 @@ export class Call extends Emitter<CallEvents> {
 		return { from: this.peerId ?? '', displayName: this.#signaling.joined?.displayName ?? '', text: text.trim(), sentAt, self: true };
 	}
 
-	/** A viewer of a broadcast raises (or lowers) its hand; resolves once the server has it. */
-	async raiseHand(raised: boolean): Promise<void> {
-		await this.#signaling.request(Method.HandRaise, { raised });
-		this.#handRaised = raised;
-	}
-
-	/** A host brings a viewer with its hand up onto the stage. */
-	async promote(peerId: string): Promise<void> {
-		await this.#signaling.request(Method.StagePromote, { peerId });
-	}
-
-	/** A host sends a speaker back to the audience. */
-	async demote(peerId: string): Promise<void> {
-		await this.#signaling.request(Method.StageDemote, { peerId });
-	}
-
 	/** A host removes someone from the room (their session ends with 4008). */
 	async removePeer(peerId: string): Promise<void> {
 		await this.#signaling.request(Method.RoomRemovePeer, { peerId });
-	}
-
-	/** An emoji reaction; everyone sees the room's reactions counted, once a second. */
-	async react(emoji: Reaction): Promise<void> {
-		await this.#signaling.request(Method.Reaction, { emoji });
 	}
 
 	/** A host ends the room for everyone (their sessions end with 4009), then leaves it. */
@@ -223,9 +192,6 @@ export class Call extends Emitter<CallEvents> {
 			this.#media?.setVideoMuted(state.peerId, state.videoMuted);
 			this.#options.onRemote({ type: 'mediaState', ...state });
 		});
-		signaling.subscribe(Notification.Audience, ({ count }) => this.#setAudience(count));
-		signaling.subscribe(Notification.Hands, ({ hands }) => this.#setHands(hands));
-		signaling.subscribe(Notification.Reactions, ({ counts }) => this.emit('reactions', counts));
 		signaling.subscribe(Notification.RoleChanged, (data) => {
 			// What the room says after this waits until the media paths are in their new shape (as at the join).
 			const release = signaling.holdNotifications();
@@ -233,11 +199,6 @@ export class Call extends Emitter<CallEvents> {
 				.then(() => this.#changeRole(data, release))
 				.catch((error: unknown) => console.warn(`role change to ${data.role} failed`, error))
 				.finally(release);
-		});
-		signaling.subscribe('reconnected', (joined) => {
-			this.#setAudience(joined.audience);
-			if (this.canManage) this.#setHands(joined.hands);
-			this.#handRaised = joined.handRaised;
 		});
 
 		// Between the join response and media paths that can take them (the camera may take a while to open),
@@ -254,9 +215,7 @@ export class Call extends Emitter<CallEvents> {
 			});
 			this.#role = joined.role;
 			this.#roomKind = joined.roomKind;
-			this.#audience = joined.audience;
-			this.#hands = joined.hands;
-			this.#handRaised = joined.handRaised;
+			this.stage.joined(joined);
 			for (const peer of joined.peers) {
 				this.#peers.set(peer.peerId, peer);
 				this.#options.onRemote({ type: 'added', peer });
@@ -376,7 +335,7 @@ export class Call extends Emitter<CallEvents> {
 		if (this.#closed || !media) return;
 		const publishing = this.canPublish;
 		this.#role = data.role;
-		if (data.role !== 'viewer') this.#handRaised = false;
+		if (data.role !== 'viewer') this.stage.onStage();
 		const plan = planRoleChange({ publishing, willPublish: this.canPublish, label: media.label, mediaMode: data.mediaMode });
 		this.emit('role', data.role, data.by);
 		if (plan === 'none') return;
@@ -402,17 +361,6 @@ export class Call extends Emitter<CallEvents> {
 			release();
 		}
 		await done;
-	}
-
-	#setAudience(count: number): void {
-		if (count === this.#audience) return;
-		this.#audience = count;
-		this.emit('audience', count);
-	}
-
-	#setHands(hands: RaisedHand[]): void {
-		this.#hands = hands;
-		this.emit('hands', hands);
 	}
 
 	async #report(): Promise<void> {

@@ -137,7 +137,7 @@ export class CallView {
 			...REACTIONS.map((emoji) => {
 				const button = h('button', { type: 'button', 'data-testid': 'reaction', 'data-emoji': emoji, 'aria-label': `React ${emoji}` }, emoji);
 				button.addEventListener('click', () => {
-					this.#call?.react(emoji).catch((error: unknown) => this.setStatus(`Reaction not sent: ${(error as Error).message}`));
+					this.#call?.stage.react(emoji).catch((error: unknown) => this.setStatus(`Reaction not sent: ${(error as Error).message}`));
 				});
 				return button;
 			}),
@@ -219,7 +219,7 @@ export class CallView {
 			call.on('localMedia', (stream, error) => {
 				if (!stream && error) this.setStatus(`You are on stage, without camera and microphone: ${error}`);
 			});
-			this.#showHands([...call.hands]);
+			this.#showHands([...call.stage.hands]);
 		}
 		this.#applyRole();
 		call.on('activeSpeaker', (peerId) => {
@@ -246,7 +246,7 @@ export class CallView {
 		// A broadcast counts its stage (self only when on it) and, apart, its audience.
 		const count = call?.roomKind === 'broadcast' ? call.participantCount - (call.canPublish ? 0 : 1) : (call?.participantCount ?? 1);
 		this.#count.textContent = String(count);
-		this.#audienceCount.textContent = String(call?.audienceCount ?? 0);
+		this.#audienceCount.textContent = String(call?.stage.audienceCount ?? 0);
 	}
 
 	onRemote(event: RemoteEvent): void {
@@ -282,7 +282,7 @@ export class CallView {
 		}
 		this.#selfTile.hidden = broadcast && !sends;
 		this.#raiseHand.hidden = !(broadcast && call.role === 'viewer');
-		this.#setPressed(this.#raiseHand, call.handRaised, call.handRaised ? 'Lower hand' : 'Raise hand');
+		this.#setPressed(this.#raiseHand, call.stage.handRaised, call.stage.handRaised ? 'Lower hand' : 'Raise hand');
 		this.#raiseHand.disabled = false;
 		this.#endRoom.hidden = !(broadcast && call.canManage);
 		this.#hostPanel.hidden = !(broadcast && call.canManage);
@@ -298,7 +298,7 @@ export class CallView {
 		const name = this.#names.get(peerId) ?? 'this speaker';
 		const actions = h('div', { class: 'tile-actions' });
 		if (this.#roles.get(peerId) === 'participant') {
-			actions.append(this.#actionButton('demote', peerId, 'To audience', `Send ${name} back to the audience`, () => call.demote(peerId)));
+			actions.append(this.#actionButton('demote', peerId, 'To audience', `Send ${name} back to the audience`, () => call.stage.demote(peerId)));
 		}
 		actions.append(this.#actionButton('remove', peerId, 'Remove', `Remove ${name} from the call`, () => call.removePeer(peerId)));
 		tile.append(actions);
@@ -330,7 +330,7 @@ export class CallView {
 					'li',
 					{ 'data-testid': 'hand', 'data-peer-id': hand.peerId },
 					h('span', { class: 'name' }, hand.displayName),
-					this.#actionButton('promote', hand.peerId, 'Bring on stage', `Bring ${hand.displayName} on stage`, () => call.promote(hand.peerId)),
+					this.#actionButton('promote', hand.peerId, 'Bring on stage', `Bring ${hand.displayName} on stage`, () => call.stage.promote(hand.peerId)),
 					this.#actionButton('remove', hand.peerId, 'Remove', `Remove ${hand.displayName} from the call`, () => call.removePeer(hand.peerId)),
 				),
 			),
@@ -356,7 +356,7 @@ export class CallView {
 		const raised = this.#raiseHand.getAttribute('aria-pressed') !== 'true';
 		this.#raiseHand.disabled = true;
 		try {
-			await call.raiseHand(raised);
+			await call.stage.raiseHand(raised);
 			this.#setPressed(this.#raiseHand, raised, raised ? 'Lower hand' : 'Raise hand');
 			this.setStatus(raised ? 'Your hand is up: a host may bring you on stage.' : 'Your hand is down.');
 		} catch (error) {
