@@ -1,6 +1,6 @@
 import { Call, type LocalMedia } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
-import { CloseCode, ErrorCode, RoleSchema, type Role } from '../../core/protocol/index.js';
+import { CloseCode, ErrorCode, RoleSchema, SignalingError, type Role } from '../../core/protocol/index.js';
 import { explainClose, explainJoinError, h } from './ui/dom.js';
 import { openMedia, showLobby } from './ui/Lobby.js';
 
@@ -145,7 +145,7 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 			view.setStatus(`In ${roomId}`);
 		}
 	} catch (error) {
-		if (/^TOKEN_/.test((error as { code?: string }).code ?? '')) tokens.forget(roomId);
+		if (error instanceof SignalingError && error.code.startsWith('TOKEN_')) tokens.forget(roomId);
 		view.setStatus(explainJoinError(error));
 	}
 	return call;
@@ -164,12 +164,30 @@ function tokenRole(token: string | undefined): string | undefined {
 	}
 }
 
+/** What this browser lacks to take part in a call, if anything. */
+function missingForCalls(): string | undefined {
+	if (typeof window.RTCPeerConnection !== 'function') return 'WebRTC (RTCPeerConnection)';
+	if (typeof window.WebSocket !== 'function') return 'WebSocket';
+	return undefined;
+}
+
 const room = params.get('room');
 const name = params.get('name');
+const missing = missingForCalls();
 /** The role asked for in the link (`&role=host`): a broadcast grants it without a token. */
 const askedRole = RoleSchema.safeParse(params.get('role')).data;
 const viewer = (tokenRole(tokens.take(room)) ?? askedRole) === 'viewer';
-if (room && name) {
+if (missing) {
+	// A clear answer instead of a blank page or a call that never connects.
+	root.replaceChildren(
+		h(
+			'section',
+			{ class: 'unsupported', role: 'alert', 'data-testid': 'unsupported' },
+			h('h1', {}, 'This browser cannot join calls'),
+			h('p', {}, `It has no ${missing}, which calls need. Open this link in a current Chrome, Edge, Firefox or Safari.`),
+		),
+	);
+} else if (room && name) {
 	void startCall(room, name, askedRole, () => openMedia());
 } else {
 	void showLobby(root, { ...(room ? { roomId: room } : {}), media: !viewer }).then(async ({ roomId, displayName, stream }) => {
