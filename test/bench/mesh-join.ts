@@ -1,29 +1,33 @@
 // npm run bench:mesh-join [-- --runs 5]
 //
-// Time from joining a mesh call to seeing everyone: for rooms of 2 and 3
-// participants, the last to join is timed from the start of its join (page
-// script start, before getUserMedia) to the first rendered frame of every
-// remote tile (requestVideoFrameCallback). Median and spread over the runs.
-// Real Chromium, fake camera from a small Y4M clip, server on loopback.
+// Time to join: the newcomer of a room of 2 or 3 (the others joined first)
+// is timed from opening the link (the navigation) to the first rendered
+// frame of every remote tile (requestVideoFrameCallback). Measured in the
+// same run, interleaved: the product's mesh; the smallest possible mesh
+// page (baselineMesh.ts: one WebSocket relay, a raw RTCPeerConnection per
+// remote, the same fake camera); and the product's SFU join
+// (MESH_MAX_PEERS=0). Printed as medians and as ratios to the baseline.
+// Real Chromium, fake camera from a small Y4M clip, servers on loopback.
 
 import { parseArgs } from 'node:util';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
 import { joinAll } from '../support/call.js';
-import { startServer } from '../support/serverProcess.js';
+import { startServer, type RunningServer } from '../support/serverProcess.js';
+import { startBaselineServer, type BaselineServer } from './baselineMesh.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Math.max(1, Math.min(20, Number(values.runs)));
 
-async function timeToSeeEveryone(page: Page, remotes: number, timeoutMs = 30_000): Promise<number> {
+/** The latest of the page's first frames of `remotes` remote participants, in ms since its navigation. */
+async function seesEveryone(page: Page, kind: 'product' | 'baseline', remotes: number, timeoutMs = 30_000): Promise<number> {
 	const handle = await page.waitForFunction(
-		(n) => {
-			const t = window.__timing;
-			if (!t) return undefined;
-			const frames = Object.values(t.firstFrameAt);
-			return frames.length >= n ? Math.max(...frames) - t.joinStartedAt : undefined;
+		([which, n]) => {
+			const w = window as unknown as { __timing?: { firstFrameAt: Record<string, number> }; __firstFrameAt?: Record<string, number> };
+			const frames = Object.values((which === 'product' ? w.__timing?.firstFrameAt : w.__firstFrameAt) ?? {});
+			return frames.length >= n ? Math.max(...frames) : undefined;
 		},
-		remotes,
+		[kind, remotes] as const,
 		{ timeout: timeoutMs, polling: 50 },
 	);
 	return (await handle.jsonValue()) as number;
@@ -35,31 +39,68 @@ function median(values: number[]): number {
 	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-async function main(): Promise<void> {
-	const server = await startServer();
-	const browser = await launchBrowser();
-	const results: Record<string, number[]> = {};
+async function product(browser: Browser, server: RunningServer, size: number, room: string): Promise<number> {
+	const context = await browser.newContext();
 	try {
-		for (const size of [2, 3]) {
-			results[size] = [];
-			for (let run = 0; run < RUNS; run++) {
-				const context = await browser.newContext();
-				const names = Array.from({ length: size }, (_, i) => `P${i}`);
-				const pages = await joinAll(context, server.url, `bench-join-${size}-${run}`, names);
-				const newcomer = pages[pages.length - 1] as Page;
-				(results[size] as number[]).push(await timeToSeeEveryone(newcomer, size - 1));
-				await context.close();
+		await joinAll(context, server.url, room, Array.from({ length: size - 1 }, (_, i) => `P${i}`));
+		const newcomer = await context.newPage();
+		await newcomer.goto(`${server.url}/?room=${room}&name=New`);
+		return await seesEveryone(newcomer, 'product', size - 1);
+	} finally {
+		await context.close();
+	}
+}
+
+async function baseline(browser: Browser, server: BaselineServer, size: number, room: string): Promise<number> {
+	const context = await browser.newContext();
+	try {
+		for (let i = 0; i < size - 1; i++) {
+			const page = await context.newPage();
+			await page.goto(`${server.url}/?room=${room}`);
+			await page.waitForFunction(() => (window as unknown as { __ready?: boolean }).__ready === true);
+		}
+		const newcomer = await context.newPage();
+		await newcomer.goto(`${server.url}/?room=${room}`);
+		return await seesEveryone(newcomer, 'baseline', size - 1);
+	} finally {
+		await context.close();
+	}
+}
+
+async function main(): Promise<void> {
+	const mesh = await startServer();
+	const sfu = await startServer({ MESH_MAX_PEERS: '0' });
+	const bare = await startBaselineServer();
+	const browser = await launchBrowser();
+	const rows: Array<{ label: string; size: number; product: number[]; baseline: number[] }> = [
+		{ label: 'mesh', size: 2, product: [], baseline: [] },
+		{ label: 'mesh', size: 3, product: [], baseline: [] },
+		{ label: 'sfu (MESH_MAX_PEERS=0)', size: 2, product: [], baseline: [] },
+	];
+	try {
+		for (let run = 0; run < RUNS; run++) {
+			for (const row of rows) {
+				const server = row.label === 'mesh' ? mesh : sfu;
+				const room = `bench-join-${row.label === 'mesh' ? 'm' : 's'}${row.size}-${run}`;
+				// Interleaved, the order alternating run by run: neither side always goes first on a warm machine.
+				const measure = [() => product(browser, server, row.size, room), () => baseline(browser, bare, row.size, `${room}-b`)];
+				if (run % 2 === 1) measure.reverse();
+				const [first, second] = [await (measure[0] as () => Promise<number>)(), await (measure[1] as () => Promise<number>)()];
+				const [p, b] = run % 2 === 1 ? [second, first] : [first, second];
+				row.product.push(p);
+				row.baseline.push(b);
 			}
 		}
 	} finally {
 		await browser.close();
-		await server.stop();
+		await Promise.all([mesh.stop(), sfu.stop(), bare.close()]);
 	}
-	console.log('mesh join -> first rendered frame of every remote (newcomer), ms');
-	console.log('participants | median | min | max | runs');
-	for (const [size, times] of Object.entries(results)) {
+	console.log('join: opening the link -> first rendered frame of every remote (the newcomer), ms; baseline: the smallest possible mesh page, same run');
+	console.log('join | participants | product median (min-max) | baseline median (min-max) | ratio (medians) | product runs | baseline runs');
+	for (const row of rows) {
+		const range = (v: number[]) => `${median(v).toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`;
 		console.log(
-			`${size} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${times.map((t) => t.toFixed(0)).join(', ')}`,
+			`${row.label} | ${row.size} | ${range(row.product)} | ${range(row.baseline)} | ${(median(row.product) / median(row.baseline)).toFixed(2)} | ${row.product.map((t) => t.toFixed(0)).join(', ')} | ${row.baseline.map((t) => t.toFixed(0)).join(', ')}`,
 		);
 	}
 }
