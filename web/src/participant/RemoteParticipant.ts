@@ -97,10 +97,6 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
 		return this.#display.shown?.path;
 	}
 
-	get display(): Readonly<DisplayState> {
-		return this.#display;
-	}
-
 	/** The newest mesh connection's generation (-1 before any). */
 	get generation(): number {
 		return this.#generation;

@@ -44,8 +44,6 @@ export type RepairState =
 	| { phase: 'gaveUp'; since: number }
 	| { phase: 'closed' };
 
-export type RepairPhase = RepairState['phase'];
-
 export type RepairInput =
 	| { type: 'connected'; now: number }
 	| { type: 'disconnected'; now: number }

@@ -44,10 +44,6 @@ export class SfuConsumers {
 		);
 	}
 
-	get peerIds(): string[] {
-		return [...this.#streams.keys()];
-	}
-
 	/** A participant left: forget their consumers and stream. */
 	removePeer(peerId: string): void {
 		for (const [id, entry] of this.#consumers) if (entry.peerId === peerId) this.closeConsumer(id);

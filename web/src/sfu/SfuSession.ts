@@ -114,10 +114,6 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 		return this.#state;
 	}
 
-	get remotePeerIds(): string[] {
-		return this.#consumers.peerIds;
-	}
-
 	/** ICE restarts and rebuilds of this session so far. */
 	get generation(): number {
 		return this.#repair?.generation ?? 0;
