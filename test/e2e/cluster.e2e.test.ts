@@ -19,6 +19,62 @@ import { startServer, type RunningServer } from '../support/serverProcess.js';
 const HEARTBEAT_MS = 300;
 const TTL_MS = 1500;
 
+/** Each node's mediasoup port range: no two transports share a port, and a page's server port tells which node its media comes from. */
+const PORT_SPAN = 500;
+
+/** One built server process on `redis`, with its own mediasoup port range; resume grace long enough to outlast an outage test. */
+function startClusterNode(redis: RunningRedis, nodeId: string, minPort: number, env: Record<string, string> = {}): Promise<RunningServer> {
+	return startServer({
+		REDIS_URL: redis.url,
+		NODE_ID: nodeId,
+		CLUSTER_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+		CLUSTER_NODE_TTL_MS: String(TTL_MS),
+		MEDIASOUP_NUM_WORKERS: '1',
+		MEDIASOUP_MIN_PORT: String(minPort),
+		MEDIASOUP_MAX_PORT: String(minPort + PORT_SPAN - 1),
+		RESUME_GRACE_MS: '30000',
+		...env,
+	});
+}
+
+/**
+ * A page's signaling socket, as a load balancer in front of the nodes would
+ * place it: to the node the page asked for until `to` names another, then
+ * (a reconnect after its node died) proxied to that one.
+ */
+function balancer(): { to: string | undefined; install(context: BrowserContext): Promise<void> } {
+	const state = {
+		to: undefined as string | undefined,
+		async install(context: BrowserContext) {
+			await context.routeWebSocket(/\/ws$/, (route: WebSocketRoute) => {
+				if (state.to === undefined) {
+					route.connectToServer();
+					return;
+				}
+				const upstream = new WebSocket(state.to);
+				const pending: Array<string | Buffer> = [];
+				route.onMessage((message) => (upstream.readyState === WebSocket.OPEN ? upstream.send(message) : pending.push(message)));
+				route.onClose((code, reason) => {
+					try {
+						upstream.close(code, reason);
+					} catch {
+						upstream.close(); // a code a client may not send (1005, 1006): close without one
+					}
+				});
+				upstream.on('open', () => {
+					for (const message of pending.splice(0)) upstream.send(message);
+				});
+				upstream.on('message', (data, isBinary) => route.send(isBinary ? (data as Buffer) : data.toString()));
+				const closePage = (code: number, reason: string) => void route.close({ code, reason }).catch(() => undefined);
+				upstream.on('close', (code, reason) => closePage(code, reason.toString()));
+				upstream.on('error', () => closePage(1011, 'upstream failed'));
+			});
+		},
+	};
+	return state;
+}
+
+
 describe('a call across two nodes on Redis, in real Chromium (MESH_MAX_PEERS=2)', () => {
 	let redis: RunningRedis;
 	let directory: Redis;
@@ -27,20 +83,8 @@ describe('a call across two nodes on Redis, in real Chromium (MESH_MAX_PEERS=2)'
 	let browser: Browser;
 	const contexts: BrowserContext[] = [];
 
-	/** One built server process on this Redis; each node its own mediasoup port range, so no two transports can share a port. */
-	const startNode = (nodeId: string, minPort: number) =>
-		startServer({
-			REDIS_URL: redis.url,
-			NODE_ID: nodeId,
-			CLUSTER_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
-			CLUSTER_NODE_TTL_MS: String(TTL_MS),
-			MEDIASOUP_NUM_WORKERS: '1',
-			MEDIASOUP_MIN_PORT: String(minPort),
-			MEDIASOUP_MAX_PORT: String(minPort + 499),
-			MESH_MAX_PEERS: '2',
-			// Long enough that a peer whose node died stays in the room for the whole outage test.
-			RESUME_GRACE_MS: '30000',
-		});
+	/** A node of this test: rooms stay on the mesh up to two participants. */
+	const startNode = (nodeId: string, minPort: number) => startClusterNode(redis, nodeId, minPort, { MESH_MAX_PEERS: '2' });
 
 	/**
 	 * One browser window per participant (Chromium paints only the front tab
@@ -54,42 +98,6 @@ describe('a call across two nodes on Redis, in real Chromium (MESH_MAX_PEERS=2)'
 		return page;
 	}
 
-	/**
-	 * Bob's signaling socket, as a load balancer in front of the nodes would
-	 * place it: to the node the page asked for until `to` names another, then
-	 * (a reconnect after its node died) proxied to that one.
-	 */
-	function balancer(): { to: string | undefined; install(context: BrowserContext): Promise<void> } {
-		const state = {
-			to: undefined as string | undefined,
-			async install(context: BrowserContext) {
-				await context.routeWebSocket(/\/ws$/, (route: WebSocketRoute) => {
-					if (state.to === undefined) {
-						route.connectToServer();
-						return;
-					}
-					const upstream = new WebSocket(state.to);
-					const pending: Array<string | Buffer> = [];
-					route.onMessage((message) => (upstream.readyState === WebSocket.OPEN ? upstream.send(message) : pending.push(message)));
-					route.onClose((code, reason) => {
-						try {
-							upstream.close(code, reason);
-						} catch {
-							upstream.close(); // a code a client may not send (1005, 1006): close without one
-						}
-					});
-					upstream.on('open', () => {
-						for (const message of pending.splice(0)) upstream.send(message);
-					});
-					upstream.on('message', (data, isBinary) => route.send(isBinary ? (data as Buffer) : data.toString()));
-					const closePage = (code: number, reason: string) => void route.close({ code, reason }).catch(() => undefined);
-					upstream.on('close', (code, reason) => closePage(code, reason.toString()));
-					upstream.on('error', () => closePage(1011, 'upstream failed'));
-				});
-			},
-		};
-		return state;
-	}
 
 	const badge = (page: Page) => page.locator('[data-testid=topology]').textContent();
 	const owner = (roomId: string) => directory.get(`se:room:${roomId}`);
@@ -276,20 +284,8 @@ describe("a broadcast across two nodes on Redis, in real Chromium: the stage on 
 	const contexts: BrowserContext[] = [];
 	/** Each node's mediasoup ports: a page's server port tells which node its media comes from. */
 	const PORTS = { a: 44000, b: 44500, d: 45000 } as const;
-	const PORT_SPAN = 500;
 
-	const startNode = (nodeId: string, minPort: number) =>
-		startServer({
-			REDIS_URL: redis.url,
-			NODE_ID: nodeId,
-			CLUSTER_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
-			CLUSTER_NODE_TTL_MS: String(TTL_MS),
-			MEDIASOUP_NUM_WORKERS: '1',
-			MEDIASOUP_MIN_PORT: String(minPort),
-			MEDIASOUP_MAX_PORT: String(minPort + PORT_SPAN - 1),
-			// Long enough that a viewer whose node died keeps its place for the whole outage.
-			RESUME_GRACE_MS: '30000',
-		});
+	const startNode = (nodeId: string, minPort: number) => startClusterNode(redis, nodeId, minPort);
 
 	const fromNode = (minPort: number) => (ports: number[]) => ports.length === 1 && (ports[0] as number) >= minPort && (ports[0] as number) < minPort + PORT_SPAN;
 
@@ -347,38 +343,6 @@ describe("a broadcast across two nodes on Redis, in real Chromium: the stage on 
 		await expect.poll(() => framesFrom(page, peerId)).toBeGreaterThan(seen + 10);
 	}
 
-	/** A viewer's signaling socket as a load balancer would place it: to the node the page asked for until `to` names another. */
-	function balancer(): { to: string | undefined; install(context: BrowserContext): Promise<void> } {
-		const state = {
-			to: undefined as string | undefined,
-			async install(context: BrowserContext) {
-				await context.routeWebSocket(/\/ws$/, (route: WebSocketRoute) => {
-					if (state.to === undefined) {
-						route.connectToServer();
-						return;
-					}
-					const upstream = new WebSocket(state.to);
-					const pending: Array<string | Buffer> = [];
-					route.onMessage((message) => (upstream.readyState === WebSocket.OPEN ? upstream.send(message) : pending.push(message)));
-					route.onClose((code, reason) => {
-						try {
-							upstream.close(code, reason);
-						} catch {
-							upstream.close();
-						}
-					});
-					upstream.on('open', () => {
-						for (const message of pending.splice(0)) upstream.send(message);
-					});
-					upstream.on('message', (data, isBinary) => route.send(isBinary ? (data as Buffer) : data.toString()));
-					const closePage = (code: number, reason: string) => void route.close({ code, reason }).catch(() => undefined);
-					upstream.on('close', (code, reason) => closePage(code, reason.toString()));
-					upstream.on('error', () => closePage(1011, 'upstream failed'));
-				});
-			},
-		};
-		return state;
-	}
 
 	beforeAll(async () => {
 		redis = await startRedis();
