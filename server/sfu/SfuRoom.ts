@@ -199,13 +199,7 @@ export class SfuRoom {
 		let silent = false;
 		producer.on('score', (scores: types.ProducerScore[]) => {
 			const live = scores.some((s) => s.score > 0);
-			if (live && silent) {
-				for (const peer of this.#peers.values()) {
-					for (const consumer of peer.consumers.values()) {
-						if (consumer.producerId === producer.id && !consumer.closed) void consumer.requestKeyFrame().catch(() => undefined);
-					}
-				}
-			}
+			if (live && silent) this.#requestKeyFrames((_, consumer) => consumer.producerId === producer.id);
 			silent = !live;
 		});
 	}
@@ -219,10 +213,14 @@ export class SfuRoom {
 		const peer = this.#peers.get(peerId);
 		if (!peer) return;
 		const video = new Set([...peer.producers.values()].filter((p) => p.kind === 'video').map((p) => p.id));
-		for (const other of this.#peers.values()) {
-			for (const consumer of other.consumers.values()) {
-				if (consumer.kind !== 'video' || consumer.closed) continue;
-				if (other === peer || video.has(consumer.producerId)) void consumer.requestKeyFrame().catch(() => undefined);
+		this.#requestKeyFrames((holder, consumer) => holder === peer || video.has(consumer.producerId));
+	}
+
+	/** A key frame for every open video consumer in the room that `which` picks (by the peer that holds it). */
+	#requestKeyFrames(which: (holder: SfuPeer, consumer: types.Consumer) => boolean): void {
+		for (const holder of this.#peers.values()) {
+			for (const consumer of holder.consumers.values()) {
+				if (consumer.kind === 'video' && !consumer.closed && which(holder, consumer)) void consumer.requestKeyFrame().catch(() => undefined);
 			}
 		}
 	}
