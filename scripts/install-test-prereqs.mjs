@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 // Installs what the test suites need from Debian's packages when missing:
-// chromium and firefox-esr (browser e2e), coturn (TURN tests), redis-server
-// (several nodes on Redis), and iproute2 and nftables (network namespaces:
-// Firefox's tests run in them, and the repair e2e cuts their links). Never
-// downloads a browser.
+// chromium (browser e2e), coturn (TURN tests), redis-server (several nodes
+// on Redis), and iproute2 and nftables (network namespaces whose links the
+// repair e2e cuts). Never downloads a browser.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const needed = [
 	{ bin: '/usr/bin/chromium', pkg: 'chromium' },
-	{ bin: '/usr/bin/firefox-esr', pkg: 'firefox-esr' },
 	{ bin: '/usr/bin/turnserver', pkg: 'coturn' },
 	{ bin: '/usr/bin/redis-server', pkg: 'redis-server' },
 	{ bin: '/usr/sbin/ip', pkg: 'iproute2' },
