@@ -98,6 +98,11 @@ export class Call extends Emitter<CallEvents> {
 		return this.#media?.mode;
 	}
 
+	/** The mediasoup-client handler this browser uses on the SFU (`device.handlerName`), once it loaded. */
+	get sfuHandlerName(): string | undefined {
+		return this.#media?.sfuHandlerName;
+	}
+
 	/** What the topology badge shows: `mesh`, `sfu`, or `migrating` while a migration is in flight. */
 	get topology(): TopologyLabel | undefined {
 		return this.#media?.label;

@@ -179,6 +179,11 @@ export class MediaPaths extends Emitter<MediaPathsEvents> {
 		return this.#migration.mode;
 	}
 
+	/** The mediasoup-client handler this browser uses on the SFU, once it loaded. */
+	get sfuHandlerName(): string | undefined {
+		return this.#sfuPath.handlerName;
+	}
+
 	get label(): TopologyLabel {
 		return this.#migration.label;
 	}

@@ -34,6 +34,7 @@ export class SfuPath {
 	#device: Promise<Device> | undefined;
 	#preloadTimer: ReturnType<typeof setTimeout> | undefined;
 	#disposed = false;
+	#handlerName: string | undefined;
 	/** Counts close()s: a retry scheduled before one is not for the path after it. */
 	#closes = 0;
 
@@ -43,6 +44,11 @@ export class SfuPath {
 
 	get session(): SfuSession | undefined {
 		return this.#session;
+	}
+
+	/** Which mediasoup-client handler this browser got (e.g. `Chrome111`, `Firefox120`), once the Device loaded. */
+	get handlerName(): string | undefined {
+		return this.#handlerName;
 	}
 
 	/** Loads the Device after `delayMs` (the call settles first); a failure is retried at the next build. */
@@ -121,10 +127,16 @@ export class SfuPath {
 	#device$(): Promise<Device> {
 		const device =
 			this.#device ??
-			loadDevice(this.#options.signaling).catch((error: unknown) => {
-				this.#device = undefined;
-				throw error;
-			});
+			loadDevice(this.#options.signaling).then(
+				(loaded) => {
+					this.#handlerName = loaded.handlerName;
+					return loaded;
+				},
+				(error: unknown) => {
+					this.#device = undefined;
+					throw error;
+				},
+			);
 		this.#device = device;
 		return device;
 	}
