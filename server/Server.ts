@@ -1,5 +1,6 @@
 import { createServer, type Server as NodeHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../core/config/index.js';
@@ -18,6 +19,7 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics/Metrics.js';
 import { SfuRooms } from './sfu/SfuRooms.js';
 import { SfuStats } from './sfu/SfuStats.js';
+import { resolveListenIps, resolvePipeListenIp, type ListenIp } from './sfu/listenIps.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
 import { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
@@ -39,6 +41,8 @@ export interface ServerOptions {
 export class Server {
 	readonly config: ServerConfig;
 	readonly workers: WorkerPool;
+	/** Where the WebRTC transports listen: `mediasoup.listenIp` resolved at start (`auto`: loopback and the machine's IPv4 addresses). */
+	readonly listenIps: readonly ListenIp[];
 	readonly rooms: RoomRegistry;
 	readonly sfuRooms: SfuRooms;
 	readonly tokens: AccessTokens;
@@ -59,8 +63,9 @@ export class Server {
 	readonly #startedAt = Date.now();
 	#closing: Promise<void> | undefined;
 
-	private constructor(config: ServerConfig, logger: Logger, workers: WorkerPool, cluster: ClusterNode | undefined, options: ServerOptions) {
+	private constructor(config: ServerConfig, logger: Logger, workers: WorkerPool, cluster: ClusterNode | undefined, listenIps: readonly ListenIp[], options: ServerOptions) {
 		this.config = config;
+		this.listenIps = listenIps;
 		this.cluster = cluster;
 		this.#relay = cluster ? new Relay(cluster, logger) : undefined;
 		this.#logger = logger;
@@ -70,7 +75,7 @@ export class Server {
 		this.sfuRooms = new SfuRooms({
 			pool: workers,
 			sfu: config.sfu,
-			mediasoup: config.mediasoup,
+			listenIps,
 			logger,
 			onTransportState: (layer, state) => this.metrics.sfuTransportStates.inc({ layer, state }),
 		});
@@ -170,6 +175,7 @@ export class Server {
 				pool: workers,
 				sfu: config.sfu,
 				mediasoup: config.mediasoup,
+				listenIps,
 				cluster: config.cluster,
 				broadcast: config.broadcast,
 				resumeGraceMs: config.signaling.resumeGraceMs,
@@ -227,7 +233,13 @@ export class Server {
 			await cluster?.close();
 			throw error;
 		}
-		const server = new Server(config, logger, workers, cluster, options);
+		const listenIps = resolveListenIps(config.mediasoup, networkInterfaces());
+		const named = (l: ListenIp) => (l.announcedIp ? `${l.ip} (announced as ${l.announcedIp})` : l.ip);
+		logger.info(
+			{ listenIp: config.mediasoup.listenIp, listenIps, ...(cluster ? { pipeListenIp: resolvePipeListenIp(config.cluster, config.mediasoup) } : {}) },
+			`mediasoup WebRTC transports listen on ${listenIps.map(named).join(', ')}`,
+		);
+		const server = new Server(config, logger, workers, cluster, listenIps, options);
 		try {
 			await listen(server.#http, config.port, config.host);
 			if (server.#metricsHttp && config.metrics.port !== undefined) await listen(server.#metricsHttp, config.metrics.port, config.metrics.host);

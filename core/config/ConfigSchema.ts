@@ -17,15 +17,29 @@ export const MediasoupConfigSchema = z
 		/** UDP/TCP port range for WebRTC transports. */
 		rtcMinPort: port.min(1).default(40000),
 		rtcMaxPort: port.min(1).default(49999),
-		/** Local IP the transports bind to. */
-		listenIp: z.string().min(1).default('127.0.0.1'),
-		/** Public IP announced in ICE candidates when listenIp is not reachable (NAT, 0.0.0.0). */
+		/**
+		 * The address the WebRTC transports listen on. `auto`: 127.0.0.1 plus
+		 * every non-internal IPv4 address of the machine, each announced as
+		 * itself, resolved at start (server/sfu/listenIps.ts): a browser on the
+		 * same machine reaches the SFU over loopback or, Firefox (no loopback
+		 * ICE candidates), over the machine's own address. An explicit address
+		 * is used alone, with announcedIp.
+		 */
+		listenIp: z
+			.string()
+			.refine((v) => v === 'auto' || z.ipv4().safeParse(v).success || z.ipv6().safeParse(v).success, 'an IPv4 or IPv6 address, or "auto"')
+			.default('auto'),
+		/** Public IP announced in ICE candidates when listenIp is not reachable (NAT, 0.0.0.0). Needs an explicit listenIp. */
 		announcedIp: z.string().min(1).optional(),
 		logLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
 	})
 	.refine((c) => c.rtcMinPort <= c.rtcMaxPort, {
 		message: 'rtcMinPort must not exceed rtcMaxPort',
 		path: ['rtcMinPort'],
+	})
+	.refine((c) => c.announcedIp === undefined || c.listenIp !== 'auto', {
+		message: 'needs an explicit listenIp (MEDIASOUP_LISTEN_IP): with "auto" each address is announced as itself',
+		path: ['announcedIp'],
 	});
 
 export const TurnConfigSchema = z
@@ -233,7 +247,7 @@ export const ClusterConfigSchema = z.object({
 	heartbeatIntervalMs: z.number().int().min(100).max(60_000).default(2000),
 	/** A node (and its rooms) whose heartbeat is older than this is gone: its rooms may be claimed again. */
 	nodeTtlMs: z.number().int().min(300).max(600_000).default(6000),
-	/** Where this node's pipe transports (a broadcast's stage piped between nodes) listen; unset: mediasoup.listenIp. */
+	/** Where this node's pipe transports (a broadcast's stage piped between nodes) listen; unset: mediasoup.listenIp, or 127.0.0.1 when that is `auto`. */
 	pipeListenIp: z.string().min(1).optional(),
 	/** The address other nodes reach those pipes at (a private network's address, not the public one behind NAT); unset: mediasoup.announcedIp, else the listen address. */
 	pipeAnnouncedIp: z.string().min(1).optional(),

@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { BroadcastConfig, ClusterConfig, MediasoupConfig, SfuConfig } from '../../core/config/index.js';
 import { CloseCode, ErrorCode, Method, Notification, SignalingError, encodeNotification, type TypedRequest } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
+import type { ListenIp } from '../sfu/listenIps.js';
 import { SfuRoom } from '../sfu/SfuRoom.js';
 import type { WorkerPool } from '../sfu/WorkerPool.js';
 import type { ClusterNode } from './ClusterNode.js';
@@ -9,6 +10,19 @@ import { PIPE, connectPipe, createPipe, parsePipeMessage, pipeAddress, type Pipe
 
 /** How long the edge waits for the room's node to answer an attach. */
 const ATTACH_TIMEOUT_MS = 5000;
+
+export interface EdgeMediaOptions {
+	pool: WorkerPool;
+	sfu: SfuConfig;
+	/** Where the pipe transports listen (with `cluster`: resolvePipeListenIp). */
+	mediasoup: MediasoupConfig;
+	/** Where the viewers' WebRTC transports listen (resolveListenIps). */
+	listenIps: readonly ListenIp[];
+	cluster: ClusterConfig;
+	broadcast: BroadcastConfig;
+	resumeGraceMs: number;
+	logger: Logger;
+}
 
 /** A viewer whose socket is on this node while its room is on another: its receive side is served here. */
 export interface EdgeViewer {
@@ -57,11 +71,11 @@ interface EdgeRoom {
  */
 export class EdgeMedia {
 	readonly #cluster: ClusterNode;
-	readonly #options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; cluster: ClusterConfig; broadcast: BroadcastConfig; resumeGraceMs: number; logger: Logger };
+	readonly #options: EdgeMediaOptions;
 	readonly #logger: Logger;
 	readonly #rooms = new Map<string, EdgeRoom>();
 
-	constructor(cluster: ClusterNode, options: { pool: WorkerPool; sfu: SfuConfig; mediasoup: MediasoupConfig; cluster: ClusterConfig; broadcast: BroadcastConfig; resumeGraceMs: number; logger: Logger }) {
+	constructor(cluster: ClusterNode, options: EdgeMediaOptions) {
 		this.#cluster = cluster;
 		this.#options = options;
 		this.#logger = options.logger.child({ module: 'EdgeMedia' });
@@ -119,7 +133,7 @@ export class EdgeMedia {
 				kind: 'broadcast',
 				pool: this.#options.pool,
 				sfu: this.#options.sfu,
-				mediasoup: this.#options.mediasoup,
+				listenIps: this.#options.listenIps,
 				logger: this.#options.logger,
 				notify: (peerId, method, data) => this.#notify(room, peerId, method, data),
 			}),

@@ -1,6 +1,7 @@
 import type { types } from 'mediasoup';
 import type { ClusterConfig, MediasoupConfig } from '../../core/config/index.js';
 import type { MediaSource } from '../../core/protocol/index.js';
+import { resolvePipeListenIp } from '../sfu/listenIps.js';
 
 /**
  * The messages that pipe a broadcast's stage from the room's node (the
@@ -43,11 +44,9 @@ export function parsePipeMessage(body: string): PipeMessage | undefined {
 	}
 }
 
-/** A pipe transport on `router` as this node makes them: RTX on, at its pipe address, SRTP when configured. */
+/** A pipe transport on `router` as this node makes them: RTX on, at its pipe address (resolvePipeListenIp), SRTP when configured. */
 export function createPipe(router: types.Router, cluster: ClusterConfig, mediasoup: MediasoupConfig): Promise<types.PipeTransport> {
-	const ip = cluster.pipeListenIp ?? mediasoup.listenIp;
-	const announcedIp = cluster.pipeAnnouncedIp ?? mediasoup.announcedIp;
-	return router.createPipeTransport({ listenIp: { ip, ...(announcedIp ? { announcedIp } : {}) }, enableRtx: true, enableSrtp: cluster.pipeSrtp });
+	return router.createPipeTransport({ listenIp: resolvePipeListenIp(cluster, mediasoup), enableRtx: true, enableSrtp: cluster.pipeSrtp });
 }
 
 /** What the other end needs to connect to `pipe`. */

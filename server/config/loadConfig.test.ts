@@ -38,6 +38,13 @@ describe('loadConfig()', () => {
 		expect(config.mediasoup.announcedIp).toBe('203.0.113.7');
 	});
 
+	it('mediasoup listens on `auto` unless MEDIASOUP_LISTEN_IP names an address; an announced address needs one', () => {
+		expect(loadConfig({}).mediasoup.listenIp).toBe('auto');
+		expect(loadConfig({ MEDIASOUP_LISTEN_IP: '127.0.0.1' }).mediasoup.listenIp).toBe('127.0.0.1');
+		expect(() => loadConfig({ MEDIASOUP_ANNOUNCED_IP: '203.0.113.7' })).toThrow(/mediasoup\.announcedIp.*explicit listenIp.*MEDIASOUP_ANNOUNCED_IP/);
+		expect(keyOf(() => loadConfig({ MEDIASOUP_LISTEN_IP: 'localhost' }))).toBe('mediasoup.listenIp');
+	});
+
 	it('names the env variable when it is not an integer', () => {
 		expect(keyOf(() => loadConfig({ MEDIASOUP_NUM_WORKERS: 'many' }))).toBe('MEDIASOUP_NUM_WORKERS');
 	});

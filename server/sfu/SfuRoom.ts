@@ -1,6 +1,6 @@
 import { AwaitQueue } from 'awaitqueue';
 import type { types } from 'mediasoup';
-import type { MediasoupConfig, SfuConfig } from '../../core/config/index.js';
+import type { SfuConfig } from '../../core/config/index.js';
 import {
 	ErrorCode,
 	Notification,
@@ -12,6 +12,7 @@ import {
 	type ResponseData,
 } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
+import type { ListenIp } from './listenIps.js';
 import { noSfuError, SfuPeer } from './SfuPeer.js';
 import type { WorkerPool } from './WorkerPool.js';
 
@@ -63,7 +64,7 @@ export class SfuRoom {
 	readonly kind: RoomKind;
 	readonly #pool: WorkerPool;
 	readonly #sfu: SfuConfig;
-	readonly #mediasoup: MediasoupConfig;
+	readonly #listenIps: readonly ListenIp[];
 	readonly #notify: SfuNotify;
 	readonly #onTransportState: TransportStateListener;
 	readonly #logger: Logger;
@@ -86,7 +87,8 @@ export class SfuRoom {
 		kind?: RoomKind;
 		pool: WorkerPool;
 		sfu: SfuConfig;
-		mediasoup: MediasoupConfig;
+		/** Where its WebRTC transports listen (resolveListenIps). */
+		listenIps: readonly ListenIp[];
 		notify: SfuNotify;
 		logger: Logger;
 		onTransportState?: TransportStateListener;
@@ -95,7 +97,7 @@ export class SfuRoom {
 		this.kind = options.kind ?? 'meeting';
 		this.#pool = options.pool;
 		this.#sfu = options.sfu;
-		this.#mediasoup = options.mediasoup;
+		this.#listenIps = options.listenIps;
 		this.#notify = options.notify;
 		this.#onTransportState = options.onTransportState ?? (() => undefined);
 		this.#logger = options.logger.child({ module: 'SfuRoom', roomId: options.roomId });
@@ -133,7 +135,7 @@ export class SfuRoom {
 		}
 		const transport: types.WebRtcTransport = await sfuCall('createTransport', () =>
 			peer.router.createWebRtcTransport({
-				listenIps: [{ ip: this.#mediasoup.listenIp, ...(this.#mediasoup.announcedIp ? { announcedIp: this.#mediasoup.announcedIp } : {}) }],
+				listenIps: this.#listenIps.map((listenIp) => ({ ...listenIp })),
 				enableUdp: true,
 				enableTcp: true,
 				preferUdp: true,

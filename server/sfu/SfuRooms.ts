@@ -1,7 +1,8 @@
 import type { types } from 'mediasoup';
-import type { MediasoupConfig, SfuConfig } from '../../core/config/index.js';
+import type { SfuConfig } from '../../core/config/index.js';
 import type { RoomKind } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
+import type { ListenIp } from './listenIps.js';
 import { SfuRoom, type SfuNotify, type TransportStateListener } from './SfuRoom.js';
 import type { WorkerPool } from './WorkerPool.js';
 
@@ -9,7 +10,8 @@ import type { WorkerPool } from './WorkerPool.js';
 export interface SfuRoomsOptions {
 	pool: WorkerPool;
 	sfu: SfuConfig;
-	mediasoup: MediasoupConfig;
+	/** Where the WebRTC transports listen (resolveListenIps). */
+	listenIps: readonly ListenIp[];
 	logger: Logger;
 	onTransportState?: TransportStateListener;
 }

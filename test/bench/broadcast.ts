@@ -975,7 +975,7 @@ async function setupProduct(viewerCount: number, workerCount: number, sinks: Sin
 	const config = ServerConfigSchema.parse({
 		port: 0,
 		host: LOOPBACK,
-		mediasoup: { numWorkers: workerCount },
+		mediasoup: { numWorkers: workerCount, listenIp: LOOPBACK },
 		// Every bench client comes from 127.0.0.1.
 		limits: { maxConnectionsPerAddress: viewerCount + 100, maxConnections: Math.max(10_000, viewerCount + 100) },
 	});

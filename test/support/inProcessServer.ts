@@ -4,13 +4,14 @@ import { Server } from '../../server/Server.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-/** A Server in this process on a free loopback port, one mediasoup worker, no web build. */
+/** A Server in this process on a free loopback port, one mediasoup worker listening on loopback, no web build. */
 export async function startInProcessServer(overrides: DeepPartial<ServerConfig> = {}): Promise<Server> {
 	const config = ServerConfigSchema.parse({
 		...overrides,
 		port: 0,
 		host: '127.0.0.1',
-		mediasoup: { numWorkers: 1, ...overrides.mediasoup },
+		// Loopback only (the default, `auto`, would add the machine's own addresses).
+		mediasoup: { numWorkers: 1, listenIp: '127.0.0.1', ...overrides.mediasoup },
 	});
 	return Server.start(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { webRoot: '/nonexistent' });
 }

@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchBrowser } from './browser.js';
+import { launchFirefoxIn, type FirefoxOptions, type NamespacedFirefox } from './firefox.js';
 import { startServer, type RunningServer } from './serverProcess.js';
 
 /**
- * A small test network of Linux network namespaces, for cutting a browser's
- * network for real (issue 15, media path repair):
+ * Linux network namespaces made by the tests, two shapes of them.
+ *
+ * 1. createTestNetwork(): a small test network, for cutting a browser's
+ *    network for real (issue 15, media path repair):
  *
  *                       ┌────────── server namespace (the router) ──────────┐
  *   browser ns 1        │  lo: 198.18.0.1/32  <- the server listens here     │
@@ -33,6 +36,24 @@ import { startServer, type RunningServer } from './serverProcess.js';
  *   route anyway).
  * - The test process stays in the host's namespace: it reads the server's
  *   HTTP API with curl run inside the server namespace (`serverGet`).
+ *
+ * 2. createLaptopNetwork(): one laptop, as a person who runs `npm start` and
+ *    opens the app in Firefox or Chromium on the same machine has it (issue 16):
+ *
+ *   ┌──────────── laptop namespace ─────────────┐   ┌── LAN namespace ──┐
+ *   │ lo 127.0.0.1: the server (HOST 127.0.0.1,  │   │ ip_forward=1, no  │
+ *   │   PORT 8080, its default listen config),   │   │ route beyond: the │
+ *   │   the browsers' pages at 127.0.0.1:8080    │   │ outside answers   │
+ *   │ eth0 198.18.0.2/24  ══════════════════════════ lan0 198.18.0.1/24  │
+ *   │ default via 198.18.0.1                     │   │ "unreachable"     │
+ *   └────────────────────────────────────────────┘   └───────────────────┘
+ *
+ *    Its only non-loopback interface is one end of a veth pair, with a
+ *    default route via the other end, which lives in a second namespace made
+ *    here: nothing reaches the host's network. The default route is what
+ *    Firefox needs to gather ICE candidates at all (it gathers none on
+ *    loopback), and eth0's address is what the server's default listen
+ *    address (`auto`) adds to 127.0.0.1.
  */
 
 const run = promisify(execFile);
@@ -86,7 +107,7 @@ export interface TestNetwork {
 	 * (HOST, MEDIASOUP_LISTEN_IP and PORT preset; `env` may override them). Its
 	 * `url` is SERVER_ORIGIN. Stopped by destroy() if the caller has not.
 	 */
-	startServer(env?: Record<string, string>, timeoutMs?: number): Promise<RunningServer>;
+	startServer(env?: Record<string, string | undefined>, timeoutMs?: number): Promise<RunningServer>;
 	/** Playwright Chromium (launchBrowser's flags) inside a browser namespace, treating SERVER_ORIGIN as secure. Closed by destroy(). */
 	launchBrowser(browser: BrowserNamespace | number): Promise<Browser>;
 	/**
@@ -100,6 +121,37 @@ export interface TestNetwork {
 	/** Removes cut()'s rules (idempotent). */
 	restore(browser: BrowserNamespace | number): Promise<void>;
 	/** GET `SERVER_ORIGIN + path` from inside the server namespace (curl, 5 s bound); rejects on HTTP >= 400. */
+	serverGet(path: string): Promise<string>;
+	/** Closes the browsers, stops the servers, kills what is left in the namespaces, deletes them. Idempotent; never throws. */
+	destroy(): Promise<void>;
+}
+
+/** The laptop's LAN address (its eth0): the server's `auto` listen address adds it to 127.0.0.1. */
+export const LAPTOP_ADDRESS = '198.18.0.2';
+/** The other end of the laptop's veth pair (in the LAN namespace): the laptop's default gateway. */
+export const LAPTOP_GATEWAY = '198.18.0.1';
+/** What a laptop's pages load: loopback, a secure context for every browser (getUserMedia needs one). */
+export const LAPTOP_ORIGIN = `http://127.0.0.1:${SERVER_PORT}`;
+
+export interface LaptopNetwork {
+	/** Unique per network: `se-e2e-<pid>-<n>`. */
+	readonly id: string;
+	/** The laptop namespace: the server and the browsers run here. */
+	readonly namespace: string;
+	/** The LAN namespace holding the other end of the laptop's veth pair. */
+	readonly lanNamespace: string;
+	/**
+	 * The built server inside the laptop namespace on 127.0.0.1:SERVER_PORT,
+	 * with the server's default listen config (MEDIASOUP_LISTEN_IP unset:
+	 * `auto`); `env` may add to it. Its `url` is LAPTOP_ORIGIN. Stopped by
+	 * destroy() if the caller has not.
+	 */
+	startServer(env?: Record<string, string | undefined>, timeoutMs?: number): Promise<RunningServer>;
+	/** Playwright Chromium (launchBrowser's flags) inside the laptop namespace. Closed by destroy(). */
+	launchChromium(): Promise<Browser>;
+	/** Debian's Firefox ESR inside the laptop namespace (test/support/firefox.ts). Closed by destroy(). */
+	launchFirefox(options?: FirefoxOptions): Promise<NamespacedFirefox>;
+	/** GET `LAPTOP_ORIGIN + path` from inside the laptop namespace (curl, 5 s bound); rejects on HTTP >= 400. */
 	serverGet(path: string): Promise<string>;
 	/** Closes the browsers, stops the servers, kills what is left in the namespaces, deletes them. Idempotent; never throws. */
 	destroy(): Promise<void>;
@@ -179,6 +231,118 @@ export function sweepStaleNetworks(): void {
 	}
 }
 
+/** `promise`, or undefined once `ms` passed (what it was doing is left to the namespace's deletion). */
+function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const late = new Promise<undefined>((resolve) => {
+		timer = setTimeout(() => resolve(undefined), ms);
+	});
+	return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Waits (at most 5 s) until `device` in `ns` is operationally up: it has a carrier, so it is "running". */
+async function waitForCarrier(ns: string, device: string): Promise<void> {
+	let state = '';
+	for (let attempt = 0; attempt < 50; attempt++) {
+		state = /\bstate (\S+)/.exec((await run('ip', ['-n', ns, '-o', 'link', 'show', device], { timeout: 10_000 })).stdout)?.[1] ?? '?';
+		if (state === 'UP') return;
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	throw new Error(`${device} in ${ns} is not up after 5 s (state ${state})`);
+}
+
+/**
+ * The namespaces of one network, its temp dir, and what the tests run in
+ * them (servers, browsers): what both network shapes share. destroy()
+ * undoes all of it; a process exit deletes the namespaces too, and the next
+ * run sweeps those of dead runs.
+ */
+class Namespaces {
+	readonly id: string;
+	readonly tempDir: string;
+	readonly #names: string[] = [];
+	readonly #servers: RunningServer[] = [];
+	/** Closes a browser (each bounded: a browser that does not close is killed with its namespace). */
+	readonly #closers = new Set<() => Promise<unknown>>();
+
+	constructor() {
+		if (process.getuid?.() !== 0) throw new Error('network namespaces need root (ip netns, nft)');
+		sweepStaleNetworks();
+		this.id = `${NAME_PREFIX}${process.pid}-${++networkCount}`;
+		this.tempDir = mkdtempSync(join(tmpdir(), `${this.id}-`));
+		live.set(this.#names, this.tempDir);
+		if (!exitHookInstalled) {
+			exitHookInstalled = true;
+			process.once('exit', () => {
+				for (const [set, dir] of live) {
+					for (const name of set) deleteNamespaceSync(name);
+					rmSync(dir, { recursive: true, force: true });
+				}
+			});
+		}
+	}
+
+	/** A new namespace `<id>-<suffix>`: `lo` up, IPv6 off. */
+	async add(suffix: string): Promise<string> {
+		const ns = `${this.id}-${suffix}`;
+		await ip('netns', 'add', ns);
+		this.#names.push(ns);
+		await ip('-n', ns, 'link', 'set', 'lo', 'up');
+		await inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+		return ns;
+	}
+
+	/** The built server inside `ns` (startServer's env, then `env`); stopped by destroy(). */
+	async startServer(ns: string, env: Record<string, string | undefined>, timeoutMs: number, urlHost: string): Promise<RunningServer> {
+		const server = await startServer(env, timeoutMs, { wrapper: ['ip', 'netns', 'exec', ns], urlHost });
+		this.#servers.push(server);
+		server.process.once('exit', () => {
+			const at = this.#servers.indexOf(server);
+			if (at >= 0) this.#servers.splice(at, 1);
+		});
+		return server;
+	}
+
+	/** Playwright Chromium (launchBrowser's flags, then `extraArgs`) inside `ns`; closed by destroy(). */
+	async launchChromium(ns: string, extraArgs: readonly string[] = []): Promise<Browser> {
+		// Playwright talks to Chromium over a pipe (fds 3 and 4), which `ip netns exec` passes on with exec: one PID, any namespace.
+		const wrapper = join(this.tempDir, `chromium-${ns}.sh`);
+		writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec '${ns}' '${CHROMIUM_PATH}' "$@"\n`);
+		chmodSync(wrapper, 0o755);
+		const browser = await launchBrowser({ executablePath: wrapper, extraArgs });
+		const close = () => browser.close();
+		this.#closers.add(close);
+		browser.once('disconnected', () => this.#closers.delete(close));
+		return browser;
+	}
+
+	/** Debian's Firefox ESR inside `ns`; closed by destroy(). */
+	async launchFirefox(ns: string, options: FirefoxOptions = {}): Promise<NamespacedFirefox> {
+		const firefox = await launchFirefoxIn(ns, options);
+		const close = () => firefox.close();
+		this.#closers.add(close);
+		firefox.browser.once('disconnected', () => this.#closers.delete(close));
+		return firefox;
+	}
+
+	/** GET `url` from inside `ns` (curl, 5 s bound); rejects on HTTP >= 400. */
+	get(ns: string, url: string): Promise<string> {
+		return inNs(ns, 'curl', ['-sS', '--fail', '--max-time', '5', url]);
+	}
+
+	/** Closes the browsers (5 s each at most), stops the servers, kills what is left in the namespaces, deletes them. Idempotent; never throws. */
+	async destroy(): Promise<void> {
+		const closers = [...this.#closers];
+		this.#closers.clear();
+		await Promise.all(closers.map((close) => settleWithin(close().catch(() => undefined), 5_000)));
+		await Promise.all(this.#servers.splice(0).map((s) => s.stop(5_000).catch(() => null)));
+		for (const name of [...this.#names].reverse()) deleteNamespaceSync(name);
+		this.#names.length = 0;
+		live.delete(this.#names);
+		rmSync(this.tempDir, { recursive: true, force: true });
+	}
+}
+
 function cutTable(index: number): string {
 	return `se_e2e_cut_${index}`;
 }
@@ -214,50 +378,18 @@ function removeScript(table: string): string {
  * namespaces too, and the next run sweeps those of dead runs.
  */
 export async function createTestNetwork(browserCount = 2): Promise<TestNetwork> {
-	if (process.getuid?.() !== 0) throw new Error('createTestNetwork needs root (ip netns, nft)');
 	if (browserCount < 1 || browserCount > 200) throw new Error(`browserCount ${browserCount}: 1..200`);
-	sweepStaleNetworks();
-	const id = `${NAME_PREFIX}${process.pid}-${++networkCount}`;
-	const serverNs = `${id}-server`;
-	const names: string[] = [];
-	const tempDir = mkdtempSync(join(tmpdir(), `${id}-`));
-	live.set(names, tempDir);
-	if (!exitHookInstalled) {
-		exitHookInstalled = true;
-		process.once('exit', () => {
-			for (const [set, dir] of live) {
-				for (const name of set) deleteNamespaceSync(name);
-				rmSync(dir, { recursive: true, force: true });
-			}
-		});
-	}
+	const namespaces = new Namespaces();
+	const { id } = namespaces;
 	const browsers: BrowserNamespace[] = [];
-	const servers: RunningServer[] = [];
-	const launched: Browser[] = [];
-
-	const destroy = async (): Promise<void> => {
-		await Promise.all(launched.splice(0).map((b) => b.close().catch(() => undefined)));
-		await Promise.all(servers.splice(0).map((s) => s.stop(5_000).catch(() => null)));
-		for (const name of [...names].reverse()) deleteNamespaceSync(name);
-		names.length = 0;
-		live.delete(names);
-		rmSync(tempDir, { recursive: true, force: true });
-	};
-
+	let serverNs = '';
 	try {
-		for (const ns of [serverNs, ...Array.from({ length: browserCount }, (_, i) => `${id}-b${i + 1}`)]) {
-			await ip('netns', 'add', ns);
-			names.push(ns);
-			await ip('-n', ns, 'link', 'set', 'lo', 'up');
-			await inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-		}
+		serverNs = await namespaces.add('server');
+		for (let index = 1; index <= browserCount; index++) browsers.push({ index, name: await namespaces.add(`b${index}`), address: `198.18.${index}.2`, gateway: `198.18.${index}.1` });
 		await ip('-n', serverNs, 'addr', 'add', `${SERVER_ADDRESS}/32`, 'dev', 'lo');
 		// net.ipv4.ip_forward is per network namespace: this sets the router's, not the host's.
 		await inNs(serverNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-		for (let index = 1; index <= browserCount; index++) {
-			const ns = `${id}-b${index}`;
-			const gateway = `198.18.${index}.1`;
-			const address = `198.18.${index}.2`;
+		for (const { index, name: ns, address, gateway } of browsers) {
 			// Created inside the server namespace with its peer end placed straight into the browser's: never in the host's.
 			await ip('-n', serverNs, 'link', 'add', `vb${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
 			await ip('-n', serverNs, 'addr', 'add', `${gateway}/24`, 'dev', `vb${index}`);
@@ -265,10 +397,9 @@ export async function createTestNetwork(browserCount = 2): Promise<TestNetwork> 
 			await ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
 			await ip('-n', ns, 'link', 'set', 'eth0', 'up');
 			await ip('-n', ns, 'route', 'add', 'default', 'via', gateway);
-			browsers.push({ index, name: ns, address, gateway });
 		}
 	} catch (error) {
-		await destroy();
+		await namespaces.destroy();
 		throw error;
 	}
 
@@ -283,35 +414,11 @@ export async function createTestNetwork(browserCount = 2): Promise<TestNetwork> 
 		serverNamespace: serverNs,
 		serverAddress: SERVER_ADDRESS,
 		browsers,
-		async startServer(env = {}, timeoutMs = 30_000) {
-			const server = await startServer(
-				{ HOST: SERVER_ADDRESS, PORT: String(SERVER_PORT), MEDIASOUP_LISTEN_IP: SERVER_ADDRESS, ...env },
-				timeoutMs,
-				{ wrapper: ['ip', 'netns', 'exec', serverNs], urlHost: SERVER_ADDRESS },
-			);
-			servers.push(server);
-			server.process.once('exit', () => {
-				const at = servers.indexOf(server);
-				if (at >= 0) servers.splice(at, 1);
-			});
-			return server;
+		startServer(env = {}, timeoutMs = 30_000) {
+			return namespaces.startServer(serverNs, { HOST: SERVER_ADDRESS, PORT: String(SERVER_PORT), MEDIASOUP_LISTEN_IP: SERVER_ADDRESS, ...env }, timeoutMs, SERVER_ADDRESS);
 		},
-		async launchBrowser(which) {
-			const { name } = browserOf(which);
-			// Playwright talks to Chromium over a pipe (fds 3 and 4), which `ip netns exec` passes on with exec: one PID, any namespace.
-			const wrapper = join(tempDir, `chromium-${name}.sh`);
-			writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec '${name}' '${CHROMIUM_PATH}' "$@"\n`);
-			chmodSync(wrapper, 0o755);
-			const browser = await launchBrowser({
-				executablePath: wrapper,
-				extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${SERVER_ORIGIN}`],
-			});
-			launched.push(browser);
-			browser.once('disconnected', () => {
-				const at = launched.indexOf(browser);
-				if (at >= 0) launched.splice(at, 1);
-			});
-			return browser;
+		launchBrowser(which) {
+			return namespaces.launchChromium(browserOf(which).name, [`--unsafely-treat-insecure-origin-as-secure=${SERVER_ORIGIN}`]);
 		},
 		async cut(which, options = {}) {
 			const b = browserOf(which);
@@ -324,22 +431,68 @@ export async function createTestNetwork(browserCount = 2): Promise<TestNetwork> 
 			await inNs(b.name, 'nft', ['-f', '-'], removeScript(cutTable(b.index)));
 			await inNs(serverNs, 'nft', ['-f', '-'], removeScript(cutTable(b.index)));
 		},
-		async serverGet(path) {
-			return inNs(serverNs, 'curl', ['-sS', '--fail', '--max-time', '5', `${SERVER_ORIGIN}${path}`]);
+		serverGet(path) {
+			return namespaces.get(serverNs, `${SERVER_ORIGIN}${path}`);
 		},
-		destroy,
+		destroy: () => namespaces.destroy(),
 	};
 }
 
 /**
- * Records every RTCPeerConnection a context's pages make (wraps the
- * constructor before any page script runs) and their ICE, connection and
- * signaling state changes, with Date.now() times, in `window.__pcLog`.
- * Diagnostics only: read it with peerConnectionLog().
+ * Creates a laptop namespace and its LAN namespace (see the module
+ * comment). On any failure, deletes what it made and rethrows. The caller
+ * must destroy() it (afterAll); a process exit deletes the namespaces too,
+ * and the next run sweeps those of dead runs.
  */
-export async function recordPeerConnections(context: BrowserContext): Promise<void> {
-	// A string, not a function: a transpiler's helpers (e.g. esbuild's keepNames `__name`) do not exist in the page.
-	await context.addInitScript(`(() => {
+export async function createLaptopNetwork(): Promise<LaptopNetwork> {
+	const namespaces = new Namespaces();
+	let laptop: string;
+	let lan: string;
+	try {
+		laptop = await namespaces.add('laptop');
+		lan = await namespaces.add('lan');
+		// Created inside the LAN namespace with its peer end placed straight into the laptop's: never in the host's.
+		await ip('-n', lan, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', laptop);
+		await ip('-n', lan, 'addr', 'add', `${LAPTOP_GATEWAY}/24`, 'dev', 'lan0');
+		await ip('-n', lan, 'link', 'set', 'lan0', 'up');
+		// A router with nowhere to go: what the laptop sends beyond 198.18.0.0/24 (a browser's DNS query, say) is
+		// answered "network unreachable" at once rather than left to time out. Per namespace, not the host's.
+		await inNs(lan, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+		await ip('-n', laptop, 'addr', 'add', `${LAPTOP_ADDRESS}/24`, 'dev', 'eth0');
+		await ip('-n', laptop, 'link', 'set', 'eth0', 'up');
+		await ip('-n', laptop, 'route', 'add', 'default', 'via', LAPTOP_GATEWAY);
+		// The server reads its addresses once, at start, and os.networkInterfaces() lists only interfaces that are
+		// up and running: wait for eth0's carrier (a veth gets it shortly after both ends are up).
+		await waitForCarrier(laptop, 'eth0');
+	} catch (error) {
+		await namespaces.destroy();
+		throw error;
+	}
+	return {
+		id: namespaces.id,
+		namespace: laptop,
+		lanNamespace: lan,
+		startServer(env = {}, timeoutMs = 30_000) {
+			// MEDIASOUP_LISTEN_IP removed: the server's own default (`auto`), as `npm start` has it.
+			return namespaces.startServer(laptop, { HOST: '127.0.0.1', PORT: String(SERVER_PORT), MEDIASOUP_LISTEN_IP: undefined, ...env }, timeoutMs, '127.0.0.1');
+		},
+		launchChromium: () => namespaces.launchChromium(laptop),
+		launchFirefox: (options) => namespaces.launchFirefox(laptop, options),
+		serverGet: (path) => namespaces.get(laptop, `${LAPTOP_ORIGIN}${path}`),
+		destroy: () => namespaces.destroy(),
+	};
+}
+
+/**
+ * A page script (a string, not a function: a transpiler's helpers, e.g.
+ * esbuild's keepNames `__name`, do not exist in the page) that records every
+ * RTCPeerConnection the page makes (it wraps the constructor, so it must run
+ * before any page script) and their ICE, connection and signaling state
+ * changes, with Date.now() times, in `window.__pcLog`. Diagnostics only.
+ * recordPeerConnections() adds it to a Playwright context; Firefox's pages
+ * take it as puppeteer's evaluateOnNewDocument().
+ */
+export const PEER_CONNECTION_RECORDER = `(() => {
 		if (window.__pcLog) return;
 		const entries = (window.__pcLog = []);
 		const pcs = (window.__pcs = []);
@@ -359,7 +512,14 @@ export async function recordPeerConnections(context: BrowserContext): Promise<vo
 			}
 		}
 		window.RTCPeerConnection = Recorded;
-	})();`);
+	})();`;
+
+/**
+ * Records every RTCPeerConnection a context's pages make and their state
+ * changes (PEER_CONNECTION_RECORDER). Read it with peerConnectionLog().
+ */
+export async function recordPeerConnections(context: BrowserContext): Promise<void> {
+	await context.addInitScript(PEER_CONNECTION_RECORDER);
 }
 
 export function peerConnectionLog(page: Page): Promise<PeerConnectionLogEntry[]> {

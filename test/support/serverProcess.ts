@@ -28,17 +28,40 @@ export interface StartServerOptions {
 }
 
 /**
+ * The server's environment: this process's, then the tests' defaults, then
+ * `env`, where `undefined` removes a variable (the server's own default then
+ * applies). Everything stays on loopback unless `env` says otherwise: HOST
+ * and MEDIASOUP_LISTEN_IP are 127.0.0.1 (the server's default listen
+ * address, `auto`, would add the machine's own addresses).
+ */
+function serverEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+	const merged: Record<string, string | undefined> = {
+		...process.env,
+		PORT: '0',
+		HOST: '127.0.0.1',
+		LOG_LEVEL: 'info',
+		MEDIASOUP_NUM_WORKERS: '1',
+		MEDIASOUP_LISTEN_IP: '127.0.0.1',
+		...env,
+	};
+	for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
+	return merged;
+}
+
+/**
  * Starts the built server (`npm run build` first) on a free port and waits
  * for its "listening" log line. The caller owns it and must stop() it.
+ * `env` is applied over the tests' defaults (see serverEnv: loopback only);
+ * a variable given as `undefined` is removed.
  */
-export async function startServer(env: Record<string, string> = {}, timeoutMs = 30_000, options: StartServerOptions = {}): Promise<RunningServer> {
+export async function startServer(env: Record<string, string | undefined> = {}, timeoutMs = 30_000, options: StartServerOptions = {}): Promise<RunningServer> {
 	if (!existsSync(serverEntry)) {
 		throw new Error(`${serverEntry} missing: run "npm run build" before the integration and e2e suites`);
 	}
 	const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
 	const child = spawn(command as string, [...prefix, serverEntry], {
 		cwd: projectRoot,
-		env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', MEDIASOUP_NUM_WORKERS: '1', ...env },
+		env: serverEnv(env),
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
 	const logs: Array<Record<string, unknown>> = [];
