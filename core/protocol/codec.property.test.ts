@@ -3,18 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import * as api from './api.js';
 import { UnsupportedSchemaError, arbitraryFor, jsonValueArbitrary } from './arbitraries.js';
-import {
-	decodeEnvelope,
-	encodeError,
-	encodeNotification,
-	encodeOk,
-	encodeRequest,
-	parseNotification,
-	parseRequest,
-	parseResponseData,
-} from './codec.js';
+import { decodeEnvelope, parseNotification, parseRequest, parseResponseData } from './codec.js';
 import { ErrorCode, SignalingError } from './errors.js';
-import { Method, Notification, RequestEnvelopeSchema, notificationSchemas, requestSchemas, responseSchemas } from './messages.js';
+import { RequestEnvelopeSchema, notificationSchemas, requestSchemas, responseSchemas } from './messages.js';
+import { Method, Notification, encodeError, encodeNotification, encodeOk, encodeRequest } from './wire.js';
 
 /**
  * Property tests for the codec. The schemas are walked, not listed, so a

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, parseNotification, parseRequest } from './codec.js';
 import { ErrorCode, SignalingError } from './errors.js';
-import { MAX_MESSAGE_BYTES } from './messages.js';
+import { MAX_MESSAGE_BYTES } from './wire.js';
 
 function codeOf(fn: () => unknown): string | undefined {
 	try {

@@ -1,9 +1,7 @@
 import type { z } from 'zod';
 import { ErrorCode, SignalingError } from './errors.js';
+import { MAX_MESSAGE_BYTES, Method, Notification } from './wire.js';
 import {
-	MAX_MESSAGE_BYTES,
-	Method,
-	Notification,
 	NotificationEnvelopeSchema,
 	RequestEnvelopeSchema,
 	ResponseEnvelopeSchema,
@@ -120,20 +118,4 @@ export function parseResponseData<S extends z.ZodType>(schema: S, method: string
 		throw new SignalingError(ErrorCode.InvalidData, `${method} response: ${describe(parsed.error)}`);
 	}
 	return parsed.data;
-}
-
-export function encodeRequest(id: number, method: string, data: unknown): string {
-	return JSON.stringify({ id, method, data });
-}
-
-export function encodeOk(id: number, data: unknown): string {
-	return JSON.stringify({ id, ok: true, data });
-}
-
-export function encodeError(id: number, code: string, reason: string): string {
-	return JSON.stringify({ id, ok: false, errorCode: code, errorReason: reason });
-}
-
-export function encodeNotification(method: string, data: unknown): string {
-	return JSON.stringify({ method, data });
 }

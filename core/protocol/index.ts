@@ -4,3 +4,5 @@ export * from './errors.js';
 export * from './messages.js';
 export * from './closeCodes.js';
 export * from './permissions.js';
+export * from './roles.js';
+export * from './wire.js';
