@@ -12,9 +12,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * navigation), as the product's page does in `window.__timing`.
  */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>baseline</title><body><script>
+window.__marks = { script: performance.now() };
+const mark = (step) => { window.__marks[step] ??= performance.now(); };
 const params = new URLSearchParams(location.search);
 const ws = new WebSocket('ws://' + location.host + '/relay?room=' + encodeURIComponent(params.get('room')));
+ws.addEventListener('open', () => mark('socketOpen'));
 const media = navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+media.then(() => mark('localMedia'));
 const pcs = new Map();
 window.__firstFrameAt = {};
 // In the room with the camera open: the bench opens the next page only then.
@@ -24,14 +28,16 @@ function peer(id) {
 	if (pc) return pc;
 	pc = new RTCPeerConnection();
 	pcs.set(id, pc);
+	pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'connected' && mark('connected');
 	pc.onicecandidate = (e) => e.candidate && ws.send(JSON.stringify({ to: id, candidate: e.candidate }));
 	pc.ontrack = (e) => {
+		mark('remoteMedia');
 		if (e.track.kind !== 'video') return;
 		const v = document.createElement('video');
 		v.muted = true; v.autoplay = true; v.playsInline = true; v.width = 160; v.height = 90;
 		v.srcObject = new MediaStream([e.track]);
 		document.body.append(v);
-		v.requestVideoFrameCallback(() => { window.__firstFrameAt[id] ??= performance.now(); });
+		v.requestVideoFrameCallback(() => { window.__firstFrameAt[id] ??= performance.now(); mark('firstFrame'); });
 	};
 	pc.ready = media.then((stream) => { for (const t of stream.getTracks()) pc.addTrack(t, stream); });
 	return pc;
@@ -44,14 +50,17 @@ ws.onmessage = async (event) => {
 			await pc.ready;
 			await pc.setLocalDescription(await pc.createOffer());
 			ws.send(JSON.stringify({ to: id, description: pc.localDescription }));
+			mark('descriptionSent');
 		}
 	} else if (m.description) {
+		mark('descriptionReceived');
 		const pc = peer(m.from);
 		await pc.ready;
 		await pc.setRemoteDescription(m.description);
 		if (m.description.type === 'offer') {
 			await pc.setLocalDescription(await pc.createAnswer());
 			ws.send(JSON.stringify({ to: m.from, description: pc.localDescription }));
+			mark('descriptionSent');
 		}
 	} else if (m.candidate) {
 		await peer(m.from).addIceCandidate(m.candidate).catch(() => {});

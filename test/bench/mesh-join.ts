@@ -19,8 +19,12 @@ import { startBaselineServer, type BaselineServer } from './baselineMesh.js';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Math.max(1, Math.min(20, Number(values.runs)));
 
-/** The latest of the page's first frames of `remotes` remote participants, in ms since its navigation. */
-async function seesEveryone(page: Page, kind: 'product' | 'baseline', remotes: number, timeoutMs = 30_000): Promise<number> {
+/** When each step of a join happened (ms since the navigation): the page's own marks (web/src/util/joinTimeline.ts; the baseline's alike). */
+type Marks = Record<string, number>;
+type Join = { ms: number; marks: Marks };
+
+/** The latest of the page's first frames of `remotes` remote participants, in ms since its navigation, and the page's join marks. */
+async function seesEveryone(page: Page, kind: 'product' | 'baseline', remotes: number, timeoutMs = 30_000): Promise<Join> {
 	const handle = await page.waitForFunction(
 		([which, n]) => {
 			const w = window as unknown as { __timing?: { firstFrameAt: Record<string, number> }; __firstFrameAt?: Record<string, number> };
@@ -30,7 +34,16 @@ async function seesEveryone(page: Page, kind: 'product' | 'baseline', remotes: n
 		[kind, remotes] as const,
 		{ timeout: timeoutMs, polling: 50 },
 	);
-	return (await handle.jsonValue()) as number;
+	const ms = (await handle.jsonValue()) as number;
+	const marks = await page.evaluate((which) => {
+		const w = window as unknown as { __timing?: { marks: Record<string, number> }; __marks?: Record<string, number> };
+		const own = (which === 'product' ? w.__timing?.marks : w.__marks) ?? {};
+		// What the navigation itself cost: the HTML's response, and (product) the script bundle's.
+		const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+		const script = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) => /\/main-[^/]*\.js$/.test(e.name));
+		return { html: nav?.responseEnd ?? 0, ...(script ? { bundle: script.responseEnd } : {}), ...own };
+	}, kind);
+	return { ms, marks };
 }
 
 function median(values: number[]): number {
@@ -39,7 +52,7 @@ function median(values: number[]): number {
 	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-async function product(browser: Browser, server: RunningServer, size: number, room: string): Promise<number> {
+async function product(browser: Browser, server: RunningServer, size: number, room: string): Promise<Join> {
 	const context = await browser.newContext();
 	try {
 		await joinAll(context, server.url, room, Array.from({ length: size - 1 }, (_, i) => `P${i}`));
@@ -51,7 +64,7 @@ async function product(browser: Browser, server: RunningServer, size: number, ro
 	}
 }
 
-async function baseline(browser: Browser, server: BaselineServer, size: number, room: string): Promise<number> {
+async function baseline(browser: Browser, server: BaselineServer, size: number, room: string): Promise<Join> {
 	const context = await browser.newContext();
 	try {
 		for (let i = 0; i < size - 1; i++) {
@@ -72,10 +85,10 @@ async function main(): Promise<void> {
 	const sfu = await startServer({ MESH_MAX_PEERS: '0' });
 	const bare = await startBaselineServer();
 	const browser = await launchBrowser();
-	const rows: Array<{ label: string; size: number; product: number[]; baseline: number[] }> = [
-		{ label: 'mesh', size: 2, product: [], baseline: [] },
-		{ label: 'mesh', size: 3, product: [], baseline: [] },
-		{ label: 'sfu (MESH_MAX_PEERS=0)', size: 2, product: [], baseline: [] },
+	const rows: Array<{ label: string; size: number; product: number[]; baseline: number[]; productMarks: Marks[]; baselineMarks: Marks[] }> = [
+		{ label: 'mesh', size: 2, product: [], baseline: [], productMarks: [], baselineMarks: [] },
+		{ label: 'mesh', size: 3, product: [], baseline: [], productMarks: [], baselineMarks: [] },
+		{ label: 'sfu (MESH_MAX_PEERS=0)', size: 2, product: [], baseline: [], productMarks: [], baselineMarks: [] },
 	];
 	try {
 		for (let run = 0; run < RUNS; run++) {
@@ -85,10 +98,12 @@ async function main(): Promise<void> {
 				// Interleaved, the order alternating run by run: neither side always goes first on a warm machine.
 				const measure = [() => product(browser, server, row.size, room), () => baseline(browser, bare, row.size, `${room}-b`)];
 				if (run % 2 === 1) measure.reverse();
-				const [first, second] = [await (measure[0] as () => Promise<number>)(), await (measure[1] as () => Promise<number>)()];
-				const [p, b] = run % 2 === 1 ? [second, first] : [first, second];
-				row.product.push(p);
-				row.baseline.push(b);
+				const [first, second] = [await (measure[0] as () => Promise<Join>)(), await (measure[1] as () => Promise<Join>)()];
+				const [p, b] = (run % 2 === 1 ? [second, first] : [first, second]) as [Join, Join];
+				row.product.push(p.ms);
+				row.baseline.push(b.ms);
+				row.productMarks.push(p.marks);
+				row.baselineMarks.push(b.marks);
 			}
 		}
 	} finally {
@@ -102,6 +117,17 @@ async function main(): Promise<void> {
 		console.log(
 			`${row.label} | ${row.size} | ${range(row.product)} | ${range(row.baseline)} | ${(median(row.product) / median(row.baseline)).toFixed(2)} | ${row.product.map((t) => t.toFixed(0)).join(', ')} | ${row.baseline.map((t) => t.toFixed(0)).join(', ')}`,
 		);
+	}
+	console.log('');
+	console.log('the newcomer\'s join, step by step: median ms since the navigation (product / baseline; - where the baseline has no such step)');
+	const steps = ['html', 'script', 'bundle', 'app', 'socketOpen', 'joined', 'localMedia', 'mediaPaths', 'descriptionSent', 'descriptionReceived', 'remoteMedia', 'connected', 'firstFrame'];
+	console.log(`join | participants | ${steps.join(' | ')}`);
+	for (const row of rows) {
+		const at = (marks: Marks[], step: string) => {
+			const values = marks.map((m) => m[step]).filter((v): v is number => v !== undefined);
+			return values.length ? median(values).toFixed(0) : '-';
+		};
+		console.log(`${row.label} | ${row.size} | ${steps.map((step) => `${at(row.productMarks, step)} / ${at(row.baselineMarks, step)}`).join(' | ')}`);
 	}
 }
 

@@ -1,49 +1,27 @@
 import { Call, type LocalMedia } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
-import { CloseCode, ErrorCode, RoleSchema, SignalingError, type Role } from '../../core/protocol/index.js';
+import { CloseCode, ErrorCode, SignalingError, asRole, type Role } from '../../core/protocol/index.js';
+import type { EarlyStart } from './boot.js';
+import { linkToken } from './call/linkToken.js';
+import { openMedia } from './media/openMedia.js';
+import { signalingUrl, type EarlyJoin } from './signaling/EarlyJoin.js';
 import { explainClose, explainJoinError, h } from './ui/dom.js';
-import { openMedia, showLobby } from './ui/Lobby.js';
+import { showLobby } from './ui/Lobby.js';
+import { joinTimeline, markJoin, type JoinStep } from './util/joinTimeline.js';
 
-// The call app: `/?room=R&name=N[&role=R][&token=T]` joins directly; otherwise the lobby asks.
+// The call app: `/?room=R&name=N[&role=R][&token=T]` joins directly (begun by boot.ts); otherwise the lobby asks.
 
 declare global {
 	interface Window {
 		/** Read-only hooks for tests and debugging. */
 		__call?: Call;
 		/** When this page started joining, and when each remote tile rendered its first frame (performance.now()). */
-		__timing?: { joinStartedAt: number; firstFrameAt: Record<string, number> };
+		__timing?: { joinStartedAt: number; firstFrameAt: Record<string, number>; marks: Partial<Record<JoinStep, number>> };
 	}
 }
 
 const root = document.querySelector<HTMLElement>('#app') as HTMLElement;
 const params = new URLSearchParams(location.search);
-/**
- * An access token arrives in the link (`&token=`), but must not stay in the
- * address bar, the history or a shared screenshot: it moves to this tab's
- * sessionStorage (so Rejoin and reload still work) and leaves the URL. A
- * browser that blocks storage still joins with the link's token.
- */
-const tokens = {
-	take(roomId: string | null): string | undefined {
-		const fromLink = params.get('token') ?? undefined;
-		if (!roomId) return fromLink;
-		try {
-			if (fromLink) sessionStorage.setItem(`token:${roomId}`, fromLink);
-			return fromLink ?? sessionStorage.getItem(`token:${roomId}`) ?? undefined;
-		} catch {
-			return fromLink;
-		}
-	},
-	/** A token the server refused is not offered again. */
-	forget(roomId: string): void {
-		try {
-			sessionStorage.removeItem(`token:${roomId}`);
-		} catch {
-			// Storage blocked: nothing was kept.
-		}
-	},
-};
-
 /** Automatic rejoins: at most one per 30 s, so a room that cannot be reached does not reload the page in a loop. */
 const rejoins = {
 	/** Resolves true once the server answers /healthz (every 2 s, for at most 2 minutes). */
@@ -75,9 +53,15 @@ const rejoins = {
  * and only if the role it gave sends (and again on a promotion to a
  * broadcast's stage): `localMedia` is how the call asks for them.
  */
-async function startCall(roomId: string, displayName: string, role: Role | undefined, localMedia: () => Promise<LocalMedia>): Promise<Call> {
-	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {} };
-	const token = tokens.take(roomId);
+async function startCall(
+	roomId: string,
+	displayName: string,
+	role: Role | undefined,
+	localMedia: () => Promise<LocalMedia>,
+	earlyJoin?: EarlyJoin,
+): Promise<Call> {
+	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {}, marks: joinTimeline };
+	const token = linkToken.take(params, roomId);
 	const query = new URLSearchParams({ room: roomId, name: displayName, ...(role ? { role } : {}) });
 	history.replaceState(null, '', `/?${query.toString()}`);
 	const view = new CallView((how) => {
@@ -95,13 +79,14 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 	root.replaceChildren(view.element);
 	view.setStatus(`Joining ${roomId}…`);
 	const call = new Call({
-		signalingUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+		signalingUrl: signalingUrl(),
 		roomId,
 		displayName,
 		...(token ? { token } : {}),
 		...(role ? { role } : {}),
 		localMedia,
 		onRemote: (event) => view.onRemote(event),
+		...(earlyJoin ? { earlyJoin } : {}),
 	});
 	window.__call = call;
 	call.on('localMedia', (stream) => view.setLocalMedia(stream));
@@ -110,7 +95,7 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
 	call.on('closed', (closeCode, reason, errorCode) => {
-		if (closeCode === CloseCode.Unauthorized) tokens.forget(roomId);
+		if (closeCode === CloseCode.Unauthorized) linkToken.forget(roomId);
 		if (closeCode !== undefined) view.setStatus(explainClose(closeCode, reason ?? ''));
 		// The server no longer knows this session (the node holding the room went away, or the resume grace ran out):
 		// join again, once, as a fresh participant; the room is on a live node by then.
@@ -145,7 +130,7 @@ async function startCall(roomId: string, displayName: string, role: Role | undef
 			view.setStatus(`In ${roomId}`);
 		}
 	} catch (error) {
-		if (error instanceof SignalingError && error.code.startsWith('TOKEN_')) tokens.forget(roomId);
+		if (error instanceof SignalingError && error.code.startsWith('TOKEN_')) linkToken.forget(roomId);
 		view.setStatus(explainJoinError(error));
 	}
 	return call;
@@ -171,35 +156,57 @@ function missingForCalls(): string | undefined {
 	return undefined;
 }
 
-const room = params.get('room');
-const name = params.get('name');
-const missing = missingForCalls();
-/** The role asked for in the link (`&role=host`): a broadcast grants it without a token. */
-const askedRole = RoleSchema.safeParse(params.get('role')).data;
-const viewer = (tokenRole(tokens.take(room)) ?? askedRole) === 'viewer';
-if (missing) {
-	// A clear answer instead of a blank page or a call that never connects.
-	root.replaceChildren(
-		h(
-			'section',
-			{ class: 'unsupported', role: 'alert', 'data-testid': 'unsupported' },
-			h('h1', {}, 'This browser cannot join calls'),
-			h('p', {}, `It has no ${missing}, which calls need. Open this link in a current Chrome, Edge, Firefox or Safari.`),
-		),
-	);
-} else if (room && name) {
-	void startCall(room, name, askedRole, () => openMedia());
-} else {
-	void showLobby(root, { ...(room ? { roomId: room } : {}), media: !viewer }).then(async ({ roomId, displayName, stream }) => {
-		// The lobby's preview is the first camera the call asks for; a later ask (a promotion) opens it afresh.
-		let preview: LocalMedia | undefined = stream ? { stream } : viewer ? undefined : { error: 'not available' };
-		await startCall(roomId, displayName, askedRole, async () => {
-			const first = preview;
-			preview = undefined;
-			return first ?? openMedia();
+/**
+ * Starts the app, with what the page's first script began (boot.ts): for a
+ * direct link, the join already sent and the camera it opens.
+ */
+export function start(early: EarlyStart | undefined): void {
+	markJoin('app');
+	const room = params.get('room');
+	const name = params.get('name');
+	const missing = missingForCalls();
+	/** The role asked for in the link (`&role=host`): a broadcast grants it without a token. */
+	const askedRole = asRole(params.get('role'));
+	const viewer = (tokenRole(linkToken.take(params, room)) ?? askedRole) === 'viewer';
+	if (missing) {
+		// A clear answer instead of a blank page or a call that never connects.
+		root.replaceChildren(
+			h(
+				'section',
+				{ class: 'unsupported', role: 'alert', 'data-testid': 'unsupported' },
+				h('h1', {}, 'This browser cannot join calls'),
+				h('p', {}, `It has no ${missing}, which calls need. Open this link in a current Chrome, Edge, Firefox or Safari.`),
+			),
+		);
+	} else if (room && name) {
+		// The camera the first script opened is the call's first; a later ask (a promotion) opens it afresh.
+		let first = early?.media;
+		void startCall(
+			room,
+			name,
+			askedRole,
+			async () => {
+				const opened = first;
+				first = undefined;
+				return (await opened) ?? openMedia();
+			},
+			early?.join,
+		).then(async () => {
+			// Opened but not taken (the join failed): off again.
+			for (const track of (await first)?.stream?.getTracks() ?? []) track.stop();
 		});
-		// Joined in a role that does not send (a broadcast's audience): the preview goes off.
-		for (const track of preview?.stream?.getTracks() ?? []) track.stop();
-		preview = undefined;
-	});
+	} else {
+		void showLobby(root, { ...(room ? { roomId: room } : {}), media: !viewer }).then(async ({ roomId, displayName, stream }) => {
+			// The lobby's preview is the first camera the call asks for; a later ask (a promotion) opens it afresh.
+			let preview: LocalMedia | undefined = stream ? { stream } : viewer ? undefined : { error: 'not available' };
+			await startCall(roomId, displayName, askedRole, async () => {
+				const first = preview;
+				preview = undefined;
+				return first ?? openMedia();
+			});
+			// Joined in a role that does not send (a broadcast's audience): the preview goes off.
+			for (const track of preview?.stream?.getTracks() ?? []) track.stop();
+			preview = undefined;
+		});
+	}
 }

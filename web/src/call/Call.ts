@@ -13,8 +13,10 @@ import {
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { SignalingSession, type Joined, type SessionState } from '../signaling/SignalingSession.js';
 import { MediaPaths, type TopologyLabel } from '../topology/MediaPaths.js';
+import { loadSfuDevice } from '../topology/SfuPath.js';
 import type { MigrationRecord } from '../topology/MigrationRecord.js';
 import { Emitter } from '../util/Emitter.js';
+import { markJoin } from '../util/joinTimeline.js';
 import type { CallEvents, CallOptions, ChatEntry, LostPath } from './callTypes.js';
 import { summarize, type RemoteConnectionStats } from './connectionStats.js';
 import { LocalTracks } from './LocalTracks.js';
@@ -212,14 +214,18 @@ export class Call extends Emitter<CallEvents> {
 		let joined: Joined;
 		let started: Promise<void>;
 		try {
-			joined = await signaling.join({
-				roomId: this.#options.roomId,
-				displayName: this.#options.displayName,
-				...(this.#options.token ? { token: this.#options.token } : {}),
-				...(this.#options.role ? { role: this.#options.role } : {}),
-			});
+			joined = await signaling.join(
+				this.#options.earlyJoin ?? {
+					roomId: this.#options.roomId,
+					displayName: this.#options.displayName,
+					...(this.#options.token ? { token: this.#options.token } : {}),
+					...(this.#options.role ? { role: this.#options.role } : {}),
+				},
+			);
 			this.#role = joined.role;
 			this.#roomKind = joined.roomKind;
+			// The SFU's code and Device load while the camera opens, not after.
+			if (joined.mediaMode === 'sfu') void loadSfuDevice(signaling).catch(() => undefined);
 			this.stage.joined(joined);
 			for (const peer of joined.peers) {
 				this.#peers.set(peer.peerId, peer);
@@ -227,7 +233,9 @@ export class Call extends Emitter<CallEvents> {
 			}
 			// Only a role that sends opens the camera: a viewer is never asked for it.
 			if (this.canPublish) await this.#local.open(() => this.#closed);
+			markJoin('localMedia');
 			if (this.#closed) throw new Error('the call was left while joining');
+			markJoin('mediaPaths');
 			started = this.#openMediaPaths(joined);
 		} finally {
 			release();

@@ -1,5 +1,6 @@
 import type { NotificationData, PeerInfo, RaisedHand, Role } from '../../../core/protocol/index.js';
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
+import type { EarlyJoin } from '../signaling/EarlyJoin.js';
 import type { SessionState } from '../signaling/SignalingSession.js';
 import type { TopologyLabel } from '../topology/MediaPaths.js';
 
@@ -44,6 +45,8 @@ export interface CallOptions {
 	 */
 	localMedia: () => Promise<LocalMedia>;
 	onRemote: (event: RemoteEvent) => void;
+	/** The join the page's first script already sent (its room, name, token and role win over the fields above). */
+	earlyJoin?: EarlyJoin;
 }
 
 export type CallEvents = {

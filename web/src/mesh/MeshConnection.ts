@@ -4,6 +4,7 @@ import type { IceServer, MeshSignal } from '../../../core/protocol/index.js';
 import { watchLiveness } from '../media/liveness.js';
 import { QualitySampler, type Stat } from '../media/QualitySampler.js';
 import { fromMeshSignal, toMeshSignal } from './meshSignals.js';
+import { markJoin } from '../util/joinTimeline.js';
 
 export type MeshConnectionState = 'connecting' | 'connected' | 'failed' | 'closed';
 
@@ -60,10 +61,16 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 		this.#peer.on('signal', (data: SimplePeer.SignalData) => {
 			const signal = toMeshSignal(data);
 			if (!signal) return;
-			if (signal.kind === 'description') this.#descriptions++;
+			if (signal.kind === 'description') {
+				this.#descriptions++;
+				markJoin('descriptionSent');
+			}
 			this.emit('signal', signal);
 		});
-		this.#peer.on('stream', (stream: MediaStream) => this.emit('stream', stream));
+		this.#peer.on('stream', (stream: MediaStream) => {
+			markJoin('remoteMedia');
+			this.emit('stream', stream);
+		});
 		this.#peer.on('connect', () => {
 			this.#setState('connected');
 			// A cut shows here seconds before ICE says so.
@@ -73,7 +80,10 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 			);
 		});
 		this.#peer.on('iceStateChange', (ice: RTCIceConnectionState) => {
-			if (ice === 'connected' || ice === 'completed') this.emit('health', 'connected');
+			if (ice === 'connected' || ice === 'completed') {
+				markJoin('connected');
+				this.emit('health', 'connected');
+			}
 			else if (ice === 'disconnected' || ice === 'failed') this.emit('health', ice);
 		});
 		this.#peer.on('data', (chunk: Uint8Array) => this.emit('data', decoder.decode(chunk)));
@@ -101,7 +111,10 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 
 	handleSignal(signal: MeshSignal): void {
 		if (this.#state === 'closed' || this.#state === 'failed') return;
-		if (signal.kind === 'description') this.#descriptions++;
+		if (signal.kind === 'description') {
+			this.#descriptions++;
+			markJoin('descriptionReceived');
+		}
 		this.#peer.signal(fromMeshSignal(signal));
 	}
 

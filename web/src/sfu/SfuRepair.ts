@@ -5,6 +5,7 @@ import type { Stat } from '../media/QualitySampler.js';
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { Repairer, type RepairEffect, type RepairPolicy } from '../participant/repair.js';
 import type { SignalingSession } from '../signaling/SignalingSession.js';
+import { markJoin } from '../util/joinTimeline.js';
 
 export interface SfuRepairOptions {
 	signaling: SignalingSession;
@@ -51,6 +52,7 @@ export class SfuRepair {
 			if (transport.closed || this.#closed) return;
 			this.#states.set(transport.id, state);
 			if (state === 'connected') {
+				markJoin('connected');
 				// A cut shows here seconds before ICE says so.
 				stopLiveness ??= watchLiveness(
 					async () => {

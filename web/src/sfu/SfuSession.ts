@@ -10,6 +10,7 @@ import { SfuProducers } from './SfuProducers.js';
 import { SfuRepair } from './SfuRepair.js';
 import { createTransport } from './sfuTransport.js';
 import { loadDevice } from './sfuParams.js';
+import { markJoin } from '../util/joinTimeline.js';
 
 export type SfuSessionState = 'new' | 'connecting' | 'connected' | 'restarting' | 'closed';
 
@@ -87,7 +88,10 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 			recvTransport: () => this.#recvReady,
 			isClosed: () => this.#isClosed(),
 			preferredWidth: options.preferredWidth ?? (() => undefined),
-			onStream: (peerId, stream) => this.emit('remotestream', peerId, stream),
+			onStream: (peerId, stream) => {
+				markJoin('remoteMedia');
+				this.emit('remotestream', peerId, stream);
+			},
 			onPeerClosed: (peerId) => this.emit('remoteclosed', peerId),
 		});
 		const { repairPolicy } = options;

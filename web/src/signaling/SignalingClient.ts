@@ -14,6 +14,7 @@ import {
 	type ResponseData,
 	type TypedNotification,
 } from '../../../core/protocol/index.js';
+import type { EarlyJoin } from './EarlyJoin.js';
 
 /** Typed events: one per server notification, plus the channel's own. */
 export type SignalingClientEvents = {
@@ -69,22 +70,48 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 		super();
 		this.#socket = socket;
 		this.#timeoutMs = timeoutMs;
-		socket.addEventListener('message', (event) => this.#onMessage(event.data));
-		socket.addEventListener('close', (event) => this.#onClose(event.code, event.reason));
-		// A failed socket reports through `close` next; an unheard `error` would throw in Node's `ws`.
-		socket.addEventListener('error', () => undefined);
 	}
 
 	/** Opens the socket; rejects with CLOSED if it cannot. */
 	static connect(url: string, options: SignalingClientOptions = {}): Promise<SignalingClient> {
 		const create = options.createSocket ?? ((u: string) => new WebSocket(u) as unknown as WebSocketLike);
-		const socket = create(url);
-		const client = new SignalingClient(socket, options.requestTimeoutMs ?? 10_000);
+		const client = new SignalingClient(create(url), options.requestTimeoutMs ?? 10_000);
+		return client.#listen(url);
+	}
+
+	/**
+	 * Takes over the socket of a join sent before the app's code loaded
+	 * (EarlyJoin): that join is this client's first request, and whatever the
+	 * socket got meanwhile is handled now, in order. Resolves once the socket
+	 * is open, with the join's answer to wait for (validated, as any answer).
+	 * `attach` is called with the client before anything the socket got is
+	 * handed over, so the caller's listeners hear every notification.
+	 */
+	static async adopt(
+		early: EarlyJoin,
+		options: Pick<SignalingClientOptions, 'requestTimeoutMs'>,
+		attach: (client: SignalingClient) => void,
+	): Promise<{ client: SignalingClient; joined: Promise<ResponseData<'join'>> }> {
+		const client = new SignalingClient(early.socket, options.requestTimeoutMs ?? 10_000);
+		client.#nextId = early.requestId + 1;
+		// Waiting before the socket's held frames are handed over: the answer may be among them.
+		const joined = client.#awaitResponse(early.requestId, Method.Join);
+		joined.catch(() => undefined); // The caller hears it, unless the socket never opened.
+		attach(client);
+		const opened = client.#listen('the signaling server');
+		early.release();
+		return { client: await opened, joined };
+	}
+
+	#listen(peer: string): Promise<SignalingClient> {
+		const socket = this.#socket;
+		socket.addEventListener('message', (event) => this.#onMessage(event.data));
+		socket.addEventListener('close', (event) => this.#onClose(event.code, event.reason));
+		// A failed socket reports through `close` next; an unheard `error` would throw in Node's `ws`.
+		socket.addEventListener('error', () => undefined);
 		return new Promise((resolve, reject) => {
-			socket.addEventListener('open', () => resolve(client));
-			socket.addEventListener('close', (event) =>
-				reject(new SignalingError(ErrorCode.Closed, `could not connect to ${url} (${event.code})`)),
-			);
+			socket.addEventListener('open', () => resolve(this));
+			socket.addEventListener('close', (event) => reject(new SignalingError(ErrorCode.Closed, `could not connect to ${peer} (${event.code})`)));
 		});
 	}
 
@@ -97,13 +124,18 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 			return Promise.reject(new SignalingError(ErrorCode.Closed, `${method}: signaling channel is closed`));
 		}
 		const id = this.#nextId++;
+		const response = this.#awaitResponse(id, method);
+		this.#socket.send(encodeRequest(id, method, data));
+		return response;
+	}
+
+	#awaitResponse<M extends Method>(id: number, method: M): Promise<ResponseData<M>> {
 		return new Promise<ResponseData<M>>((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.#pending.delete(id);
 				reject(new SignalingError(ErrorCode.Timeout, `${method}: no response in ${this.#timeoutMs} ms`));
 			}, this.#timeoutMs);
 			this.#pending.set(id, { method, resolve: resolve as (d: unknown) => void, reject, timer });
-			this.#socket.send(encodeRequest(id, method, data));
 		});
 	}
 

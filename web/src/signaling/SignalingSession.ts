@@ -10,10 +10,11 @@ import {
 	type NotificationData,
 	type RequestData,
 	type ResponseData,
-	type Role,
 } from '../../../core/protocol/index.js';
 import { BackoffReconnectPolicy, type ReconnectPolicy } from './ReconnectPolicy.js';
-import { SignalingClient, type WebSocketFactory } from './SignalingClient.js';
+import { EarlyJoin, type JoinData } from './EarlyJoin.js';
+import { SignalingClient, type SignalingClientOptions, type WebSocketFactory } from './SignalingClient.js';
+import { markJoin } from '../util/joinTimeline.js';
 
 export type Joined = ResponseData<'join'>;
 
@@ -82,15 +83,30 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 		return this.#joined;
 	}
 
-	/** `role` is the role asked for without a token (an open broadcast grants it; see the join schema). */
-	async join(data: { roomId: string; displayName: string; token?: string; role?: Role }): Promise<Joined> {
+	/**
+	 * Joins a room: on a socket of its own, or on an early join's (sent before
+	 * the app's code loaded), which this session takes over. `role` is the
+	 * role asked for without a token (an open broadcast grants it; see the
+	 * join schema).
+	 */
+	async join(data: JoinData | EarlyJoin): Promise<Joined> {
 		if (this.#state !== 'idle') throw new Error(`join() in state ${this.#state}`);
 		this.#setState('joining');
 		try {
-			const client = await this.#connect();
-			const joined = await client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, ...data });
+			let joined: Joined;
+			if (data instanceof EarlyJoin) {
+				const adopted = await SignalingClient.adopt(data, this.#clientOptions(), (client) => this.#attach(client));
+				joined = await adopted.joined;
+			} else {
+				const client = await this.#connect();
+				markJoin('socketOpen');
+				joined = await client.request(Method.Join, { protocolVersion: PROTOCOL_VERSION, ...data });
+			}
+			markJoin('joined');
 			this.#joined = joined;
 			this.#setState('joined');
+			// An adopted socket may have closed before this session listened: that is a drop like any other.
+			if (this.#client?.closed) this.#onDrop();
 			return joined;
 		} catch (error) {
 			this.#finish(error as SignalingError);
@@ -154,11 +170,19 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 		this.#finish(undefined);
 	}
 
-	async #connect(): Promise<SignalingClient> {
-		const client = await SignalingClient.connect(this.#options.url, {
+	#clientOptions(): SignalingClientOptions {
+		return {
 			...(this.#options.createSocket ? { createSocket: this.#options.createSocket } : {}),
 			...(this.#options.requestTimeoutMs ? { requestTimeoutMs: this.#options.requestTimeoutMs } : {}),
-		});
+		};
+	}
+
+	async #connect(): Promise<SignalingClient> {
+		return this.#attach(await SignalingClient.connect(this.#options.url, this.#clientOptions()));
+	}
+
+	/** Listens to a new client (its notifications and its close) and makes it the session's. */
+	#attach(client: SignalingClient): SignalingClient {
 		if (this.#state === 'closed') {
 			client.close();
 			throw new SignalingError(ErrorCode.Closed, 'session closed while connecting');

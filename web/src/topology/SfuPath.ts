@@ -1,9 +1,46 @@
 import type { Device } from 'mediasoup-client';
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import type { RepairPolicy } from '../participant/repair.js';
-import { loadDevice } from '../sfu/sfuParams.js';
-import { SfuSession } from '../sfu/SfuSession.js';
+import type * as SfuCode from '../sfu/sfuCode.js';
+import type { SfuSession } from '../sfu/SfuSession.js';
 import type { SignalingSession } from '../signaling/SignalingSession.js';
+
+let sfuCode: Promise<typeof SfuCode> | undefined;
+
+/**
+ * Fetches the SFU's code (its own chunk), once per page; a failed fetch is
+ * tried again at the next call. Called early where the SFU will be needed
+ * soon (a join into a room on the SFU), so the fetch overlaps other work.
+ */
+export function loadSfuCode(): Promise<typeof SfuCode> {
+	sfuCode ??= import('../sfu/sfuCode.js').catch((error: unknown) => {
+		sfuCode = undefined;
+		throw error;
+	});
+	return sfuCode;
+}
+
+/** Each call's Device, by its signaling session: every router has the same capabilities, so one per call. */
+const devices = new WeakMap<SignalingSession, Promise<Device>>();
+
+/**
+ * The call's mediasoup-client Device, loaded with the server's router
+ * capabilities (with the SFU's code), once; a failed load is tried again at
+ * the next call. A join into a room on the SFU starts it while the camera
+ * opens; loading probes the browser with a throwaway peer connection.
+ */
+export function loadSfuDevice(signaling: SignalingSession): Promise<Device> {
+	let device = devices.get(signaling);
+	if (!device) {
+		const loading = loadSfuCode().then(({ loadDevice }) => loadDevice(signaling));
+		loading.catch(() => {
+			if (devices.get(signaling) === loading) devices.delete(signaling);
+		});
+		devices.set(signaling, loading);
+		device = loading;
+	}
+	return device;
+}
 
 export interface SfuPathOptions {
 	signaling: SignalingSession;
@@ -31,7 +68,6 @@ export interface SfuPathOptions {
 export class SfuPath {
 	readonly #options: SfuPathOptions;
 	#session: SfuSession | undefined;
-	#device: Promise<Device> | undefined;
 	#preloadTimer: ReturnType<typeof setTimeout> | undefined;
 	#disposed = false;
 	#handlerName: string | undefined;
@@ -60,6 +96,10 @@ export class SfuPath {
 	/** Builds the session; a failed build is closed (and forgotten) before the error goes on, so a later one starts afresh. */
 	async open(): Promise<void> {
 		if (this.#session || this.#disposed) return;
+		const closes = this.#closes;
+		const { SfuSession } = await loadSfuCode();
+		if (this.#session || this.#disposed) return;
+		if (closes !== this.#closes) throw new Error('the SFU path was closed while its code loaded');
 		const o = this.#options;
 		const session = new SfuSession({
 			signaling: o.signaling,
@@ -125,19 +165,9 @@ export class SfuPath {
 	}
 
 	#device$(): Promise<Device> {
-		const device =
-			this.#device ??
-			loadDevice(this.#options.signaling).then(
-				(loaded) => {
-					this.#handlerName = loaded.handlerName;
-					return loaded;
-				},
-				(error: unknown) => {
-					this.#device = undefined;
-					throw error;
-				},
-			);
-		this.#device = device;
-		return device;
+		return loadSfuDevice(this.#options.signaling).then((device) => {
+			this.#handlerName = device.handlerName;
+			return device;
+		});
 	}
 }

@@ -3,6 +3,7 @@ import type { Call, ChatEntry, ReactionCounts, RemoteConnectionStats, RemoteEven
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { h } from './dom.js';
 import { MediaLostBanner } from './MediaLostBanner.js';
+import { markJoin } from '../util/joinTimeline.js';
 
 /** The stats panel's repairs cell for one row: how many times its path was repaired, and the last step. */
 function repairsOf(repairs: readonly RepairRecord[], row: RemoteConnectionStats): string {
@@ -408,6 +409,7 @@ export class CallView {
 			const peerId = (video.closest('[data-peer-id]') as HTMLElement).dataset.peerId as string;
 			video.requestVideoFrameCallback(() => {
 				if (window.__timing) window.__timing.firstFrameAt[peerId] ??= performance.now();
+				markJoin('firstFrame');
 			});
 		}
 		for (const kind of ['video', 'audio'] as const) {

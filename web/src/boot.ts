@@ -1,0 +1,50 @@
+import { Capability, asRole, can } from '../../core/protocol/roles.js';
+import type { LocalMedia } from './call/callTypes.js';
+import { linkToken } from './call/linkToken.js';
+import { openMedia } from './media/openMedia.js';
+import { EarlyJoin, signalingUrl } from './signaling/EarlyJoin.js';
+import { markJoin } from './util/joinTimeline.js';
+
+/**
+ * The page's first script, small on purpose (no schema, no WebRTC code).
+ * A direct link (`/?room=R&name=N`) starts joining here, before the app's
+ * code has even loaded: the signaling socket opens and the join goes out at
+ * once, and as soon as the answer gives a role that sends, camera and
+ * microphone open (a viewer is never asked). Meanwhile the app loads
+ * (main.ts) and takes over the join, the camera and every frame the socket
+ * got. Without a direct link the app starts as before (the lobby).
+ */
+
+markJoin('script');
+
+/** What the first script began for the app: the join, and the camera it opens once the join says this role sends. */
+export interface EarlyStart {
+	join: EarlyJoin;
+	/** Resolves undefined when the role does not send (or the join failed): nothing was opened. */
+	media: Promise<LocalMedia | undefined>;
+}
+
+function startEarly(): EarlyStart | undefined {
+	const params = new URLSearchParams(location.search);
+	const roomId = params.get('room');
+	const displayName = params.get('name');
+	// A browser without WebRTC is told so by the app; a page without a direct link shows the lobby.
+	if (!roomId || !displayName || typeof window.RTCPeerConnection !== 'function' || typeof window.WebSocket !== 'function') return undefined;
+	const token = linkToken.take(params, roomId);
+	const role = asRole(params.get('role'));
+	const join = new EarlyJoin(signalingUrl(), { roomId, displayName, ...(token ? { token } : {}), ...(role ? { role } : {}) });
+	const media = join.role.then((given) => (given && can(given, Capability.Publish) ? openMedia() : undefined));
+	return { join, media };
+}
+
+const early = startEarly();
+import('./main.js').then(
+	({ start }) => start(early),
+	(error: unknown) => {
+		// The app's code did not load: leave the room rather than sit in it unseen.
+		early?.join.socket.close(1000, 'app failed to load');
+		void early?.media.then((media) => media?.stream?.getTracks().forEach((track) => track.stop()));
+		const app = document.querySelector('#app');
+		if (app) app.textContent = `The app could not load (${String(error)}). Reload the page to try again.`;
+	},
+);
