@@ -10,9 +10,9 @@ import { markJoin } from './util/joinTimeline.js';
  * A direct link (`/?room=R&name=N`) starts joining here, before the app's
  * code has even loaded: the signaling socket opens and the join goes out at
  * once, and as soon as the answer gives a role that sends, camera and
- * microphone open (a viewer is never asked). Meanwhile the app loads
- * (main.ts) and takes over the join, the camera and every frame the socket
- * got. Without a direct link the app starts as before (the lobby).
+ * microphone open (a viewer is never asked). Meanwhile the app (main.ts)
+ * runs and takes over the join, the camera and every frame the socket got.
+ * Without a direct link the app starts as before (the lobby).
  */
 
 markJoin('script');
@@ -38,6 +38,7 @@ function startEarly(): EarlyStart | undefined {
 }
 
 const early = startEarly();
+// The app chunk was fetched and compiled alongside this script (index.html preloads it): it runs now.
 import('./main.js').then(
 	({ start }) => start(early),
 	(error: unknown) => {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { Call, type LocalMedia } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
 import { CloseCode, ErrorCode, SignalingError, asRole, type Role } from '../../core/protocol/index.js';
@@ -19,6 +20,9 @@ declare global {
 		__timing?: { joinStartedAt: number; firstFrameAt: Record<string, number>; marks: Partial<Record<JoinStep, number>> };
 	}
 }
+
+// The page's CSP forbids eval: zod must not try to compile its parsers (each try logs a violation).
+z.config({ jitless: true });
 
 const root = document.querySelector<HTMLElement>('#app') as HTMLElement;
 const params = new URLSearchParams(location.search);
