@@ -5,6 +5,7 @@ import { watchLiveness } from '../media/liveness.js';
 import { QualitySampler, type Stat } from '../media/QualitySampler.js';
 import { fromMeshSignal, toMeshSignal } from './meshSignals.js';
 import { markJoin } from '../util/joinTimeline.js';
+import { statsOf } from '../media/statsOf.js';
 
 export type MeshConnectionState = 'connecting' | 'connected' | 'failed' | 'closed';
 
@@ -142,11 +143,8 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 		return true;
 	}
 
-	async stats(): Promise<Stat[]> {
-		const report = await this.peerConnection.getStats();
-		const out: Stat[] = [];
-		report.forEach((s: Stat) => out.push(s));
-		return out;
+	stats(): Promise<Stat[]> {
+		return statsOf(this.peerConnection);
 	}
 
 	async quality(now: number) {

@@ -4,6 +4,7 @@ import type { Stat } from '../media/QualitySampler.js';
 import type { SignalingSession } from '../signaling/SignalingSession.js';
 import { Subscriptions } from '../util/Emitter.js';
 import { spatialLayerForWidth } from './sfuParams.js';
+import { statsOf } from '../media/statsOf.js';
 
 interface RemoteConsumer {
 	consumer: types.Consumer;
@@ -67,7 +68,7 @@ export class SfuConsumers {
 			[...this.#consumers.values()].map(async ({ consumer, peerId }) => {
 				const list = byPeer.get(peerId) ?? [];
 				byPeer.set(peerId, list);
-				(await consumer.getStats()).forEach((s: Stat) => list.push(s));
+				list.push(...(await statsOf(consumer)));
 			}),
 		);
 		return [...byPeer].map(([peerId, stats]) => ({ peerId, stats }));

@@ -1,11 +1,11 @@
 import type { types } from 'mediasoup-client';
 import { Method } from '../../../core/protocol/index.js';
 import { watchLiveness } from '../media/liveness.js';
-import type { Stat } from '../media/QualitySampler.js';
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { Repairer, type RepairEffect, type RepairPolicy } from '../participant/repair.js';
 import type { SignalingSession } from '../signaling/SignalingSession.js';
 import { markJoin } from '../util/joinTimeline.js';
+import { statsOf } from '../media/statsOf.js';
 
 export interface SfuRepairOptions {
 	signaling: SignalingSession;
@@ -55,11 +55,7 @@ export class SfuRepair {
 				markJoin('connected');
 				// A cut shows here seconds before ICE says so.
 				stopLiveness ??= watchLiveness(
-					async () => {
-						const stats: Stat[] = [];
-						(await transport.getStats()).forEach((s: Stat) => stats.push(s));
-						return stats;
-					},
+					() => statsOf(transport),
 					(alive) => {
 						if (alive) this.#stalled.delete(transport.id);
 						else this.#stalled.add(transport.id);

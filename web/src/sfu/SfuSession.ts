@@ -11,6 +11,7 @@ import { SfuRepair } from './SfuRepair.js';
 import { createTransport } from './sfuTransport.js';
 import { loadDevice } from './sfuParams.js';
 import { markJoin } from '../util/joinTimeline.js';
+import { statsOf } from '../media/statsOf.js';
 
 export type SfuSessionState = 'new' | 'connecting' | 'connected' | 'restarting' | 'closed';
 
@@ -22,10 +23,6 @@ export type SfuSessionEvents = {
 	/** A transport was repaired (an ICE restart, a rebuild), or repairing gave up, or it came back. */
 	repair: [record: RepairRecord];
 };
-
-function collect(report: RTCStatsReport, into: Stat[]): void {
-	report.forEach((s: Stat) => into.push(s));
-}
 
 export interface SfuSessionOptions {
 	signaling: SignalingSession;
@@ -193,9 +190,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 	async quality(now: number): Promise<ConnectionQuality[]> {
 		if (this.#state !== 'connected' || !this.#recvTransport) return [];
 		const stats: Stat[] = [];
-		if (this.#sendTransport) collect(await this.#sendTransport.getStats(), stats);
-		const recv: Stat[] = [];
-		collect(await this.#recvTransport.getStats(), recv);
+		if (this.#sendTransport) stats.push(...(await statsOf(this.#sendTransport)));
+		const recv = await statsOf(this.#recvTransport);
 		stats.push(...recv.filter((s) => s.type === 'inbound-rtp'));
 		return [{ ...this.#sampler.sample('sfu', stats, now), path: 'sfu' }];
 	}
