@@ -1,4 +1,4 @@
-import { Capability, asRole, can } from '../../core/protocol/roles.js';
+import { Capability, asRole, can, type Role } from '../../core/protocol/roles.js';
 import type { LocalMedia } from './call/callTypes.js';
 import { linkToken } from './call/linkToken.js';
 import { openMedia } from './media/openMedia.js';
@@ -9,8 +9,9 @@ import { markJoin } from './util/joinTimeline.js';
  * The page's first script, small on purpose (no schema, no WebRTC code).
  * A direct link (`/?room=R&name=N`) starts joining here, before the app's
  * code has even loaded: the signaling socket opens and the join goes out at
- * once, and as soon as the answer gives a role that sends, camera and
- * microphone open (a viewer is never asked). Meanwhile the app (main.ts)
+ * once, and camera and microphone open for a role that sends (a viewer is
+ * never asked): beside the join when the link or its token names that role,
+ * else as soon as the answer gives it. Meanwhile the app (main.ts)
  * runs and takes over the join, the camera and every frame the socket got.
  * Without a direct link the app starts as before (the lobby).
  */
@@ -33,7 +34,11 @@ function startEarly(): EarlyStart | undefined {
 	const token = linkToken.take(params, roomId);
 	const role = asRole(params.get('role'));
 	const join = new EarlyJoin(signalingUrl(), { roomId, displayName, ...(token ? { token } : {}), ...(role ? { role } : {}) });
-	const media = join.role.then((given) => (given && can(given, Capability.Publish) ? openMedia() : undefined));
+	const sends = (given: Role | undefined) => given !== undefined && can(given, Capability.Publish);
+	// A token's role is the one granted, and an open room grants the role a link asks for (or refuses the join):
+	// either known to send, the camera opens beside the join. A plain link's role is the room's to say.
+	const known = token ? linkToken.role(token) : role;
+	const media = sends(known) ? openMedia() : join.role.then((given) => (sends(given) ? openMedia() : undefined));
 	return { join, media };
 }
 

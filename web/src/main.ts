@@ -140,19 +140,6 @@ async function startCall(
 	return call;
 }
 
-/**
- * The role an access token names, read without checking its signature (the
- * server checks it): a viewer is never asked for its camera and microphone.
- */
-function tokenRole(token: string | undefined): string | undefined {
-	try {
-		const payload = token?.split('.')[1];
-		return payload ? (JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { role?: string }).role : undefined;
-	} catch {
-		return undefined;
-	}
-}
-
 /** What this browser lacks to take part in a call, if anything. */
 function missingForCalls(): string | undefined {
 	if (typeof window.RTCPeerConnection !== 'function') return 'WebRTC (RTCPeerConnection)';
@@ -171,7 +158,7 @@ export function start(early: EarlyStart | undefined): void {
 	const missing = missingForCalls();
 	/** The role asked for in the link (`&role=host`): a broadcast grants it without a token. */
 	const askedRole = asRole(params.get('role'));
-	const viewer = (tokenRole(linkToken.take(params, room)) ?? askedRole) === 'viewer';
+	const viewer = (linkToken.role(linkToken.take(params, room)) ?? askedRole) === 'viewer';
 	if (missing) {
 		// A clear answer instead of a blank page or a call that never connects.
 		root.replaceChildren(
