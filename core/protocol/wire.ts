@@ -1,7 +1,7 @@
 /**
  * The protocol's names and numbers, without a schema: what a page can use
  * before the app's code (and zod) has loaded (web/src/boot.ts sends the
- * join with them). messages.ts re-exports all of it beside the schemas.
+ * join with them). index.ts exports it beside the schemas.
  */
 
 /** Bumped on every incompatible change; checked at `join`. */

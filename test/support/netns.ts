@@ -319,9 +319,8 @@ class Namespaces {
 	/** Debian's Firefox ESR inside `ns`; closed by destroy(). */
 	async launchFirefox(ns: string, options: FirefoxOptions = {}): Promise<NamespacedFirefox> {
 		const firefox = await launchFirefoxIn(ns, options);
-		const close = () => firefox.close();
-		this.#closers.add(close);
-		firefox.browser.once('disconnected', () => this.#closers.delete(close));
+		// Kept even after a disconnect: its close() is idempotent and also stops the forwarder and deletes the wrapper's folder.
+		this.#closers.add(() => firefox.close());
 		return firefox;
 	}
 

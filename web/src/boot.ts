@@ -44,13 +44,12 @@ function startEarly(): EarlyStart | undefined {
 
 const early = startEarly();
 // The app chunk was fetched and compiled alongside this script (index.html preloads it): it runs now.
-import('./main.js').then(
-	({ start }) => start(early),
-	(error: unknown) => {
-		// The app's code did not load: leave the room rather than sit in it unseen.
+import('./main.js')
+	.then(({ start }) => start(early))
+	.catch((error: unknown) => {
+		// The app's code did not load (or could not start): leave the room rather than sit in it unseen.
 		early?.join.socket.close(1000, 'app failed to load');
 		void early?.media.then((media) => media?.stream?.getTracks().forEach((track) => track.stop()));
 		const app = document.querySelector('#app');
 		if (app) app.textContent = `The app could not load (${String(error)}). Reload the page to try again.`;
-	},
-);
+	});

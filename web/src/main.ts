@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// First: before any schema is made (zod reads the setting when each is built).
+import './util/zodJitless.js';
 import { Call, type LocalMedia } from './call/Call.js';
 import { CallView } from './ui/CallView.js';
 import { CloseCode, ErrorCode, SignalingError, asRole, type Role } from '../../core/protocol/index.js';
@@ -20,9 +21,6 @@ declare global {
 		__timing?: { joinStartedAt: number; firstFrameAt: Record<string, number>; marks: Partial<Record<JoinStep, number>> };
 	}
 }
-
-// The page's CSP forbids eval: zod must not try to compile its parsers (each try logs a violation).
-z.config({ jitless: true });
 
 const root = document.querySelector<HTMLElement>('#app') as HTMLElement;
 const params = new URLSearchParams(location.search);
@@ -64,7 +62,8 @@ async function startCall(
 	localMedia: () => Promise<LocalMedia>,
 	earlyJoin?: EarlyJoin,
 ): Promise<Call> {
-	window.__timing = { joinStartedAt: performance.now(), firstFrameAt: {}, marks: joinTimeline };
+	// A direct link's join began in the first script (boot.ts), before this code loaded.
+	window.__timing = { joinStartedAt: (earlyJoin && joinTimeline.script) ?? performance.now(), firstFrameAt: {}, marks: joinTimeline };
 	const token = linkToken.take(params, roomId);
 	const query = new URLSearchParams({ room: roomId, name: displayName, ...(role ? { role } : {}) });
 	history.replaceState(null, '', `/?${query.toString()}`);
@@ -98,9 +97,14 @@ async function startCall(
 		if (state === 'joined') view.setStatus(`In ${roomId}`);
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
+	/** The server said why it ended the session: that stays the status. */
+	let explained = false;
 	call.on('closed', (closeCode, reason, errorCode) => {
 		if (closeCode === CloseCode.Unauthorized) linkToken.forget(roomId);
-		if (closeCode !== undefined) view.setStatus(explainClose(closeCode, reason ?? ''));
+		if (closeCode !== undefined) {
+			view.setStatus(explainClose(closeCode, reason ?? ''));
+			explained = true;
+		}
 		// The server no longer knows this session (the node holding the room went away, or the resume grace ran out):
 		// join again, once, as a fresh participant; the room is on a live node by then.
 		if (errorCode === ErrorCode.ResumeFailed && rejoins.allowed()) {
@@ -135,7 +139,7 @@ async function startCall(
 		}
 	} catch (error) {
 		if (error instanceof SignalingError && error.code.startsWith('TOKEN_')) linkToken.forget(roomId);
-		view.setStatus(explainJoinError(error));
+		if (!explained) view.setStatus(explainJoinError(error));
 	}
 	return call;
 }

@@ -35,6 +35,18 @@ describe('QualitySampler', () => {
 		expect(ConnectionQualitySchema.parse(second)).toEqual(second);
 	});
 
+	it('an unanswered read (no entries) reports nothing and leaves the deltas to the last real sample', () => {
+		const sampler = new QualitySampler();
+		sampler.sample('p2', snapshot({ bytesSent: 100_000, lost: 0, received: 100 }), 0);
+		const empty = sampler.sample('p2', [], 2000);
+		expect(empty).toMatchObject({ outboundBitrateBps: 0, availableOutgoingBitrateBps: null, rttMs: null, packetLoss: null });
+		expect(ConnectionQualitySchema.parse(empty)).toEqual(empty);
+		// 4 s after the first real sample: 200 kB more = 400 kbit/s; 5 lost of the 100 packets since = 5 %.
+		const next = sampler.sample('p2', snapshot({ bytesSent: 300_000, lost: 5, received: 195 }), 4000);
+		expect(next.outboundBitrateBps).toBe(400_000);
+		expect(next.packetLoss).toBeCloseTo(0.05);
+	});
+
 	it('uses the transport\'s selected pair, and says relay when that pair uses a TURN candidate', () => {
 		expect(pathOf(snapshot({ bytesSent: 0, lost: 0, received: 0 })).path).toBe('direct');
 		expect(pathOf(snapshot({ bytesSent: 0, lost: 0, received: 0, localType: 'relay' }))).toEqual({

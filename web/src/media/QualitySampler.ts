@@ -50,6 +50,8 @@ export class QualitySampler {
 	#previous: Totals | undefined;
 
 	sample(remotePeerId: string, stats: Stat[], now: number): ConnectionQuality {
+		// No entries at all (a read that went unanswered, see statsOf) says nothing: the next sample compares with the last real one.
+		if (stats.length === 0) return { remotePeerId, path: pathOf(stats).path, outboundBitrateBps: 0, availableOutgoingBitrateBps: null, rttMs: null, packetLoss: null };
 		const totals: Totals = { at: now, bytesSent: 0, packetsLost: 0, packetsReceived: 0 };
 		for (const s of stats) {
 			if (s.type === 'outbound-rtp') totals.bytesSent += (num(s.bytesSent) ?? 0) + (num(s.headerBytesSent) ?? 0);

@@ -64,12 +64,14 @@ function early(data = { roomId: 'r', displayName: 'B' }): { join: EarlyJoin; soc
 }
 
 /** A session on the early join's socket, its peerJoined/signal notifications recorded from the start. */
-function adopt(join: EarlyJoin): { session: SignalingSession; heard: string[]; joining: Promise<unknown> } {
+function adopt(join: EarlyJoin): { session: SignalingSession; heard: string[]; closes: Array<number | undefined>; joining: Promise<unknown> } {
 	const session = new SignalingSession({ url: 'ws://unused/ws', requestTimeoutMs: 1000 });
 	const heard: string[] = [];
+	const closes: Array<number | undefined> = [];
 	session.subscribe(Notification.PeerJoined, ({ peerId }) => heard.push(`peerJoined ${peerId}`));
 	session.subscribe(Notification.Signal, ({ from, signal }) => heard.push(`signal ${from} ${signal.kind}`));
-	return { session, heard, joining: session.join(join) };
+	session.subscribe('closed', (_error, code) => closes.push(code));
+	return { session, heard, closes, joining: session.join(join) };
 }
 
 describe('EarlyJoin', () => {
@@ -140,6 +142,18 @@ describe('EarlyJoin', () => {
 		expect(error).toBeInstanceOf(SignalingError);
 		expect((error as SignalingError).code).toBe(ErrorCode.TokenInvalid);
 		expect(session.state).toBe('closed');
+	});
+
+	it('a session the server ended right after answering (both held until the app listened) is closed, not joined', async () => {
+		const { join, socket } = early();
+		socket.open();
+		socket.frame({ id: 1, ok: true, data: joined });
+		socket.close(4008, 'removed by a host');
+		const { session, closes, joining } = adopt(join);
+		const error = await joining.catch((e: unknown) => e);
+		expect((error as SignalingError).code).toBe(ErrorCode.Closed);
+		expect(session.state).toBe('closed');
+		expect(closes).toEqual([4008]);
 	});
 
 	it('rejects with CLOSED when the socket never opened', async () => {

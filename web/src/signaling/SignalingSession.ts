@@ -97,6 +97,8 @@ export class SignalingSession extends EventEmitter<SignalingSessionEvents> {
 			if (data instanceof EarlyJoin) {
 				const adopted = await SignalingClient.adopt(data, this.#clientOptions(), (client) => this.#attach(client));
 				joined = await adopted.joined;
+				// The socket's held events came at once: the server may have ended the session (a final close) right after answering.
+				if (this.state === 'closed') throw new SignalingError(ErrorCode.Closed, 'the server ended the session as it joined');
 			} else {
 				const client = await this.#connect();
 				markJoin('socketOpen');
