@@ -8,16 +8,45 @@
 // remote, the same fake camera); and the product's SFU join
 // (MESH_MAX_PEERS=0). Printed as medians and as ratios to the baseline.
 // Real Chromium, fake camera from a small Y4M clip, servers on loopback.
+//
+// The newcomer opens the link as a person does: from a page of another
+// site (a chat, a calendar; here a blank page on 127.0.0.2), so both the
+// product's page and the baseline's start in a new renderer process.
+// `--from blank` opens it from about:blank instead: there the product's
+// Cross-Origin-Opener-Policy header alone forces a process swap that the
+// baseline page (no headers) skips, about 30 ms on this machine.
 
 import { parseArgs } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
 import { joinAll } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 import { startBaselineServer, type BaselineServer } from './baselineMesh.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, from: { type: 'string', default: 'site' } } });
 const RUNS = Math.max(1, Math.min(20, Number(values.runs)));
+if (values.from !== 'site' && values.from !== 'blank') throw new Error('--from site|blank');
+/** Where the newcomer opens the link from (see the top): a page of another site, or about:blank. */
+let launcher: string | undefined;
+
+/** A new page that has opened `launcher` first (a page of another site), unless `--from blank`. */
+async function newcomerPage(context: BrowserContext): Promise<Page> {
+	const page = await context.newPage();
+	if (launcher) await page.goto(launcher);
+	return page;
+}
+
+/** A blank page on another site than both servers (127.0.0.2: the product is on localhost, the baseline on 127.0.0.1). */
+async function startLauncher(): Promise<{ url: string; close(): Promise<void> }> {
+	const server = createServer((_req, res) => {
+		res.writeHead(200, { 'content-type': 'text/html' });
+		res.end('<!doctype html><title>elsewhere</title>');
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+	return { url: `http://127.0.0.2:${(server.address() as AddressInfo).port}/`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
 
 /** When each step of a join happened (ms since the navigation): the page's own marks (web/src/util/joinTimeline.ts; the baseline's alike). */
 type Marks = Record<string, number>;
@@ -56,7 +85,7 @@ async function product(browser: Browser, server: RunningServer, size: number, ro
 	const context = await browser.newContext();
 	try {
 		await joinAll(context, server.url, room, Array.from({ length: size - 1 }, (_, i) => `P${i}`));
-		const newcomer = await context.newPage();
+		const newcomer = await newcomerPage(context);
 		await newcomer.goto(`${server.url}/?room=${room}&name=New`);
 		return await seesEveryone(newcomer, 'product', size - 1);
 	} finally {
@@ -72,7 +101,7 @@ async function baseline(browser: Browser, server: BaselineServer, size: number, 
 			await page.goto(`${server.url}/?room=${room}`);
 			await page.waitForFunction(() => (window as unknown as { __ready?: boolean }).__ready === true);
 		}
-		const newcomer = await context.newPage();
+		const newcomer = await newcomerPage(context);
 		await newcomer.goto(`${server.url}/?room=${room}`);
 		return await seesEveryone(newcomer, 'baseline', size - 1);
 	} finally {
@@ -84,6 +113,8 @@ async function main(): Promise<void> {
 	const mesh = await startServer();
 	const sfu = await startServer({ MESH_MAX_PEERS: '0' });
 	const bare = await startBaselineServer();
+	const elsewhere = values.from === 'site' ? await startLauncher() : undefined;
+	launcher = elsewhere?.url;
 	const browser = await launchBrowser();
 	const rows: Array<{ label: string; size: number; product: number[]; baseline: number[]; productMarks: Marks[]; baselineMarks: Marks[] }> = [
 		{ label: 'mesh', size: 2, product: [], baseline: [], productMarks: [], baselineMarks: [] },
@@ -108,9 +139,11 @@ async function main(): Promise<void> {
 		}
 	} finally {
 		await browser.close();
-		await Promise.all([mesh.stop(), sfu.stop(), bare.close()]);
+		await Promise.all([mesh.stop(), sfu.stop(), bare.close(), elsewhere?.close()]);
 	}
-	console.log('join: opening the link -> first rendered frame of every remote (the newcomer), ms; baseline: the smallest possible mesh page, same run');
+	console.log(
+		`join: opening the link (from ${launcher ? 'a page of another site' : 'about:blank'}) -> first rendered frame of every remote (the newcomer), ms; baseline: the smallest possible mesh page, same run`,
+	);
 	console.log('join | participants | product median (min-max) | baseline median (min-max) | ratio (medians) | product runs | baseline runs');
 	for (const row of rows) {
 		const range = (v: number[]) => `${median(v).toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`;

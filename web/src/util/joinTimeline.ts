@@ -2,7 +2,8 @@
  * When each step of this page's join happened, in ms since the navigation
  * (performance.now()), each step recorded once: the first time it happens.
  * The join bench reads it (window.__timing.marks) to show where a join's
- * time goes; nothing in the app depends on it.
+ * time goes, and the browser's profiler shows the same marks; nothing in
+ * the app depends on it.
  */
 export type JoinStep =
 	/** The page's first script runs (boot.ts: it starts a direct link's join). */
@@ -30,6 +31,8 @@ export type JoinStep =
 
 export const joinTimeline: Partial<Record<JoinStep, number>> = {};
 
+/** Records `step` once (the first time), also as a User Timing mark (`join:<step>`) that the browser's profiler shows. */
 export function markJoin(step: JoinStep): void {
-	joinTimeline[step] ??= typeof performance === 'undefined' ? 0 : performance.now();
+	if (joinTimeline[step] !== undefined || typeof performance === 'undefined') return;
+	joinTimeline[step] = performance.mark?.(`join:${step}`)?.startTime ?? performance.now();
 }
