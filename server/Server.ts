@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../core/config/index.js';
-import { CloseCode } from '../core/protocol/index.js';
+import { CloseCode, type Role } from '../core/protocol/index.js';
 import { AccessTokens } from './auth/AccessTokens.js';
 import { ClusterNode } from './cluster/ClusterNode.js';
 import { EdgeMedia } from './cluster/EdgeMedia.js';
@@ -148,6 +148,7 @@ export class Server {
 				metrics: this.metrics,
 				metricsHere: config.metrics.port === undefined,
 				apiKey,
+				plainLinkRole: (roomId) => this.#plainLinkRole(roomId),
 				roomApi: new RoomApi({
 					registry: this.rooms,
 					deleteRoom: (roomId) => this.signaling.deleteRoom(roomId),
@@ -262,6 +263,20 @@ export class Server {
 	}
 
 	/** Stops accepting, closes every socket and room, ends the workers. Idempotent. */
+	/**
+	 * The role a plain link (no role asked, no token) joins `roomId` in, when
+	 * this node knows: its room here (a meeting's participant, a broadcast's
+	 * viewer), or, on a single node, the meeting a join would make. Unknown
+	 * when tokens are required, the room asks for one, or it may live on
+	 * another node.
+	 */
+	#plainLinkRole(roomId: string): Role | undefined {
+		if (this.config.auth.requireTokens) return undefined;
+		const room = this.rooms.get(roomId);
+		if (room) return room.settings.requireToken ? undefined : room.kind === 'broadcast' ? 'viewer' : 'participant';
+		return this.cluster ? undefined : 'participant';
+	}
+
 	close(): Promise<void> {
 		this.#closing ??= (async () => {
 			// Several nodes: drain first. Its rooms are released (their next join is claimed elsewhere), then every

@@ -7,6 +7,14 @@
 /** Bumped on every incompatible change; checked at `join`. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The meta tag in the call app's page that names the role a plain link to
+ * its room (no role asked, no token) joins in, when the server knows it:
+ * the page's first script opens the camera beside the join for a role that
+ * sends (server/http/appPage.ts, web/src/boot.ts).
+ */
+export const PLAIN_LINK_ROLE_META = 'se-plain-link-role';
+
 /** Largest frame either end accepts, in bytes. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 

@@ -1,9 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RoomIdSchema, type Role } from '../../core/protocol/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sirv from 'sirv';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
 import type { ApiKey } from './ApiKey.js';
+import { appPageWith } from './appPage.js';
 import { HttpError, sendError, sendJson } from './httpUtil.js';
 import { parseTarget } from './requestTarget.js';
 import { ROOM_API_PREFIX, type RoomApi } from './RoomApi.js';
@@ -58,8 +61,12 @@ export function createHttpApp(options: {
 	apiKey: ApiKey | undefined;
 	roomApi: RoomApi;
 	logger: Logger;
+	/** The role a plain link to `roomId` (no role asked, no token) joins in, if this server knows it: the app's page says so. */
+	plainLinkRole?: (roomId: string) => Role | undefined;
 }) {
 	const webBuilt = existsSync(options.webRoot);
+	const indexFile = join(options.webRoot, 'index.html');
+	const indexHtml = webBuilt && existsSync(indexFile) ? readFileSync(indexFile, 'utf8') : undefined;
 	// A file path (with an extension) is that file or 404; any other path is the app (it reads ?room= itself).
 	const serveFile = webBuilt ? sirv(options.webRoot, { etag: true }) : undefined;
 	const serveApp = webBuilt ? sirv(options.webRoot, { single: true, etag: true }) : undefined;
@@ -88,9 +95,18 @@ export function createHttpApp(options: {
 		if (!serveFile || !serveApp) {
 			throw new HttpError(503, 'WEB_NOT_BUILT', `no web build at ${options.webRoot}; run npm run build`);
 		}
+		const isFile = /\.[A-Za-z0-9]+$/.test(path);
+		// The app's page for a room's link says the role a plain link joins in, when known: the page opens the camera sooner.
+		const roomId = RoomIdSchema.safeParse(target.query.get('room')).data;
+		const plainLinkRole = !isFile && indexHtml && roomId ? options.plainLinkRole?.(roomId) : undefined;
+		if (indexHtml && plainLinkRole) {
+			res.writeHead(200, { 'content-type': 'text/html;charset=utf-8', 'cache-control': 'no-store' });
+			res.end(req.method === 'HEAD' ? undefined : appPageWith(indexHtml, plainLinkRole));
+			return;
+		}
 		// sirv reads req.url again: hand it the target we checked, in origin form.
 		req.url = target.rawPath;
-		const serve = /\.[A-Za-z0-9]+$/.test(path) ? serveFile : serveApp;
+		const serve = isFile ? serveFile : serveApp;
 		serve(req, res, () => sendError(res, new HttpError(404, 'NOT_FOUND', 'not found')));
 	}
 

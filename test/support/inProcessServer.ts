@@ -4,8 +4,8 @@ import { Server } from '../../server/Server.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-/** A Server in this process on a free loopback port, one mediasoup worker listening on loopback, no web build. */
-export async function startInProcessServer(overrides: DeepPartial<ServerConfig> = {}): Promise<Server> {
+/** A Server in this process on a free loopback port, one mediasoup worker listening on loopback, no web build unless `webRoot` names one. */
+export async function startInProcessServer(overrides: DeepPartial<ServerConfig> = {}, webRoot = '/nonexistent'): Promise<Server> {
 	const config = ServerConfigSchema.parse({
 		...overrides,
 		port: 0,
@@ -13,7 +13,7 @@ export async function startInProcessServer(overrides: DeepPartial<ServerConfig> 
 		// Loopback only (the default, `auto`, would add the machine's own addresses).
 		mediasoup: { numWorkers: 1, listenIp: '127.0.0.1', ...overrides.mediasoup },
 	});
-	return Server.start(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { webRoot: '/nonexistent' });
+	return Server.start(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), { webRoot });
 }
 
 /** Polls `fn` until it returns true, or fails after `timeoutMs`. */

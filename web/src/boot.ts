@@ -1,4 +1,5 @@
 import { Capability, asRole, can, type Role } from '../../core/protocol/roles.js';
+import { PLAIN_LINK_ROLE_META } from '../../core/protocol/wire.js';
 import type { LocalMedia } from './call/callTypes.js';
 import { linkToken } from './call/linkToken.js';
 import { openMedia } from './media/openMedia.js';
@@ -35,9 +36,10 @@ function startEarly(): EarlyStart | undefined {
 	const role = asRole(params.get('role'));
 	const join = new EarlyJoin(signalingUrl(), { roomId, displayName, ...(token ? { token } : {}), ...(role ? { role } : {}) });
 	const sends = (given: Role | undefined) => given !== undefined && can(given, Capability.Publish);
-	// A token's role is the one granted, and an open room grants the role a link asks for (or refuses the join):
-	// either known to send, the camera opens beside the join. A plain link's role is the room's to say.
-	const known = token ? linkToken.role(token) : role;
+	// A token's role is the one granted, and an open room grants the role a link asks for (or refuses the join);
+	// a plain link's role is the room's to say, and the page says it when the server knew (server/http/appPage.ts).
+	// Known to send: the camera opens beside the join. Otherwise it waits for the join's answer.
+	const known = token ? linkToken.role(token) : (role ?? asRole(document.querySelector<HTMLMetaElement>(`meta[name="${PLAIN_LINK_ROLE_META}"]`)?.content));
 	const media = sends(known) ? openMedia() : join.role.then((given) => (sends(given) ? openMedia() : undefined));
 	return { join, media };
 }
