@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, Notification, PROTOCOL_VERSION, SignalingError } from '../../../core/protocol/index.js';
 import { EarlyJoin } from './EarlyJoin.js';
+import { joinAnswer } from './joinAnswer.fixture.js';
 import type { WebSocketLike } from './SignalingClient.js';
 import { SignalingSession } from './SignalingSession.js';
 
@@ -34,26 +35,12 @@ class FakeSocket implements WebSocketLike {
 	}
 }
 
-const joined = {
+const joined = joinAnswer({
 	peerId: 'p2',
-	roomId: 'r',
-	role: 'participant',
 	displayName: 'B',
 	peers: [{ peerId: 'p1', displayName: 'A', role: 'participant', audioMuted: false, videoMuted: false }],
-	resumeToken: 't',
-	resumeGraceMs: 10_000,
-	iceServers: [],
-	iceServersExpireAt: null,
-	iceTransportPolicy: 'all',
-	qualityReportIntervalMs: 2000,
 	repair: { disconnectedGraceMs: 1000, giveUpMs: 20_000 },
-	mediaMode: 'mesh',
-	topology: { state: 'mesh', epoch: 0 },
-	roomKind: 'meeting',
-	audience: 0,
-	hands: [],
-	handRaised: false,
-};
+});
 
 const offer = { from: 'p1', signal: { kind: 'description', description: { type: 'offer', sdp: 'v=0\r\n' } } };
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, Method, PROTOCOL_VERSION, SignalingError } from '../../../core/protocol/index.js';
+import { joinAnswer } from './joinAnswer.fixture.js';
 import { SignalingClient, type WebSocketLike } from './SignalingClient.js';
 
 /** An in-memory socket: records what the client sends, lets the test answer. */
@@ -49,7 +50,7 @@ describe('SignalingClient', () => {
 		const result = client.request(Method.Join, joinData);
 		const sent = JSON.parse(socket.sent[0] as string) as { id: number; method: string };
 		expect(sent.method).toBe('join');
-		const joined = { peerId: 'p1', roomId: 'r', role: 'host', displayName: 'A', peers: [], resumeToken: 't', resumeGraceMs: 10_000, iceServers: [], iceServersExpireAt: null, iceTransportPolicy: 'all', qualityReportIntervalMs: 2000, repair: { disconnectedGraceMs: 2000, giveUpMs: 20_000 }, mediaMode: 'mesh', topology: { state: 'mesh', epoch: 0 }, roomKind: 'meeting', audience: 0, hands: [], handRaised: false };
+		const joined = joinAnswer({ role: 'host' });
 		socket.reply({ id: sent.id, ok: true, data: joined });
 		await expect(result).resolves.toEqual(joined);
 	});

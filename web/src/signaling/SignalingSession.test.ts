@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Notification } from '../../../core/protocol/index.js';
 import type { WebSocketLike } from './SignalingClient.js';
+import { joinAnswer } from './joinAnswer.fixture.js';
 import { SignalingSession } from './SignalingSession.js';
 
 /** An in-memory socket that opens at once and answers `join`. */
@@ -33,26 +34,7 @@ class FakeSocket implements WebSocketLike {
 	}
 }
 
-const joined = {
-	peerId: 'p1',
-	roomId: 'r',
-	role: 'viewer',
-	displayName: 'A',
-	peers: [],
-	resumeToken: 't',
-	resumeGraceMs: 10_000,
-	iceServers: [],
-	iceServersExpireAt: null,
-	iceTransportPolicy: 'all',
-	qualityReportIntervalMs: 2000,
-	repair: { disconnectedGraceMs: 2000, giveUpMs: 20_000 },
-	mediaMode: 'sfu',
-	topology: { state: 'sfu', epoch: 1 },
-	roomKind: 'broadcast',
-	audience: 1,
-	hands: [],
-	handRaised: false,
-};
+const joined = joinAnswer({ role: 'viewer', mediaMode: 'sfu', topology: { state: 'sfu', epoch: 1 }, roomKind: 'broadcast', audience: 1 });
 
 async function joinedSession(): Promise<{ session: SignalingSession; socket: FakeSocket }> {
 	let socket: FakeSocket | undefined;
