@@ -39,11 +39,13 @@ const SOURCE_KIND: Record<MediaSource, 'audio' | 'video'> = { camera: 'video', m
 export type TransportStateListener = (layer: 'ice' | 'dtls', state: string) => void;
 
 /** mediasoup throws TypeError for bad parameters: the client's fault, said as SFU_REJECTED. */
-async function sfuCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+async function sfuCall<T>(what: string, fn: () => Promise<T>, gone: () => boolean = () => false): Promise<T> {
 	try {
 		return await fn();
 	} catch (error) {
 		if (error instanceof SignalingError) throw error;
+		// The room left the SFU (or the peer left) while the worker was at it: that, not the worker's "closed" error, is the answer.
+		if (gone()) throw noSfuError();
 		throw new SignalingError(ErrorCode.SfuRejected, `${what}: ${(error as Error).message}`);
 	}
 }
@@ -114,9 +116,14 @@ export class SfuRoom {
 	/** A migration to the SFU starts: take the room's first router now, before the clients ask. */
 	async prepare(): Promise<void> {
 		if (this.#closed) return;
-		await this.#placement.push(async () => {
-			if (this.#routers.length === 0) await this.#routerWithRoom();
-		}, 'prepare');
+		try {
+			await this.#placement.push(async () => {
+				if (this.#routers.length === 0) await this.#routerWithRoom();
+			}, 'prepare');
+		} catch (error) {
+			// Closed meanwhile (close() stops the placement queue): nothing to prepare any more.
+			if (!this.#closed) throw error;
+		}
 	}
 
 	/** The peer's device capabilities; `startLayer` is the simulcast layer its video consumers start on (undefined: the best). */
@@ -142,6 +149,7 @@ export class SfuRoom {
 				initialAvailableOutgoingBitrate: this.#sfu.initialAvailableOutgoingBitrate,
 				appData: { peerId, direction: data.direction },
 			}),
+			() => this.#closed || peer.closed,
 		);
 		peer.addTransport(transport);
 		this.#watch(peerId, transport);
@@ -377,15 +385,21 @@ export class SfuRoom {
 		if (this.#closed) throw noSfuError();
 		const existing = this.#peers.get(peerId);
 		if (existing) return existing;
-		return this.#placement.push(async () => {
-			const again = this.#peers.get(peerId);
-			if (again) return again;
-			const router = this.kind === 'broadcast' ? await this.#routerOnLeastBusyWorker() : await this.#routerWithRoom();
-			const peer = new SfuPeer(peerId, router);
-			this.#peers.set(peerId, peer);
-			this.#pool.notePlaced(router, 1);
-			return peer;
-		}, 'place peer');
+		try {
+			return await this.#placement.push(async () => {
+				const again = this.#peers.get(peerId);
+				if (again) return again;
+				const router = this.kind === 'broadcast' ? await this.#routerOnLeastBusyWorker() : await this.#routerWithRoom();
+				const peer = new SfuPeer(peerId, router);
+				this.#peers.set(peerId, peer);
+				this.#pool.notePlaced(router, 1);
+				return peer;
+			}, 'place peer');
+		} catch (error) {
+			// close() stops the placement queue: what was queued or under way is for a room no longer on the SFU.
+			if (this.#closed) throw noSfuError();
+			throw error;
+		}
 	}
 
 	/** A router of this room with space for one more peer, or a new one on the least-loaded worker. */
