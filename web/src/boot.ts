@@ -2,6 +2,7 @@ import { Capability, asRole, can, type Role } from '../../core/protocol/roles.js
 import { PLAIN_LINK_ROLE_META } from '../../core/protocol/wire.js';
 import type { LocalMedia } from './call/callTypes.js';
 import { linkToken } from './call/linkToken.js';
+import { missingForCalls } from './media/firstMedia.js';
 import { openMedia } from './media/openMedia.js';
 import { EarlyJoin, signalingUrl } from './signaling/EarlyJoin.js';
 import { markJoin } from './util/joinTimeline.js';
@@ -31,7 +32,7 @@ function startEarly(): EarlyStart | undefined {
 	const roomId = params.get('room');
 	const displayName = params.get('name');
 	// A browser without WebRTC is told so by the app; a page without a direct link shows the lobby.
-	if (!roomId || !displayName || typeof window.RTCPeerConnection !== 'function' || typeof window.WebSocket !== 'function') return undefined;
+	if (!roomId || !displayName || missingForCalls()) return undefined;
 	const token = linkToken.take(params, roomId);
 	const role = asRole(params.get('role'));
 	const join = new EarlyJoin(signalingUrl(), { roomId, displayName, ...(token ? { token } : {}), ...(role ? { role } : {}) });

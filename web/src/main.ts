@@ -5,7 +5,7 @@ import { CallView } from './ui/CallView.js';
 import { CloseCode, ErrorCode, SignalingError, asRole, type Role } from '../../core/protocol/index.js';
 import type { EarlyStart } from './boot.js';
 import { linkToken } from './call/linkToken.js';
-import { openMedia } from './media/openMedia.js';
+import { missingForCalls, openedFirst } from './media/firstMedia.js';
 import { signalingUrl, type EarlyJoin } from './signaling/EarlyJoin.js';
 import { explainClose, explainJoinError, h } from './ui/dom.js';
 import { showLobby } from './ui/Lobby.js';
@@ -144,13 +144,6 @@ async function startCall(
 	return call;
 }
 
-/** What this browser lacks to take part in a call, if anything. */
-function missingForCalls(): string | undefined {
-	if (typeof window.RTCPeerConnection !== 'function') return 'WebRTC (RTCPeerConnection)';
-	if (typeof window.WebSocket !== 'function') return 'WebSocket';
-	return undefined;
-}
-
 /**
  * Starts the app, with what the page's first script began (boot.ts): for a
  * direct link, the join already sent and the camera it opens.
@@ -174,34 +167,15 @@ export function start(early: EarlyStart | undefined): void {
 			),
 		);
 	} else if (room && name) {
-		// The camera the first script opened is the call's first; a later ask (a promotion) opens it afresh.
-		let first = early?.media;
-		void startCall(
-			room,
-			name,
-			askedRole,
-			async () => {
-				const opened = first;
-				first = undefined;
-				return (await opened) ?? openMedia();
-			},
-			early?.join,
-		).then(async () => {
-			// Opened but not taken (the join failed): off again.
-			for (const track of (await first)?.stream?.getTracks() ?? []) track.stop();
-		});
+		// The camera the first script opened is the call's first.
+		const media = openedFirst(early?.media);
+		void startCall(room, name, askedRole, media.open, early?.join).then(media.release);
 	} else {
 		void showLobby(root, { ...(room ? { roomId: room } : {}), media: !viewer }).then(async ({ roomId, displayName, stream }) => {
-			// The lobby's preview is the first camera the call asks for; a later ask (a promotion) opens it afresh.
-			let preview: LocalMedia | undefined = stream ? { stream } : viewer ? undefined : { error: 'not available' };
-			await startCall(roomId, displayName, askedRole, async () => {
-				const first = preview;
-				preview = undefined;
-				return first ?? openMedia();
-			});
-			// Joined in a role that does not send (a broadcast's audience): the preview goes off.
-			for (const track of preview?.stream?.getTracks() ?? []) track.stop();
-			preview = undefined;
+			// The lobby's preview is the first camera the call asks for.
+			const media = openedFirst(Promise.resolve(stream ? { stream } : viewer ? undefined : { error: 'not available' }));
+			await startCall(roomId, displayName, askedRole, media.open);
+			await media.release();
 		});
 	}
 }
