@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page as ChromiumPage } from 'playwright-core';
 import type { Page as FirefoxPage } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { within } from '../support/deadline.js';
 import type { NamespacedFirefox } from '../support/firefox.js';
 import {
 	createLaptopNetwork,
@@ -129,15 +130,6 @@ const READ_CALL = `(async () => {
 const READ_PC_LOG = `window.__pcLog || []`;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** `promise`, or a rejection naming `what` once `ms` passed (the promise itself is left to settle or not). */
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const late = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms);
-	});
-	return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 const isState = (seen: Seen | undefined): seen is CallState => seen !== undefined && !('error' in seen);
 

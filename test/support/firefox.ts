@@ -4,6 +4,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { settleWithin } from './deadline.js';
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -102,9 +103,7 @@ export async function launchFirefoxIn(ns: string, options: FirefoxOptions = {}):
 			close() {
 				closing ??= (async () => {
 					// Bounded: a Firefox that does not answer browser.close is killed (its process group).
-					let timer: ReturnType<typeof setTimeout> | undefined;
-					await Promise.race([browser.close().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
-					clearTimeout(timer);
+					await settleWithin(browser.close().catch(() => undefined), 5_000);
 					const pid = browser.process()?.pid;
 					if (pid !== undefined && browser.process()?.exitCode === null) {
 						try {

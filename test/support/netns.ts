@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchBrowser } from './browser.js';
 import { launchFirefoxIn, type FirefoxOptions, type NamespacedFirefox } from './firefox.js';
 import { startServer, type RunningServer } from './serverProcess.js';
+import { settleWithin } from './deadline.js';
 
 /**
  * Linux network namespaces made by the tests, two shapes of them.
@@ -229,15 +230,6 @@ export function sweepStaleNetworks(): void {
 		}
 		if (!alive) deleteNamespaceSync(name);
 	}
-}
-
-/** `promise`, or undefined once `ms` passed (what it was doing is left to the namespace's deletion). */
-function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const late = new Promise<undefined>((resolve) => {
-		timer = setTimeout(() => resolve(undefined), ms);
-	});
-	return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Waits (at most 5 s) until `device` in `ns` is operationally up: it has a carrier, so it is "running". */
