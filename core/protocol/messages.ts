@@ -201,6 +201,54 @@ export function announcedAudience(count: number): number {
 /** At most this many hands are up at once in one room (LIMIT_EXCEEDED past it). */
 export const MAX_RAISED_HANDS = 200;
 
+// ---------------------------------------------------------------- inspection
+
+/** `room.inspect` lists at most this many participants (the others are counted in `truncated.participants`). */
+export const MAX_INSPECTED_PARTICIPANTS = 50;
+/** `room.inspect` lists at most this many connections in all (the others are counted in `truncated.connections`). */
+export const MAX_INSPECTED_CONNECTIONS = 200;
+
+/** One connection of a participant's latest quality report, as `room.inspect` gives it (numbers rounded). */
+export const InspectedConnectionSchema = ConnectionQualitySchema.pick({
+	remotePeerId: true,
+	path: true,
+	outboundBitrateBps: true,
+	rttMs: true,
+	packetLoss: true,
+});
+export type InspectedConnection = z.infer<typeof InspectedConnectionSchema>;
+
+export const InspectedParticipantSchema = z.object({
+	peerId: PeerIdSchema,
+	displayName: DisplayNameSchema,
+	role: RoleSchema,
+	/** Its latest quality report (only connections to the room's stage or the SFU); null before the first. */
+	quality: z
+		.object({
+			/** Server time (ms since the epoch) the report arrived. */
+			receivedAt: z.number(),
+			intervalMs: z.number().int().positive().max(60_000),
+			connections: z.array(InspectedConnectionSchema).max(MAX_INSPECTED_CONNECTIONS),
+		})
+		.nullable(),
+});
+export type InspectedParticipant = z.infer<typeof InspectedParticipantSchema>;
+
+/** The answer to `room.inspect`: bounded (about 40 KB at most), whatever the room's size. */
+export const RoomInspectionSchema = z.object({
+	roomKind: RoomKindSchema,
+	topology: z.object({ state: TopologyStateSchema, epoch }),
+	/** Server time of the answer: a report's age is `now - receivedAt`, on one clock. */
+	now: z.number(),
+	/** How often each participant reports. */
+	qualityReportIntervalMs: z.number().int().positive(),
+	/** The stage (everyone, in a meeting), oldest first; the asker included. */
+	participants: z.array(InspectedParticipantSchema).max(MAX_INSPECTED_PARTICIPANTS),
+	/** What the caps left out. */
+	truncated: z.object({ participants: z.number().int().nonnegative(), connections: z.number().int().nonnegative() }),
+});
+export type RoomInspection = z.infer<typeof RoomInspectionSchema>;
+
 
 /** Request payload and response payload per method. */
 export const requestSchemas = {
@@ -272,6 +320,7 @@ export const requestSchemas = {
 			peerId: PeerIdSchema.optional(),
 		})
 		.refine((d) => d.path === 'mesh' || d.peerId === undefined, { message: 'only for a mesh path', path: ['peerId'] }),
+	[Method.RoomInspect]: z.object({}).strict(),
 } as const;
 
 /** Where a peer's media goes: the room's topology (or a migration's target), and the room's state and epoch. */
@@ -351,6 +400,7 @@ export const responseSchemas = {
 	[Method.StageDemote]: z.object({}),
 	[Method.Reaction]: z.object({}),
 	[Method.MediaRepair]: z.object({}),
+	[Method.RoomInspect]: RoomInspectionSchema,
 } as const;
 
 export const notificationSchemas = {

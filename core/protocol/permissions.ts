@@ -5,8 +5,9 @@ import { Method } from './wire.js';
 /**
  * The capability a request needs, or null for those every joined peer (or a
  * socket not yet joined) may send: join, resume, leave, quality reports,
- * migration answers and media repair reports (a viewer repairs its SFU
- * receive transport too).
+ * migration answers, media repair reports (a viewer repairs its SFU
+ * receive transport too) and the room's inspection (anyone in a meeting;
+ * the server refuses a broadcast's audience, which sees only the stage).
  */
 export function requiredCapability(request: TypedRequest): Capability | null {
 	switch (request.method) {
@@ -17,6 +18,7 @@ export function requiredCapability(request: TypedRequest): Capability | null {
 		case Method.TopologyReady:
 		case Method.TopologyFailed:
 		case Method.MediaRepair:
+		case Method.RoomInspect:
 			return null;
 		case Method.Chat:
 		case Method.Reaction:

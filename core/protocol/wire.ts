@@ -60,6 +60,8 @@ export const Method = {
 	Reaction: 'reaction',
 	/** The browser repaired (or gave up on) one of its media paths: counted by the server. */
 	MediaRepair: 'media.repair',
+	/** The room's topology and each participant's latest quality report: what the topology inspector draws. */
+	RoomInspect: 'room.inspect',
 } as const;
 export type Method = (typeof Method)[keyof typeof Method];
 

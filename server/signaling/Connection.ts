@@ -530,6 +530,8 @@ export class Connection implements PeerChannel {
 			case Method.MediaRepair:
 				this.#service.mediaRepair(peer, request.data);
 				return {};
+			case Method.RoomInspect:
+				return this.#service.inspect(peer);
 			default:
 				return this.#service.sfuRequest(peer, request);
 		}

@@ -25,6 +25,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
 import { HeldBytes } from './HeldBytes.js';
 import { Peer, type OutboxLimits, type PeerChannel } from './Peer.js';
+import { inspectRoom } from './RoomInspection.js';
 import type { Room } from './Room.js';
 import type { RoomRegistry } from './RoomRegistry.js';
 
@@ -230,6 +231,28 @@ export class SignalingService {
 		const fields = { roomId: room.id, peerId: peer.id, path: data.path, action: data.action, remotePeerId: data.peerId };
 		if (data.action === 'gave-up') this.#logger.warn(fields, 'media path repair gave up');
 		else this.#logger.debug(fields, 'media path repair');
+	}
+
+	/**
+	 * The room's topology and each stage member's latest quality report, for
+	 * the topology inspector (bounded: inspectRoom). Anyone on the stage may
+	 * ask; a broadcast's audience may not (PERMISSION_DENIED): it sees the
+	 * stage, not who is connected to whom, and thousands of viewers polling
+	 * would cost the room's node for nothing they are shown.
+	 */
+	inspect(peer: Peer): ResponseData<'room.inspect'> {
+		const room = this.#roomOf(peer);
+		if (!room.onStage(peer)) {
+			throw new SignalingError(ErrorCode.PermissionDenied, `a viewer of a broadcast may not inspect the room (room.inspect)`);
+		}
+		const stage = [...room.peers].filter((p) => room.onStage(p));
+		return inspectRoom({
+			kind: room.kind,
+			topology: room.topology.placement.topology,
+			stage,
+			qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
+			now: Date.now(),
+		});
 	}
 
 	/** The peer renders every remote through the migration's new path. */

@@ -10,6 +10,7 @@ import {
 	type MeshSignal,
 	type NotificationData,
 	type Reaction,
+	type ResponseData,
 	type Role,
 } from '../../core/protocol/index.js';
 import type { Server } from '../../server/Server.js';
@@ -68,6 +69,8 @@ const MATRIX = {
 	'topology.failed': { method: Method.TopologyFailed, host: ErrorCode.StaleEpoch, participant: ErrorCode.StaleEpoch, viewer: ErrorCode.StaleEpoch },
 	// Everyone repairs what it receives on (a viewer its SFU receive transport), and reports it.
 	'media.repair': { method: Method.MediaRepair, host: 'ok', participant: 'ok', viewer: 'ok' },
+	// Everyone in a meeting may look at the room's connections (the topology inspector); a broadcast's audience may not (below).
+	'room.inspect': { method: Method.RoomInspect, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'sfu.closeProducer': { method: Method.SfuCloseProducer, host: 'ok', participant: 'ok', viewer: DENIED },
 	'leave': { method: Method.Leave, host: 'ok', participant: 'ok', viewer: 'ok' },
 	'room.removePeer': { method: Method.RoomRemovePeer, host: 'ok', participant: DENIED, viewer: DENIED },
@@ -84,6 +87,7 @@ const MATRIX = {
 	'broadcast: stage.promote': { method: Method.StagePromote, host: 'ok', participant: DENIED, viewer: DENIED },
 	'broadcast: stage.demote': { method: Method.StageDemote, host: 'ok', participant: DENIED, viewer: DENIED },
 	'broadcast: reaction': { method: Method.Reaction, host: 'ok', participant: 'ok', viewer: 'ok' },
+	'broadcast: room.inspect': { method: Method.RoomInspect, host: 'ok', participant: 'ok', viewer: DENIED },
 	'broadcast: room.end': { method: Method.RoomEnd, host: 'ok', participant: DENIED, viewer: DENIED },
 	// In a mesh room (default settings): what the description's SDP does decides.
 	'signal: candidate': { method: Method.Signal, host: 'ok', participant: 'ok', viewer: 'ok' },
@@ -510,6 +514,17 @@ describe('Permissions per role', () => {
 				},
 			},
 			{
+				name: 'room.inspect',
+				run: (m) => m.client.request(Method.RoomInspect, {}),
+				// The whole room, the asker included, with the room's topology.
+				check: (m, data) => {
+					const answer = data as ResponseData<'room.inspect'>;
+					expect(answer.topology.state).toBe('sfu');
+					expect(answer.participants.map((p) => p.peerId).sort()).toEqual(ROLES.map((r) => members[r].peerId).sort());
+					expect(answer.participants.find((p) => p.peerId === m.peerId)).toMatchObject({ role: m.role });
+				},
+			},
+			{
 				name: 'sfu.closeProducer',
 				// The viewer first, while the participant's camera it names is live.
 				order: ['viewer', 'host', 'participant'],
@@ -748,6 +763,15 @@ describe('Permissions per role', () => {
 				},
 				// Counted into the room's next batch, which reaches the audience too.
 				check: (m) => heardReaction(spare, EMOJI[m.role], reactionsSince),
+			},
+			{
+				name: 'broadcast: room.inspect',
+				run: (m) => m.client.request(Method.RoomInspect, {}),
+				// The stage only: the audience is not listed.
+				check: async (m) => {
+					const answer = await m.client.request(Method.RoomInspect, {});
+					expect(answer.participants.map((p) => p.peerId).sort()).toEqual([members.host.peerId, members.participant.peerId].sort());
+				},
 			},
 			{
 				name: 'broadcast: room.end',

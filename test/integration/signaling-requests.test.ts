@@ -388,6 +388,14 @@ const TABLE: Record<Method, { valid: unknown; bad: BadPayload[] }> = {
 			{ data: { path: 'sfu', action: 'rebuild', peerId: 'p' }, field: 'peerId:', why: 'a peer id on the SFU path' },
 		],
 	},
+	[Method.RoomInspect]: {
+		valid: {},
+		bad: [
+			{ data: 'everything', field: '(root):', why: 'a string' },
+			{ data: { peerId: 'p' }, field: '"peerId"', why: 'an unknown key on a strict schema' },
+			{ data: { participants: 50 }, field: '"participants"', why: 'asking for a size (an unknown key)' },
+		],
+	},
 };
 
 /** From core: a method added there without a row above fails below. */
