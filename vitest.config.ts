@@ -8,7 +8,8 @@ export default defineConfig({
 			{
 				test: {
 					name: 'unit',
-					include: ['core/**/*.test.ts', 'server/**/*.test.ts', 'web/**/*.test.ts', 'turn/**/*.test.ts'],
+					// test/bench/report: the benchmark report's pure helpers (charts, bins); the benches themselves are commands, not tests.
+					include: ['core/**/*.test.ts', 'server/**/*.test.ts', 'web/**/*.test.ts', 'turn/**/*.test.ts', 'test/bench/report/**/*.test.ts'],
 					environment: 'node',
 				},
 			},

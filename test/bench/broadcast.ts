@@ -1,4 +1,4 @@
-// npm run bench:broadcast [-- --viewers 1500 --seconds 10 --rounds 2 --browser-runs 5]
+// npm run bench:broadcast [-- --viewers 1500 --seconds 10 --rounds 2 --browser-runs 5 --json <file>]
 //
 // A broadcast's audience on the SFU, against the bare engine as the ceiling.
 //
@@ -47,7 +47,8 @@
 //
 // Loopback only; every loop is bounded in count and time; every worker, the
 // server and the sink process are ended at the end. Exit code 0 once the
-// table is printed (--strict: 1 when a goal is missed).
+// table is printed (--strict: 1 when a goal is missed). --json <file>: the
+// main numbers as JSON too (report/results.ts), for `npm run bench`.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -66,6 +67,7 @@ import { launchBrowser } from '../support/browser.js';
 import { peerIdOf } from '../support/call.js';
 import { projectRoot, startServer, type RunningServer } from '../support/serverProcess.js';
 import { machineCpuMs, processCpuMs as processCpuTimes } from './procStat.js';
+import { writeBenchResult, type BroadcastResult } from './report/results.js';
 
 const { values } = parseArgs({
 	options: {
@@ -83,6 +85,7 @@ const { values } = parseArgs({
 		'browser-runs': { type: 'string', default: '5' },
 		strict: { type: 'boolean', default: false },
 		'log-level': { type: 'string', default: 'warn' },
+		json: { type: 'string' },
 	},
 });
 
@@ -1507,6 +1510,41 @@ function report(runs: RunResult[], browser: BrowserPhase | undefined): boolean {
 	return ok;
 }
 
+/** The numbers `report` prints, as the JSON `--json` writes. */
+function resultOf(runs: RunResult[], browser: BrowserPhase | undefined): BroadcastResult {
+	const sides = runs.map((run) => ({
+		label: run.label,
+		viewers: run.viewers,
+		workers: run.workers.map((w) => ({ pid: w.pid, viewers: w.viewers, cpuPercent: w.cpu, missing: w.missing, expected: w.expected })),
+		cpuPercent: run.workers.reduce((a, w) => a + w.cpu, 0),
+		cpuPer100Viewers: cpuPerViewer(run) * 100,
+		missing: run.workers.reduce((a, w) => a + w.missing, 0),
+		expected: run.workers.reduce((a, w) => a + w.expected, 0),
+		batchMedianMs: median(run.batchMs),
+		firstPacketMedianMs: median(run.firstPacketMs),
+	}));
+	const raw = runs.find((r) => r.label === 'raw engine');
+	const product = runs.find((r) => r.label === 'product');
+	return {
+		bench: 'broadcast',
+		seconds: WINDOW_MS / 1000,
+		rounds: ROUNDS,
+		runs: sides,
+		...(raw && product ? { ratio: cpuPerViewer(product) / cpuPerViewer(raw) } : {}),
+		...(browser
+			? {
+					browser: {
+						runs: browser.runs,
+						viewerMs: browser.viewer.times,
+						meetingMs: browser.meeting.times,
+						failures: [...browser.viewer.failures, ...browser.meeting.failures],
+						...(browser.error ? { error: browser.error } : {}),
+					},
+				}
+			: {}),
+	};
+}
+
 async function main(): Promise<void> {
 	const watchdog = setTimeout(() => {
 		console.error(`broadcast bench: over its ${RUN_BUDGET_MS / 60_000} min budget; exiting`);
@@ -1562,6 +1600,7 @@ async function main(): Promise<void> {
 		sinks.close();
 	}
 	const ok = report(runs, browser);
+	writeBenchResult(values.json, resultOf(runs, browser));
 	clearTimeout(watchdog);
 	process.exitCode = values.strict && !ok ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-// npm run bench:mesh-join [-- --runs 5]
+// npm run bench:mesh-join [-- --runs 5 --from site|blank --json <file>]
 //
 // Time to join: the newcomer of a room of 2 or 3 (the others joined first)
 // is timed from opening the link (the navigation) to the first rendered
@@ -24,8 +24,11 @@ import { launchBrowser } from '../support/browser.js';
 import { joinAll } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 import { startBaselineServer, type BaselineServer } from './baselineMesh.js';
+import { writeBenchResult } from './report/results.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, from: { type: 'string', default: 'site' } } });
+const { values } = parseArgs({
+	options: { runs: { type: 'string', default: '5' }, from: { type: 'string', default: 'site' }, json: { type: 'string' } },
+});
 const RUNS = Math.max(1, Math.min(20, Number(values.runs)));
 if (values.from !== 'site' && values.from !== 'blank') throw new Error('--from site|blank');
 /** Where the newcomer opens the link from (see the top): a page of another site, or about:blank. */
@@ -162,6 +165,20 @@ async function main(): Promise<void> {
 		};
 		console.log(`${row.label} | ${row.size} | ${steps.map((step) => `${at(row.productMarks, step)} / ${at(row.baselineMarks, step)}`).join(' | ')}`);
 	}
+	writeBenchResult(values.json, {
+		bench: 'mesh-join',
+		runs: RUNS,
+		from: values.from === 'blank' ? 'blank' : 'site',
+		rows: rows.map((row) => ({
+			label: row.label,
+			participants: row.size,
+			productMs: row.product,
+			baselineMs: row.baseline,
+			productMedianMs: median(row.product),
+			baselineMedianMs: median(row.baseline),
+			ratio: median(row.product) / median(row.baseline),
+		})),
+	});
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-// npm run bench:migration [-- --runs 5 --runs-large 3]
+// npm run bench:migration [-- --runs 5 --runs-large 3 --verbose --json <file>]
 //
 // Migration cost, measured in real Chromium on loopback (fake camera from a
 // small Y4M clip, one browser window per participant):
@@ -18,6 +18,11 @@
 //     at all (MESH_MAX_PEERS=3), measured the same way from the moment each
 //     member learns of the newcomer. A join-triggered migration cannot score
 //     below what the join alone costs this machine.
+//
+// --json <file>: the table as JSON too (report/results.ts), with a timeline
+// of the first 3-peer run: frames rendered per receiver (each member's tile
+// of the other member, in 250 ms bins) across mesh -> sfu -> mesh, and the
+// two migration windows, for `npm run bench`'s chart.
 
 import { parseArgs } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -26,9 +31,16 @@ import { launchBrowser } from '../support/browser.js';
 import { joinAll, peerIdOf } from '../support/call.js';
 import { AFTER_CLOSE_MS, frameLog, largestGap, measureGaps, migrations, startFrameLog, tileLog, windowsOver, type GapMeasurement } from '../support/migration.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
+import { writeBenchResult, type MigrationResult, type MigrationRow, type MigrationTimeline } from './report/results.js';
+import { binStarts, countPerBin } from './report/timeline.js';
 
 const { values } = parseArgs({
-	options: { runs: { type: 'string', default: '5' }, 'runs-large': { type: 'string', default: '3' }, verbose: { type: 'boolean', default: false } },
+	options: {
+		runs: { type: 'string', default: '5' },
+		'runs-large': { type: 'string', default: '3' },
+		verbose: { type: 'boolean', default: false },
+		json: { type: 'string' },
+	},
 });
 const RUNS = Math.max(1, Math.min(20, Number(values.runs)));
 const RUNS_LARGE = Math.max(0, Math.min(20, Number(values['runs-large'])));
@@ -53,7 +65,13 @@ interface Sample {
 interface Outcome {
 	samples: Sample[];
 	failures: string[];
+	/** The first run's frames across the migration and back (growAndShrink with a way down). */
+	timeline?: MigrationTimeline;
 }
+
+/** Timeline bins, and how far before the first decision and after the last close it reaches. */
+const TIMELINE_BIN_MS = 250;
+const TIMELINE_MARGIN_MS = 3000;
 
 /** The floor runs: each member's gap ratio around a join that migrates nothing. */
 interface FloorOutcome {
@@ -196,12 +214,42 @@ async function growAndShrink(browser: Browser, server: RunningServer, size: numb
 			return;
 		}
 		down.samples.push(await measure(first, back));
+		if (!down.timeline) down.timeline = await timelineOf(first, escalated, back);
 		await timeline(`sfu -> mesh, run ${run}`, first, back[0]!.epoch, back[0]!.decidedAt);
 	} catch (error) {
 		(phase === 'up' ? up : (down as Outcome)).failures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
 	} finally {
 		await room.close();
 	}
+}
+
+/**
+ * Frames each member rendered of the other member's tile, per bin, from
+ * before the first decision to after the way back closed, with both
+ * migration windows (decision -> last old connection closed).
+ */
+async function timelineOf(members: Page[], up: MigrationRecord[], down: MigrationRecord[]): Promise<MigrationTimeline> {
+	const origin = (up[0] as MigrationRecord).decidedAt;
+	const closed = (records: MigrationRecord[]) => Math.max(...records.map((r) => r.oldClosedAt as number));
+	const from = origin - TIMELINE_MARGIN_MS;
+	const to = Math.min(Date.now(), closed(down) + TIMELINE_MARGIN_MS);
+	const ids = (await Promise.all(members.map(peerIdOf))) as string[];
+	const series: MigrationTimeline['series'] = [];
+	for (const [i, page] of members.entries()) {
+		const frames = await frameLog(page);
+		for (const [j, sender] of ids.entries()) {
+			if (j !== i) series.push({ label: `P${i} renders P${j}`, frames: countPerBin(frames[sender] ?? [], from, to, TIMELINE_BIN_MS) });
+		}
+	}
+	return {
+		binMs: TIMELINE_BIN_MS,
+		startsMs: binStarts(from, to, TIMELINE_BIN_MS, origin),
+		series,
+		windows: [
+			{ label: 'mesh -> sfu', fromMs: 0, toMs: closed(up) - origin },
+			{ label: 'sfu -> mesh', fromMs: (down[0] as MigrationRecord).decidedAt - origin, toMs: closed(down) - origin },
+		],
+	};
 }
 
 /**
@@ -240,17 +288,14 @@ async function joinWithoutMigration(browser: Browser, server: RunningServer, run
 	}
 }
 
-function report(name: string, outcome: Outcome, runs: number): string {
+/** Why a row's numbers are not the machine keeping up: saturation, unfinished runs, stragglers ('' when none). */
+function notesOf(outcome: Outcome, runs: number): string {
 	const { samples, failures } = outcome;
-	if (samples.length === 0) return `${name} | saturated: 0/${runs} runs finished (${failures.join('; ')}) | | | | `;
-	const durations = samples.map((s) => s.durationMs);
-	const ratios = samples.flatMap((s) => s.ratios);
-	const after = samples.flatMap((s) => s.afterRatios);
 	const stragglers = samples.filter((s) => s.stragglers > 0).length;
 	const steadyGap = median(samples.map((s) => s.steadyGapMs));
 	// 15 fps is a frame every 67 ms: a steady gap past 250 ms means the call was starved before any migration.
 	const starved = steadyGap > 250;
-	const note = [
+	return [
 		starved || stragglers || failures.length ? 'SATURATED: this machine does not keep up' : '',
 		starved ? `already before migrating, receivers went ${Math.round(steadyGap)} ms without a frame (median)` : '',
 		failures.length ? `${failures.length}/${runs} runs did not finish (${failures.join('; ')})` : '',
@@ -258,6 +303,15 @@ function report(name: string, outcome: Outcome, runs: number): string {
 	]
 		.filter(Boolean)
 		.join('; ');
+}
+
+function report(name: string, outcome: Outcome, runs: number): string {
+	const { samples, failures } = outcome;
+	if (samples.length === 0) return `${name} | saturated: 0/${runs} runs finished (${failures.join('; ')}) | | | | `;
+	const durations = samples.map((s) => s.durationMs);
+	const ratios = samples.flatMap((s) => s.ratios);
+	const after = samples.flatMap((s) => s.afterRatios);
+	const note = notesOf(outcome, runs);
 	return [
 		name,
 		`${samples.length}/${runs}`,
@@ -267,6 +321,21 @@ function report(name: string, outcome: Outcome, runs: number): string {
 		`${median(after).toFixed(2)} / ${Math.max(...after).toFixed(2)}`,
 		note || '-',
 	].join(' | ');
+}
+
+/** A row as the JSON `--json` writes: the numbers behind the printed row. */
+function rowOf(name: string, outcome: Outcome, runs: number): MigrationRow {
+	const { samples, failures } = outcome;
+	return {
+		name,
+		runsDone: samples.length,
+		runs,
+		durationMs: samples.map((s) => s.durationMs),
+		gapRatios: samples.flatMap((s) => s.ratios),
+		afterRatios: samples.flatMap((s) => s.afterRatios),
+		failures,
+		note: (samples.length === 0 ? `saturated: 0/${runs} runs finished` : notesOf(outcome, runs)) || '-',
+	};
 }
 
 function reportFloor(name: string, floor: FloorOutcome, runs: number): string {
@@ -279,6 +348,7 @@ function reportFloor(name: string, floor: FloorOutcome, runs: number): string {
 async function main(): Promise<void> {
 	const browser = await launchBrowser();
 	const rows: string[] = [];
+	const result: MigrationResult = { bench: 'migration', rows: [] };
 	try {
 		let server = await startServer({ MESH_MAX_PEERS: '2', MESH_MIN_PEERS: '2', DEESCALATE_COOLDOWN_MS: String(COOLDOWN_MS) });
 		const up: Outcome = { samples: [], failures: [] };
@@ -289,6 +359,8 @@ async function main(): Promise<void> {
 			await server.stop();
 		}
 		rows.push(report('3 peers -> sfu', up, RUNS), report('sfu -> mesh (2 peers)', down, RUNS));
+		result.rows.push(rowOf('3 peers -> sfu', up, RUNS), rowOf('sfu -> mesh (2 peers)', down, RUNS));
+		if (down.timeline) result.timeline = down.timeline;
 		// The floor, measured over windows as long as the escalations' were.
 		const windowMs = up.samples.length ? Math.round(median(up.samples.flatMap((s) => s.windowsMs))) : 2500;
 		server = await startServer({ MESH_MAX_PEERS: '3', MESH_MIN_PEERS: '2' });
@@ -298,7 +370,9 @@ async function main(): Promise<void> {
 		} finally {
 			await server.stop();
 		}
-		rows.push(reportFloor(`floor: a 3rd joins a mesh of 2, no migration (${windowMs} ms windows)`, floor, RUNS));
+		const floorName = `floor: a 3rd joins a mesh of 2, no migration (${windowMs} ms windows)`;
+		rows.push(reportFloor(floorName, floor, RUNS));
+		result.floor = { name: floorName, runsDone: floor.runsDone, runs: RUNS, ratios: floor.ratios, failures: floor.failures };
 		if (RUNS_LARGE > 0) {
 			server = await startServer({ MESH_MAX_PEERS: '4', MESH_MIN_PEERS: '2' });
 			const large: Outcome = { samples: [], failures: [] };
@@ -308,6 +382,7 @@ async function main(): Promise<void> {
 				await server.stop();
 			}
 			rows.push(report('5 peers -> sfu', large, RUNS_LARGE));
+			result.rows.push(rowOf('5 peers -> sfu', large, RUNS_LARGE));
 		}
 	} finally {
 		await browser.close();
@@ -315,6 +390,7 @@ async function main(): Promise<void> {
 	console.log('migration: decision -> last old connection closed (ms), and per receiver the largest frame gap during the migration / in a steady window as long just before (and just after)');
 	console.log('migration | runs done | duration median (min-max) | gap ratio median | gap ratio worst | vs steady after: median / worst | notes');
 	for (const row of rows) console.log(row);
+	writeBenchResult(values.json, result);
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-// npm run bench:sfu [-- --step 100 --max 1000 --seconds 5]
+// npm run bench:sfu [-- --step 100 --max 1000 --seconds 5 --json <file>]
 //
 // How many video consumers one mediasoup worker forwards. One VP8 producer
 // (hand-made RTP: 100 packets/s of 1,112 bytes, about 0.9 Mbit/s, every
@@ -8,7 +8,8 @@
 // --step; at each N the worker's CPU (getResourceUsage) and the packets the
 // consumers sent versus what the producer received (consumer stats: loss
 // inside the worker) are measured over a window. Prints a table and the
-// largest N under 80% of a core with no loss. Loopback only; bounded.
+// largest N under 80% of a core with no loss (--json <file>: the table as
+// JSON too, report/results.ts). Loopback only; bounded.
 
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
@@ -16,6 +17,7 @@ import type { types } from 'mediasoup';
 import { MediasoupConfigSchema } from '../../core/config/index.js';
 import { createLogger } from '../../server/logger.js';
 import { WorkerPool } from '../../server/sfu/WorkerPool.js';
+import { writeBenchResult } from './report/results.js';
 
 const { values } = parseArgs({
 	options: {
@@ -24,6 +26,7 @@ const { values } = parseArgs({
 		seconds: { type: 'string', default: '5' },
 		'no-srtp': { type: 'boolean', default: false },
 		discard: { type: 'boolean', default: false },
+		json: { type: 'string' },
 	},
 });
 /**
@@ -171,6 +174,15 @@ async function main(): Promise<void> {
 		`\nsfu bench: ${best ? best.consumers : 0} video consumers per worker under 80% of a core with no loss ` +
 			`(${PACKETS_PER_SECOND} pkt/s x ${PACKET_BYTES} B per stream)`,
 	);
+	writeBenchResult(values.json, {
+		bench: 'sfu',
+		srtp: SRTP,
+		discard: DISCARD,
+		packetsPerSecond: PACKETS_PER_SECOND,
+		packetBytes: PACKET_BYTES,
+		rows: rows.map((r) => ({ consumers: r.consumers, cpuPercent: r.cpu, lossInWorker: r.lossInWorker, sinkDelivery: r.sinkDelivery })),
+		bestConsumers: best ? best.consumers : 0,
+	});
 }
 
 main().catch((error: unknown) => {

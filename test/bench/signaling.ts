@@ -1,5 +1,6 @@
 // npm run bench:signaling [-- --clients 5000 --rate 2000 --seconds 20 --nodes 1|2 --placement room|spread
-//                            --warmup 3 --idle-seconds 5 --generators N --profile --heap-profile --profile-seconds 10]
+//                            --warmup 3 --idle-seconds 5 --generators N --profile --heap-profile --profile-seconds 10
+//                            --json <file>]
 //
 // The built server (`npm run build:server`, which the npm script runs) in a
 // process of its own per node, on loopback. N WebSocket clients in rooms of
@@ -41,7 +42,8 @@
 // each holding whole rooms; they speak raw JSON (no validation) so their CPU
 // stays small next to the server's. One node holds at most the open-file
 // limit's worth of sockets (a little under `ulimit -n`). Loopback only;
-// every loop is bounded.
+// every loop is bounded. --json <file>: the measured window's numbers also
+// as JSON (report/results.ts), for `npm run bench`.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -55,6 +57,7 @@ import { childPids, startServer, type RunningServer } from '../support/serverPro
 import { machineCpuMs, processCpuMs } from './procStat.js';
 import { InspectorProfiler, printProfile, summarizeHeap, summarizeProfile } from './cpuProfile.js';
 import type { FromGenerator, RunResult, SocketPlan, ToGenerator } from './signaling-load.js';
+import { writeBenchResult } from './report/results.js';
 
 const { values } = parseArgs({
 	options: {
@@ -70,6 +73,7 @@ const { values } = parseArgs({
 		profile: { type: 'boolean', default: false },
 		'heap-profile': { type: 'boolean', default: false },
 		'profile-seconds': { type: 'string', default: '10' },
+		json: { type: 'string' },
 	},
 });
 const CLIENTS = Math.max(2, Math.min(100_000, Number(values.clients)));
@@ -405,6 +409,23 @@ async function main(): Promise<void> {
 				`(${report.serverCpuPercentOfOneCore.join(' + ')} % of a core${IDLE_SECONDS > 0 ? `; ${report.serverCpuUsPerRequestBeyondIdle} µs/request beyond the ${report.serverIdleCpuPercentOfOneCore} % it takes idle` : ''}); ` +
 				`errors ${w.errors}, unanswered ${w.unanswered}`,
 		);
+		writeBenchResult(values.json, {
+			bench: 'signaling',
+			clients: CLIENTS,
+			nodes: NODES,
+			targetRate: RATE,
+			achievedRate: report.achievedRate,
+			windowSeconds: report.windowSeconds,
+			requests: w.requests,
+			responses: w.responses,
+			errors: w.errors,
+			unanswered: w.unanswered,
+			rttMs: report.rttMs,
+			serverCpuUsPerRequest: report.serverCpuUsPerRequest,
+			serverCpuPercentOfOneCore: report.serverCpuPercentOfOneCore,
+			...(report.serverIdleCpuPercentOfOneCore !== undefined ? { serverIdleCpuPercentOfOneCore: report.serverIdleCpuPercentOfOneCore } : {}),
+			loadGeneratorCpuPercentOfOneCore: report.loadGeneratorCpuPercentOfOneCore,
+		});
 
 		if (values.profile) {
 			const profilers = await Promise.all(inspectPorts.map((port) => InspectorProfiler.connect(port)));

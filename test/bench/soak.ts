@@ -1,4 +1,4 @@
-// npm run bench:soak [-- --signaling 2000 --sfu 200 --concurrency 8 --grace-ms 200 --max-seconds 600]
+// npm run bench:soak [-- --signaling 2000 --sfu 200 --concurrency 8 --grace-ms 200 --max-seconds 600 --json <file>]
 //
 // Leak soak: runs the server in this process (one mediasoup worker, loopback
 // only, resume grace --grace-ms), puts it through many join/leave cycles, and
@@ -26,7 +26,8 @@
 // mediasoup routers, transports, producers and consumers, both as the server
 // tracks them (SfuStats) and as the worker reports them (worker.dump(),
 // router.dump()). Exits 1 only when an object count did not return to its
-// baseline; speed and memory are printed, never asserted.
+// baseline; speed and memory are printed, never asserted. --json <file>:
+// the summary line as JSON too (report/results.ts), for `npm run bench`.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,7 @@ import { ErrorCode, Method, Notification, PROTOCOL_VERSION, SignalingError } fro
 import type { Server } from '../../server/Server.js';
 import { SignalingClient, type SignalingClientEvents, type WebSocketLike } from '../../web/src/signaling/SignalingClient.js';
 import { startInProcessServer } from '../support/inProcessServer.js';
+import { writeBenchResult } from './report/results.js';
 
 const { values } = parseArgs({
 	options: {
@@ -44,6 +46,7 @@ const { values } = parseArgs({
 		concurrency: { type: 'string', default: '8' },
 		'grace-ms': { type: 'string', default: '200' },
 		'max-seconds': { type: 'string', default: '600' },
+		json: { type: 'string' },
 	},
 });
 const SIGNALING_CYCLES = Math.max(0, Math.min(20_000, Number(values.signaling)));
@@ -601,6 +604,15 @@ async function main(): Promise<void> {
 				`${cyclesSeconds.toFixed(1)} s (${((performance.now() - wallStart) / 1000).toFixed(1)} s wall in all); ` +
 				`object counts back to baseline: ${flat ? 'yes' : 'NO'}; heap ${signed((after.heapUsed - before.heapUsed) / MB, 1)} MB after GC`,
 		);
+		writeBenchResult(values.json, {
+			bench: 'soak',
+			signalingCycles: stats.cycles.signaling,
+			sfuCycles: stats.cycles.sfu,
+			errors,
+			seconds: cyclesSeconds,
+			flat,
+			heapDeltaMb: (after.heapUsed - before.heapUsed) / MB,
+		});
 		if (!flat) exitCode = 1;
 	} finally {
 		await server.close();
