@@ -60,7 +60,7 @@ describe('ClientMigration', () => {
 		h.migration.end(2, 'sfu', 'committed', ['x']);
 		expect(h.calls.at(-1)).toBe('settle sfu 2');
 		expect(h.migration.mode).toBe('sfu');
-		expect(h.records[0]).toMatchObject({ epoch: 2, target: 'sfu', result: 'committed', stragglers: ['x'] });
+		expect(h.records[0]).toMatchObject({ epoch: 2, target: 'sfu', reason: 'participants', result: 'committed', stragglers: ['x'] });
 		expect(h.labels).toEqual(['migrating', 'sfu']);
 	});
 

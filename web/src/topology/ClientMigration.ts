@@ -103,7 +103,7 @@ export class ClientMigration extends Emitter<ClientMigrationEvents> {
 	prepare(data: NotificationData<'topology.prepare'>): void {
 		if (this.#closed || !this.#migrates || data.epoch <= this.#epoch) return;
 		this.#epoch = data.epoch;
-		this.#begin({ epoch: data.epoch, target: data.target, phase: 'building', timeoutMs: data.timeoutMs, record: newRecord(data.epoch, data.target, data.decidedAt) });
+		this.#begin({ epoch: data.epoch, target: data.target, phase: 'building', timeoutMs: data.timeoutMs, record: newRecord(data.epoch, data.target, data.decidedAt, { reason: data.reason }) });
 	}
 
 	/** The room committed (or rolled back) migration `epoch`: settle on `topology` (a stale epoch is ignored). */

@@ -1,4 +1,4 @@
-import type { Topology } from '../../../core/protocol/index.js';
+import type { MigrationReason, Topology } from '../../../core/protocol/index.js';
 
 /**
  * One migration as this client lived it: telemetry only (tests and the
@@ -8,6 +8,8 @@ import type { Topology } from '../../../core/protocol/index.js';
 export interface MigrationRecord {
 	epoch: number;
 	target: Topology;
+	/** What started it (the prepare's reason); unknown for a migration adopted from a snapshot (a join or resume during it). */
+	reason?: MigrationReason;
 	decidedAt: number;
 	preparedAt: number;
 	/** When this client's side of the new path was built (SFU transports and producers; mesh connections are created at once). */

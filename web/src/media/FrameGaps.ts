@@ -1,0 +1,79 @@
+/**
+ * The largest interval between rendered frames across several videos over a
+ * window (a migration): what a person would see as a freeze. Pure: it is
+ * told of frames (FrameGapWatch feeds it from requestVideoFrameCallback).
+ * A source live when the window opened counts from the window's start; one
+ * that appears later counts from its first frame. At the end, the time since
+ * each source's last frame counts too (a tile that froze for good).
+ */
+export class FrameGaps {
+	readonly #from: number;
+	readonly #last = new Map<string, number>();
+	#largest = 0;
+
+	constructor(from: number) {
+		this.#from = from;
+	}
+
+	/** `source` was rendering when the window opened. */
+	live(source: string): void {
+		if (!this.#last.has(source)) this.#last.set(source, this.#from);
+	}
+
+	/** `source` rendered a frame at `at`. */
+	frame(source: string, at: number): void {
+		const previous = this.#last.get(source);
+		if (previous !== undefined) this.#largest = Math.max(this.#largest, at - previous);
+		this.#last.set(source, Math.max(at, previous ?? at));
+	}
+
+	/** The largest gap from the window's start to `until`. */
+	largestMs(until: number): number {
+		let largest = this.#largest;
+		for (const last of this.#last.values()) largest = Math.max(largest, until - last);
+		return Math.max(0, Math.round(largest));
+	}
+}
+
+/**
+ * Watches the given videos' rendered frames into a FrameGaps from now until
+ * stop(), which resolves the largest gap, or null when it cannot be told: a
+ * page that was not visible meanwhile renders no frames, so its gaps would
+ * say nothing. Costs one frame callback per video per frame, only while it runs.
+ */
+export class FrameGapWatch {
+	readonly #gaps: FrameGaps;
+	readonly #videos: Array<{ video: HTMLVideoElement; handle: number }> = [];
+	#hidden = false;
+	#stopped = false;
+	readonly #onVisibility = () => {
+		if (document.visibilityState !== 'visible') this.#hidden = true;
+	};
+
+	constructor(videos: Iterable<{ id: string; video: HTMLVideoElement; live: boolean }>) {
+		this.#gaps = new FrameGaps(performance.now());
+		this.#onVisibility();
+		document.addEventListener('visibilitychange', this.#onVisibility);
+		for (const { id, video, live } of videos) {
+			if (live) this.#gaps.live(id);
+			const entry = { video, handle: 0 };
+			const onFrame = (now: number) => {
+				if (this.#stopped) return;
+				this.#gaps.frame(id, now);
+				entry.handle = video.requestVideoFrameCallback(onFrame);
+			};
+			entry.handle = video.requestVideoFrameCallback(onFrame);
+			this.#videos.push(entry);
+		}
+	}
+
+	/** Ends the watch (idempotent after the first call: null then). */
+	stop(): number | null {
+		if (this.#stopped) return null;
+		this.#stopped = true;
+		document.removeEventListener('visibilitychange', this.#onVisibility);
+		for (const { video, handle } of this.#videos) video.cancelVideoFrameCallback(handle);
+		this.#onVisibility();
+		return this.#hidden || this.#videos.length === 0 ? null : this.#gaps.largestMs(performance.now());
+	}
+}
