@@ -8,6 +8,12 @@ export interface LaunchBrowserOptions {
 	executablePath?: string;
 	/** Flags added after the usual ones. */
 	extraArgs?: readonly string[];
+	/**
+	 * Feed the fake camera the small clip (default true). Chromium then offers
+	 * that one camera only; without it, `--use-fake-device-for-media-stream=device-count=N`
+	 * gives N fake cameras (a test that switches cameras needs two).
+	 */
+	fakeCameraClip?: boolean;
 }
 
 /** Headless Debian Chromium with a fake camera (a small Y4M clip) and microphone. */
@@ -21,7 +27,7 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
 			'--disable-quic',
 			'--use-fake-device-for-media-stream',
 			'--use-fake-ui-for-media-stream',
-			`--use-file-for-fake-video-capture=${writeFakeCameraClip()}`,
+			...(options.fakeCameraClip === false ? [] : [`--use-file-for-fake-video-capture=${writeFakeCameraClip()}`]),
 			'--disable-background-networking',
 			'--disable-component-update',
 			'--disable-sync',

@@ -7,6 +7,7 @@ import {
 	type NotificationData,
 	type PeerInfo,
 	type Role,
+	type RoomInspection,
 	type RoomKind,
 	type Topology,
 } from '../../../core/protocol/index.js';
@@ -19,13 +20,14 @@ import { Emitter } from '../util/Emitter.js';
 import { markJoin } from '../util/joinTimeline.js';
 import type { CallEvents, CallOptions, ChatEntry, LostPath } from './callTypes.js';
 import { summarize, type RemoteConnectionStats } from './connectionStats.js';
-import { LocalTracks } from './LocalTracks.js';
+import { DeviceSwitchError, LocalTracks } from './LocalTracks.js';
 import { LostPaths } from './LostPaths.js';
 import { planRoleChange } from './RoleChange.js';
 import { Stage } from './Stage.js';
 
 export type { CallEvents, CallOptions, ChatEntry, LocalMedia, LostPath, ReactionCounts, RemoteEvent } from './callTypes.js';
 export type { RemoteConnectionStats } from './connectionStats.js';
+export { DeviceSwitchError } from './LocalTracks.js';
 
 /**
  * A call in one room: the signaling session, the local media, the media
@@ -55,6 +57,8 @@ export class Call extends Emitter<CallEvents> {
 	readonly #local: LocalTracks;
 	/** Role changes are carried out one at a time, in the order they came. */
 	#roleChanges: Promise<void> = Promise.resolve();
+	/** Camera and microphone switches are carried out one at a time, in the order asked. */
+	#deviceSwitches: Promise<unknown> = Promise.resolve();
 	/** The rendered width of each remote tile: SFU consumers made later ask for its layer. */
 	readonly #tileWidths = new Map<string, number>();
 	#reportTimer: ReturnType<typeof setInterval> | undefined;
@@ -269,10 +273,58 @@ export class Call extends Emitter<CallEvents> {
 	 * camera put aside during a screen share).
 	 */
 	async replaceVideoTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<void> {
-		const old = this.#local.stream?.getVideoTracks()[0];
-		if (!old || !this.#media) throw new Error('no video track to replace');
-		await this.#media.replaceTrack(old, newTrack);
+		await this.replaceTrack(newTrack, keepOld);
+	}
+
+	/**
+	 * Swaps the sending track of `newTrack`'s kind (audio or video) on every
+	 * path: each mesh pair's sender and the SFU producer, both during a
+	 * migration. The shared local stream then holds the new track, so a pair
+	 * or SFU session made later sends it too. The old track is stopped
+	 * unless `keepOld`.
+	 */
+	async replaceTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<void> {
+		const stream = this.#local.stream;
+		const old = stream?.getTracks().find((t) => t.kind === newTrack.kind);
+		if (!stream || !old) throw new DeviceSwitchError('NOT_SENDING', `no ${newTrack.kind} track to replace`);
+		if (this.#media) await this.#media.replaceTrack(old, newTrack);
+		if (stream.getTracks().includes(old)) {
+			stream.removeTrack(old);
+			stream.addTrack(newTrack);
+		}
 		if (!keepOld) old.stop();
+	}
+
+	/**
+	 * Switches the camera (`video`) or microphone (`audio`) mid-call to
+	 * `deviceId`: opens it, keeps the mute state, replaces the track on
+	 * every path and stops the old one. Resolves with the track now sent.
+	 * Switches run one at a time.
+	 */
+	switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
+		const run = this.#deviceSwitches.then(() => this.#switchDevice(kind, deviceId));
+		this.#deviceSwitches = run.catch(() => undefined);
+		return run;
+	}
+
+	async #switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
+		if (this.#closed) throw new DeviceSwitchError('CLOSED', 'the call has ended');
+		const stream = this.#local.stream;
+		const old = stream?.getTracks().find((t) => t.kind === kind);
+		if (!stream || !old) throw new DeviceSwitchError('NOT_SENDING', `no ${kind} is being sent`);
+		if (old.getSettings().deviceId === deviceId) return old;
+		const track = await this.#local.openDevice(kind, deviceId);
+		if (this.#closed || this.#local.stream !== stream) {
+			track.stop();
+			throw new DeviceSwitchError('SUPERSEDED', 'the call stopped sending while the device opened');
+		}
+		try {
+			await this.replaceTrack(track);
+		} catch (error) {
+			track.stop();
+			throw error;
+		}
+		return track;
 	}
 
 	/** The rendered width of a remote tile: the SFU sends the simulcast layer it needs. */
@@ -288,6 +340,11 @@ export class Call extends Emitter<CallEvents> {
 	/** Per remote participant and media path: during a migration a participant appears once per path. */
 	async connectionStats(): Promise<RemoteConnectionStats[]> {
 		return summarize((await this.#media?.stats()) ?? []);
+	}
+
+	/** The room's topology and every participant's latest quality report (`room.inspect`): what the topology inspector draws. */
+	inspect(): Promise<RoomInspection> {
+		return this.#signaling.request(Method.RoomInspect, {});
 	}
 
 	/** Leaves: media paths, camera and microphone, and the session close. Idempotent. */

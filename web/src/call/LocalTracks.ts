@@ -1,4 +1,18 @@
+import { CAMERA_CONSTRAINTS } from '../media/openMedia.js';
 import type { LocalMedia } from './callTypes.js';
+
+export type DeviceSwitchErrorCode = 'NOT_SENDING' | 'CLOSED' | 'SUPERSEDED' | 'NO_TRACK';
+
+/** Why a camera or microphone switch did not happen (a getUserMedia refusal comes through as its DOMException). */
+export class DeviceSwitchError extends Error {
+	readonly code: DeviceSwitchErrorCode;
+
+	constructor(code: DeviceSwitchErrorCode, message: string) {
+		super(message);
+		this.name = 'DeviceSwitchError';
+		this.code = code;
+	}
+}
 
 /**
  * The camera and microphone a call sends: opened through the page's
@@ -38,6 +52,22 @@ export class LocalTracks {
 		this.#error = stream ? undefined : (error ?? 'not available');
 		this.audioMuted = this.videoMuted = false;
 		this.#onChange(stream, this.#error);
+	}
+
+	/**
+	 * Opens one device on its own (a switch mid-call): the camera with the
+	 * call's small constraints. The new track carries the mute state of the
+	 * one it replaces. The caller puts it in the stream (every path's
+	 * replaceTrack) and stops the old one.
+	 */
+	async openDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
+		const stream = await navigator.mediaDevices.getUserMedia(
+			kind === 'video' ? { video: { ...CAMERA_CONSTRAINTS, deviceId: { exact: deviceId } } } : { audio: { deviceId: { exact: deviceId } } },
+		);
+		const [track] = stream.getTracks();
+		if (!track) throw new DeviceSwitchError('NO_TRACK', `the ${kind} device gave no track`);
+		track.enabled = !(kind === 'audio' ? this.audioMuted : this.videoMuted);
+		return track;
 	}
 
 	/** Camera and microphone off for good (a role that no longer sends, or the call ended). */

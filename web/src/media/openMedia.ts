@@ -5,14 +5,15 @@ import type { LocalMedia } from '../call/callTypes.js';
  * script (web/src/boot.ts opens them while the app's code loads).
  */
 
-const CONSTRAINTS = { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } };
+/** The camera the call sends: small (320x180 at 15 fps); a device switch mid-call asks for the same. */
+export const CAMERA_CONSTRAINTS = { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } };
 
 /** Opens camera and microphone (optionally specific devices); undefined plus the reason when refused. */
 export async function openMedia(cameraId?: string, micId?: string): Promise<LocalMedia> {
 	try {
 		const stream = await navigator.mediaDevices.getUserMedia({
 			audio: micId ? { deviceId: { exact: micId } } : true,
-			video: cameraId ? { ...CONSTRAINTS, deviceId: { exact: cameraId } } : CONSTRAINTS,
+			video: cameraId ? { ...CAMERA_CONSTRAINTS, deviceId: { exact: cameraId } } : CAMERA_CONSTRAINTS,
 		});
 		return { stream };
 	} catch (error) {

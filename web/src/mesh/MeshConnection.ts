@@ -122,7 +122,12 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 	/** Swaps a sending track in place (camera switch): no renegotiation. */
 	replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack, stream: MediaStream): void {
 		if (this.#state === 'closed') return;
-		this.#peer.replaceTrack(oldTrack, newTrack, stream);
+		try {
+			this.#peer.replaceTrack(oldTrack, newTrack, stream);
+		} catch (error) {
+			// A pair that never sent the old track (made without media, or torn down meanwhile) keeps going; the others switch.
+			console.warn(`could not replace the ${oldTrack.kind} track for ${this.remotePeerId}`, error);
+		}
 	}
 
 	/** New TURN credentials for later ICE gathering (a restart); the candidates in use keep theirs. */

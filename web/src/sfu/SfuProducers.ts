@@ -13,6 +13,8 @@ type Kind = 'audio' | 'video';
 export class SfuProducers {
 	readonly #signaling: SignalingSession;
 	readonly #producers = new Map<Kind, types.Producer>();
+	/** The track a replaceTrack() asked for, per kind: a producer still being made when it came takes it once made. */
+	readonly #latest = new Map<Kind, MediaStreamTrack>();
 
 	constructor(signaling: SignalingSession) {
 		this.#signaling = signaling;
@@ -41,6 +43,8 @@ export class SfuProducers {
 			await this.#signaling.request(Method.SfuPauseProducer, { producerId: producer.id });
 		}
 		this.#producers.set(kind, producer);
+		const latest = this.#latest.get(kind);
+		if (latest && latest !== track && latest.readyState === 'live') await producer.replaceTrack({ track: latest });
 	}
 
 	/** Mute: pauses the producer here and on the server, so no RTP for it reaches anyone. */
@@ -57,11 +61,13 @@ export class SfuProducers {
 	}
 
 	async replaceTrack(newTrack: MediaStreamTrack): Promise<void> {
+		this.#latest.set(newTrack.kind as Kind, newTrack);
 		await this.#producers.get(newTrack.kind as Kind)?.replaceTrack({ track: newTrack });
 	}
 
 	closeAll(): void {
 		for (const producer of this.#producers.values()) producer.close();
 		this.#producers.clear();
+		this.#latest.clear();
 	}
 }

@@ -3,6 +3,11 @@ import type { Call, ChatEntry, ReactionCounts, RemoteConnectionStats, RemoteEven
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { h } from './dom.js';
 import { MediaLostBanner } from './MediaLostBanner.js';
+import { Inspector } from './Inspector.js';
+import { qualityOf, reportFor } from './connectionQuality.js';
+import { DeviceMenu } from './DeviceMenu.js';
+import { SHORTCUT_KEYS, isTypingTarget, shortcutFor } from './shortcuts.js';
+import { TileStage } from './TileStage.js';
 import { markJoin } from '../util/joinTimeline.js';
 
 /** The stats panel's repairs cell for one row: how many times its path was repaired, and the last step. */
@@ -37,11 +42,16 @@ export type LeaveKind = 'left' | 'ended' | 'rejoin';
  */
 export class CallView {
 	readonly element: HTMLElement;
+	/** The stage: tiles placed by the layout (grid or speaker), pages, pin, the movable self view. */
+	readonly #stage: TileStage;
 	readonly #grid: HTMLElement;
+	readonly #devices: DeviceMenu;
 	readonly #selfTile: HTMLElement;
 	readonly #localVideo: HTMLVideoElement;
 	readonly #status: HTMLElement;
 	readonly #lostBanner: MediaLostBanner;
+	/** The topology inspector: its toggle in the bar, its panel in the side column. */
+	readonly #inspector = new Inspector();
 	readonly #badge: HTMLElement;
 	readonly #count: HTMLElement;
 	readonly #countLabel: HTMLElement;
@@ -70,6 +80,8 @@ export class CallView {
 	/** The camera put aside during a screen share. */
 	#sharedCamera: MediaStreamTrack | undefined;
 	#statsTimer: ReturnType<typeof setInterval> | undefined;
+	/** The keyboard shortcuts' listener on the document, while attached. */
+	#onKey: ((event: KeyboardEvent) => void) | undefined;
 
 	constructor(onLeave: (how: LeaveKind) => void) {
 		const localVideo = h('video', { autoplay: true, playsinline: true, 'data-testid': 'local-video', 'aria-label': 'Your video' });
@@ -83,7 +95,9 @@ export class CallView {
 		this.#status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
 		this.#lostBanner = new MediaLostBanner(() => onLeave('rejoin'));
 		this.#selfTile = h('figure', { class: 'tile self', role: 'listitem' }, localVideo, h('figcaption', {}, 'You'));
-		this.#grid = h('div', { class: 'grid', role: 'list', 'aria-label': 'Participants' }, this.#selfTile);
+		this.#stage = new TileStage(this.#selfTile);
+		this.#grid = this.#stage.element;
+		this.#devices = new DeviceMenu(() => this.#localStream, (kind, deviceId) => this.#switchDevice(kind, deviceId));
 		this.#chatLog = h('ol', { class: 'chat-log', 'aria-label': 'Chat messages', 'aria-live': 'polite' });
 		const chatInput = h('input', { id: 'chat-input', 'data-testid': 'chat-input', autocomplete: 'off', maxlength: '2000', placeholder: 'Message everyone' });
 		const chatForm = h('form', { class: 'chat-form' }, h('label', { for: 'chat-input', class: 'visually-hidden' }, 'Chat message'), chatInput, h('button', { type: 'submit' }, 'Send'));
@@ -110,8 +124,8 @@ export class CallView {
 			this.#statsBody,
 		);
 
-		const mute = h('button', { type: 'button', 'data-testid': 'mute', 'aria-pressed': 'false', disabled: true }, 'Mute');
-		const camera = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false', disabled: true }, 'Camera off');
+		const mute = h('button', { type: 'button', 'data-testid': 'mute', 'aria-pressed': 'false', disabled: true, title: 'Microphone (M, or Ctrl/Cmd+D)', 'aria-keyshortcuts': SHORTCUT_KEYS['toggle-mute'] }, 'Mute');
+		const camera = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false', disabled: true, title: 'Camera (V, or Ctrl/Cmd+E)', 'aria-keyshortcuts': SHORTCUT_KEYS['toggle-camera'] }, 'Camera off');
 		const share = h('button', { type: 'button', 'data-testid': 'screenshare', 'aria-pressed': 'false', disabled: true }, 'Share screen');
 		const leave = h('button', { type: 'button', 'data-testid': 'leave', class: 'danger' }, 'Leave');
 		this.#mute = mute;
@@ -169,13 +183,14 @@ export class CallView {
 		this.element = h(
 			'section',
 			{ class: 'call', 'aria-label': 'Call' },
-			h('header', { class: 'bar' }, this.#badge, h('span', { class: 'count' }, this.#count, this.#countLabel), this.#audience, this.#status),
+			h('header', { class: 'bar' }, this.#badge, h('span', { class: 'count' }, this.#count, this.#countLabel), this.#audience, this.#status, this.#inspector.toggle),
 			this.#lostBanner.element,
 			this.#grid,
-			h('nav', { class: 'controls', 'aria-label': 'Call controls' }, mute, camera, share, this.#raiseHand, this.#reactions, this.#endRoom, leave),
+			h('nav', { class: 'controls', 'aria-label': 'Call controls' }, mute, camera, share, this.#devices.element, this.#stage.toolbar, this.#raiseHand, this.#reactions, this.#endRoom, leave),
 			h(
 				'aside',
 				{ class: 'side' },
+				this.#inspector.element,
 				this.#hostPanel,
 				h('section', { class: 'chat', 'aria-label': 'Chat' }, h('h2', {}, 'Chat'), this.#chatLog, chatForm),
 				h('details', { class: 'stats' }, h('summary', {}, 'Connection stats'), statsTable),
@@ -198,6 +213,7 @@ export class CallView {
 		this.#setPressed(this.#camera, false, 'Camera off');
 		this.#mute.disabled = !stream?.getAudioTracks().length;
 		this.#camera.disabled = this.#share.disabled = !stream?.getVideoTracks().length;
+		this.#devices.enabled = !!stream;
 	}
 
 	/** Binds the view to a joined call. */
@@ -223,14 +239,13 @@ export class CallView {
 			this.#showHands([...call.stage.hands]);
 		}
 		this.#applyRole();
-		call.on('activeSpeaker', (peerId) => {
-			for (const tile of this.#grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
-				tile.classList.toggle('active-speaker', tile.dataset.peerId === peerId);
-			}
-		});
+		call.on('activeSpeaker', (peerId) => this.#stage.setActiveSpeaker(peerId));
+		this.#onKey = (event) => this.#shortcut(event);
+		document.addEventListener('keydown', this.#onKey);
 		call.on('chat', (entry) => this.#addChat(entry));
 		call.on('topology', () => this.refresh());
 		call.on('mediaLost', (lost) => this.#lostBanner.show(lost));
+		this.#inspector.attach(call);
 		this.#statsTimer = setInterval(() => void this.#refreshStats(), 2000);
 		this.refresh();
 	}
@@ -263,7 +278,7 @@ export class CallView {
 		} else if (event.type === 'mediaState') {
 			this.#setMuted(this.#tile(event.peerId), event.audioMuted, event.videoMuted);
 		} else {
-			this.#grid.querySelector(`[data-testid=remote-tile][data-peer-id="${CSS.escape(event.peerId)}"]`)?.remove();
+			this.#stage.remove(event.peerId);
 			this.#names.delete(event.peerId);
 			this.#roles.delete(event.peerId);
 		}
@@ -282,6 +297,7 @@ export class CallView {
 			button.hidden = broadcast && !sends;
 		}
 		this.#selfTile.hidden = broadcast && !sends;
+		this.#stage.relayout();
 		this.#raiseHand.hidden = !(broadcast && call.role === 'viewer');
 		this.#setPressed(this.#raiseHand, call.stage.handRaised, call.stage.handRaised ? 'Lower hand' : 'Raise hand');
 		this.#raiseHand.disabled = false;
@@ -374,6 +390,40 @@ export class CallView {
 
 	close(): void {
 		clearInterval(this.#statsTimer);
+		this.#inspector.close();
+		this.#stage.close();
+		if (this.#onKey) document.removeEventListener('keydown', this.#onKey);
+		this.#onKey = undefined;
+	}
+
+	/** M / Ctrl+D mutes, V / Ctrl+E turns the camera off and on (shortcuts.ts); not while typing. */
+	#shortcut(event: KeyboardEvent): void {
+		const action = shortcutFor({ key: event.key, ctrlKey: event.ctrlKey, metaKey: event.metaKey, altKey: event.altKey, shiftKey: event.shiftKey, repeat: event.repeat, typing: isTypingTarget(event.target) });
+		const button = action === 'toggle-mute' ? this.#mute : action === 'toggle-camera' ? this.#camera : undefined;
+		if (!button || button.disabled || button.hidden) return;
+		event.preventDefault();
+		button.click();
+	}
+
+	/** A camera or microphone picked mid-call: switched on every path, the self view follows. */
+	async #switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<void> {
+		const call = this.#call;
+		if (!call) return;
+		if (kind === 'video' && this.#stopShare) {
+			this.setStatus('Stop sharing your screen to switch the camera.');
+			return;
+		}
+		try {
+			const track = await call.switchDevice(kind, deviceId);
+			if (kind === 'video' && this.#localStream) {
+				// The stream changed in place: load it again so the self view shows the new camera.
+				this.#localVideo.srcObject = null;
+				this.#localVideo.srcObject = this.#localStream;
+			}
+			this.setStatus(`${kind === 'video' ? 'Camera' : 'Microphone'}: ${track.label || 'switched'}`);
+		} catch (error) {
+			this.setStatus(`Could not switch the ${kind === 'video' ? 'camera' : 'microphone'}: ${(error as Error).message}`);
+		}
 	}
 
 	#tile(peerId: string): HTMLElement {
@@ -381,13 +431,17 @@ export class CallView {
 		if (existing) return existing;
 		const name = this.#names.get(peerId) ?? 'Participant';
 		const video = h('video', { autoplay: true, playsinline: true, 'aria-label': `${name}'s video` });
+		const tip = h('span', { class: 'tooltip', role: 'tooltip', id: `quality-${peerId}` }, 'Not measured yet');
+		// Focusable, so the reason shows on keyboard focus as on hover.
+		const quality = h('span', { class: 'quality', 'data-testid': 'quality', 'data-level': 'unknown', tabindex: '0', role: 'img', 'aria-label': 'Connection: not measured yet', 'aria-describedby': tip.id }, tip);
 		const tile = h(
 			'figure',
 			{ class: 'tile', role: 'listitem', 'data-testid': 'remote-tile', 'data-peer-id': peerId },
 			video,
+			quality,
 			h('figcaption', {}, h('span', { class: 'name' }, name), h('span', { class: 'muted', 'data-testid': 'remote-muted', hidden: true }, 'muted')),
 		);
-		this.#grid.append(tile);
+		this.#stage.add(tile, peerId, name);
 		// Through the SFU, the tile's size picks the simulcast layer it receives.
 		new ResizeObserver(([entry]) => {
 			if (entry) this.#call?.setRemoteVideoWidth(peerId, Math.round(entry.contentRect.width * devicePixelRatio));
@@ -455,6 +509,7 @@ export class CallView {
 		if (!this.#call) return;
 		const stats: RemoteConnectionStats[] = await this.#call.connectionStats().catch(() => []);
 		const quality = new Map(this.#call.lastQualityReport.map((q) => [q.remotePeerId, q]));
+		this.#showQuality();
 		const now = performance.now();
 		this.#statsBody.replaceChildren(
 			...stats.map((s) => {
@@ -477,6 +532,20 @@ export class CallView {
 				);
 			}),
 		);
+	}
+
+	/** Each remote tile's connection level (good / fair / poor / unknown) and its reason, from the last quality report. */
+	#showQuality(): void {
+		const call = this.#call;
+		if (!call) return;
+		for (const tile of this.#grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
+			const badge = tile.querySelector<HTMLElement>('[data-testid=quality]');
+			if (!badge) continue;
+			const { level, reason } = qualityOf(reportFor(call.lastQualityReport, tile.dataset.peerId as string, call.mediaMode));
+			badge.dataset.level = level;
+			badge.setAttribute('aria-label', `Connection ${level === 'unknown' ? 'not measured yet' : `${level}: ${reason}`}`);
+			(badge.firstElementChild as HTMLElement).textContent = level === 'unknown' ? reason : `${level[0]?.toUpperCase()}${level.slice(1)}: ${reason}`;
+		}
 	}
 
 	async #toggleShare(): Promise<void> {

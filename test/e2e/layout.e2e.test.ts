@@ -1,0 +1,202 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
+import { joinAll, peerIdOf, remoteStats } from '../support/call.js';
+import { startServer, type RunningServer } from '../support/serverProcess.js';
+
+/**
+ * The call screen as people see it: the grid fills the window, a pinned
+ * tile is larger, each tile says how its connection is, the keyboard mutes,
+ * and a camera or microphone switched mid-call reaches the others on the
+ * mesh and on the SFU. Chromium's own fake capture offers several cameras
+ * and microphones (`device-count=3`; the clip would be one camera). Its
+ * second camera, fake_device_1, is a depth camera (Y16) that no encoder
+ * takes: a switch to it sends no frames, in any page. The test switches
+ * from fake_device_0 (I420) to fake_device_2 (MJPEG).
+ */
+describe('the call screen fills the window', () => {
+	let server: RunningServer;
+	let browser: Browser;
+	const contexts: BrowserContext[] = [];
+
+	beforeAll(async () => {
+		server = await startServer();
+		// Several fake cameras need Chromium's own fake capture (the clip is one camera); the call asks for 320x180 anyway.
+		browser = await launchBrowser({ fakeCameraClip: false, extraArgs: ['--use-fake-device-for-media-stream=device-count=3'] });
+	});
+
+	afterAll(async () => {
+		for (const context of contexts) await context.close().catch(() => undefined);
+		await browser?.close();
+		await server?.stop();
+	});
+
+	async function sfuRoom(roomId: string): Promise<void> {
+		const created = await fetch(`${server.url}/api/rooms`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ roomId, settings: { meshMaxPeers: 0 } }),
+		});
+		expect(created.status).toBe(201);
+	}
+
+	/** A context whose pages record every RTCPeerConnection they make (window.__pcs), to read what each one sends. */
+	async function recordingContext(viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
+		const context = await browser.newContext({ viewport });
+		contexts.push(context);
+		await context.addInitScript(() => {
+			const Native = window.RTCPeerConnection;
+			const pcs: RTCPeerConnection[] = [];
+			(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = pcs;
+			window.RTCPeerConnection = class extends Native {
+				constructor(config?: RTCConfiguration) {
+					super(config);
+					pcs.push(this);
+				}
+			} as typeof RTCPeerConnection;
+		});
+		return context;
+	}
+
+	/** The device ids of the `kind` tracks that every open peer connection sends. */
+	const sentDeviceIds = (page: Page, kind: 'audio' | 'video') =>
+		page.evaluate(
+			(k) =>
+				(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+					.filter((pc) => pc.connectionState !== 'closed')
+					.flatMap((pc) => pc.getSenders())
+					.filter((s) => s.track?.kind === k)
+					.map((s) => s.track?.getSettings().deviceId ?? ''),
+			kind,
+		);
+
+	const localTrack = (page: Page, kind: 'audio' | 'video') =>
+		page.evaluate((k) => {
+			const track = window.__call?.localStream?.getTracks().find((t) => t.kind === k);
+			return { deviceId: track?.getSettings().deviceId ?? '', enabled: track?.enabled, state: track?.readyState };
+		}, kind);
+
+	/** Every tile on the stage that shows: its rect (getBoundingClientRect), the self view's marked. */
+	const tiles = (page: Page) =>
+		page.evaluate(() =>
+			[...document.querySelectorAll<HTMLElement>('.stage > .tile')]
+				.filter((t) => getComputedStyle(t).display !== 'none')
+				.map((t) => {
+					const r = t.getBoundingClientRect();
+					return { self: t.classList.contains('self'), floating: t.classList.contains('floating'), peerId: t.dataset.peerId, x: Math.round(r.x), y: Math.round(r.y), width: r.width, height: r.height };
+				}),
+		);
+
+	/** The page picks another camera (fake_device_2: see above) or microphone in the call's device panel; resolves with its device id. */
+	async function switchDevice(page: Page, kind: 'audio' | 'video'): Promise<string> {
+		const before = (await localTrack(page, kind)).deviceId;
+		const menu = page.locator('[data-testid=devices]');
+		if ((await menu.getAttribute('aria-expanded')) !== 'true') await menu.click();
+		const select = page.locator(kind === 'video' ? '[data-testid=camera-select]' : '[data-testid=mic-select]');
+		await expect.poll(() => select.locator('option').count()).toBeGreaterThanOrEqual(2);
+		const other = await select.locator('option').evaluateAll(
+			(options, [b, k]) =>
+				(options as HTMLOptionElement[]).find((o) => o.value !== b && o.value !== 'default' && o.value !== 'communications' && (k === 'audio' || o.textContent === 'fake_device_2'))?.value,
+			[before, kind] as const,
+		);
+		expect(other).toBeTruthy();
+		await select.selectOption(other as string);
+		await expect.poll(async () => (await localTrack(page, kind)).deviceId).toBe(other);
+		return other as string;
+	}
+
+	it('4 participants at 1280x800 get a 2x2 grid of tiles at least 400 px wide; pinning one makes it larger; each tile shows its connection', async () => {
+		await sfuRoom('layout-grid');
+		const context = await recordingContext();
+		const pages = await joinAll(context, server.url, 'layout-grid', ['Ana', 'Ben', 'Cai', 'Dee']);
+		const ana = pages[0];
+		// The self view is one of the 4 grid cells: two columns, two rows, every tile 400 px wide or more.
+		await expect.poll(async () => (await tiles(ana)).length).toBe(4);
+		await expect
+			.poll(async () => {
+				const shown = await tiles(ana);
+				const columns = new Set(shown.map((t) => t.x)).size;
+				const rows = new Set(shown.map((t) => t.y)).size;
+				return { columns, rows, narrowest: Math.min(...shown.map((t) => t.width)) >= 400, selfInGrid: shown.some((t) => t.self && !t.floating) };
+			})
+			.toEqual({ columns: 2, rows: 2, narrowest: true, selfInGrid: true });
+		expect(await ana.locator('[data-testid=layout]').getAttribute('data-layout')).toBe('grid');
+		// The grid fills the window: the four tiles cover more than half of it.
+		const area = (await tiles(ana)).reduce((sum, t) => sum + t.width * t.height, 0);
+		expect(area / (1280 * 800)).toBeGreaterThan(0.5);
+
+		// Pin Ben: his tile grows (the speaker layout, Ben large), the layout says so; unpin: back to the grid.
+		const benId = await peerIdOf(pages[1]);
+		const benTile = ana.locator(`[data-testid=remote-tile][data-peer-id="${benId}"]`);
+		const benArea = async () => ((await benTile.evaluate((t) => t.getBoundingClientRect().width * t.getBoundingClientRect().height)) as number);
+		const before = await benArea();
+		await benTile.locator('[data-testid=pin]').click();
+		expect(await benTile.locator('[data-testid=pin]').getAttribute('aria-pressed')).toBe('true');
+		expect(await ana.locator('[data-testid=layout]').getAttribute('data-layout')).toBe('speaker');
+		await expect.poll(benArea).toBeGreaterThan(before * 1.5);
+		for (const other of (await tiles(ana)).filter((t) => t.peerId && t.peerId !== benId)) expect(other.width * other.height).toBeLessThan(await benArea());
+		await benTile.locator('[data-testid=pin]').click();
+		await expect.poll(() => ana.locator('[data-testid=layout]').getAttribute('data-layout')).toBe('grid');
+		await expect.poll(benArea).toBeLessThan(before * 1.1);
+
+		// Each remote tile says how its connection is (loopback: good), with the reason on keyboard focus.
+		const quality = ana.locator('[data-testid=remote-tile] [data-testid=quality]');
+		expect(await quality.count()).toBe(3);
+		await expect.poll(() => quality.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.level))).toEqual(['good', 'good', 'good']);
+		await quality.first().focus();
+		expect(await quality.first().locator('.tooltip').isVisible()).toBe(true);
+		expect(await quality.first().getAttribute('aria-label')).toMatch(/^Connection good: RTT \d+ ms, loss \d+\.\d%$/);
+	});
+
+	it('M mutes and V turns the camera off, but not while typing in the chat', async () => {
+		const context = await recordingContext();
+		const [page] = await joinAll(context, server.url, 'layout-keys', ['Kim']);
+		const mute = page.locator('[data-testid=mute]');
+		await expect.poll(() => mute.isDisabled()).toBe(false);
+		expect(await mute.getAttribute('aria-keyshortcuts')).toContain('M');
+		await page.locator('body').press('m');
+		expect(await mute.getAttribute('aria-pressed')).toBe('true');
+		await page.locator('body').press('v');
+		expect(await page.locator('[data-testid=camera]').getAttribute('aria-pressed')).toBe('true');
+		await page.locator('[data-testid=chat-input]').pressSequentially('mv');
+		expect(await page.locator('[data-testid=chat-input]').inputValue()).toBe('mv');
+		expect(await mute.getAttribute('aria-pressed')).toBe('true');
+		expect(await page.locator('[data-testid=camera]').getAttribute('aria-pressed')).toBe('true');
+		// Alone, the self view is the whole stage.
+		const [self] = await tiles(page);
+		expect(self?.self && !self.floating && self.width > 800).toBe(true);
+	});
+
+	for (const topology of ['mesh', 'sfu'] as const) {
+		it(`switching the camera mid-call on the ${topology} sends the new one on every path, and the other side keeps decoding`, async () => {
+			const room = `layout-switch-${topology}`;
+			if (topology === 'sfu') await sfuRoom(room);
+			const context = await recordingContext({ width: 640, height: 480 });
+			const [alice, bob] = await joinAll(context, server.url, room, ['Alice', 'Bob']);
+			const aliceId = await peerIdOf(alice);
+			const decoded = async () => (await remoteStats(bob)).find((s) => s.peerId === aliceId && s.via === topology)?.framesDecoded ?? 0;
+			await expect.poll(decoded).toBeGreaterThan(10);
+			const oldCamera = await localTrack(alice, 'video');
+			expect(await sentDeviceIds(alice, 'video')).toEqual([oldCamera.deviceId]);
+
+			const camera = await switchDevice(alice, 'video');
+			expect(camera).not.toBe(oldCamera.deviceId);
+			// Every peer connection now sends the new camera; the old one is stopped; the self view shows it.
+			await expect.poll(() => sentDeviceIds(alice, 'video')).toEqual([camera]);
+			expect(await alice.evaluate(() => (document.querySelector('[data-testid=local-video]') as HTMLVideoElement).srcObject === window.__call?.localStream)).toBe(true);
+			const atSwitch = await decoded();
+			await expect.poll(decoded).toBeGreaterThan(atSwitch + 15);
+			expect(await alice.locator('[data-testid=topology]').textContent()).toBe(topology);
+
+			// The microphone, muted first: the new one is sent, and stays muted.
+			await alice.locator('[data-testid=mute]').click();
+			const oldMic = await localTrack(alice, 'audio');
+			const mic = await switchDevice(alice, 'audio');
+			expect(mic).not.toBe(oldMic.deviceId);
+			await expect.poll(() => sentDeviceIds(alice, 'audio')).toEqual([mic]);
+			expect(await localTrack(alice, 'audio')).toEqual({ deviceId: mic, enabled: false, state: 'live' });
+			expect(await alice.locator('[data-testid=mute]').getAttribute('aria-pressed')).toBe('true');
+			expect(await alice.evaluate(() => window.__call?.localStream?.getTracks().length)).toBe(2);
+		});
+	}
+});

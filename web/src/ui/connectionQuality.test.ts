@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { ConnectionQuality } from '../../../core/protocol/index.js';
+import { qualityOf, reportFor } from './connectionQuality.js';
+
+const report = (rttMs: number | null, packetLoss: number | null, remotePeerId = 'p1'): ConnectionQuality => ({
+	remotePeerId,
+	path: remotePeerId === 'sfu' ? 'sfu' : 'direct',
+	outboundBitrateBps: 300_000,
+	availableOutgoingBitrateBps: null,
+	rttMs,
+	packetLoss,
+});
+
+describe('qualityOf', () => {
+	it('is unknown before any report, or with nothing measured', () => {
+		expect(qualityOf(undefined)).toEqual({ level: 'unknown', reason: 'Not measured yet' });
+		expect(qualityOf(report(null, null)).level).toBe('unknown');
+	});
+
+	it('is good under 2% loss and 150 ms, with the numbers as the reason', () => {
+		expect(qualityOf(report(40, 0.005))).toEqual({ level: 'good', reason: 'RTT 40 ms, loss 0.5%' });
+		expect(qualityOf(report(149, null))).toEqual({ level: 'good', reason: 'RTT 149 ms, loss unknown' });
+	});
+
+	it('is fair between the thresholds: 2% loss, or 150 ms', () => {
+		expect(qualityOf(report(40, 0.02)).level).toBe('fair');
+		expect(qualityOf(report(150, 0)).level).toBe('fair');
+		expect(qualityOf(report(399, 0.079)).level).toBe('fair');
+	});
+
+	it('is poor from 8% loss or 400 ms, whichever the other is', () => {
+		expect(qualityOf(report(420, 0.091))).toEqual({ level: 'poor', reason: 'RTT 420 ms, loss 9.1%' });
+		expect(qualityOf(report(10, 0.08)).level).toBe('poor');
+		expect(qualityOf(report(400, null))).toEqual({ level: 'poor', reason: 'RTT 400 ms, loss unknown' });
+	});
+});
+
+describe('reportFor', () => {
+	const reports = [report(30, 0, 'p1'), report(200, 0.01, 'sfu')];
+	it('takes the mesh pair\'s entry on the mesh, the SFU\'s on the SFU', () => {
+		expect(reportFor(reports, 'p1', 'mesh')?.remotePeerId).toBe('p1');
+		expect(reportFor(reports, 'p1', 'sfu')?.remotePeerId).toBe('sfu');
+		expect(reportFor(reports, 'p2', 'mesh')?.remotePeerId).toBe('sfu');
+		expect(reportFor([], 'p1', 'mesh')).toBeUndefined();
+	});
+});
