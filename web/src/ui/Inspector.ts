@@ -243,7 +243,7 @@ export class Inspector {
 				h(
 					'li',
 					{ 'data-testid': 'inspector-migration', 'data-epoch': String(row.epoch), 'data-outcome': row.outcome },
-					`→ ${row.target} (${row.reason ?? 'joined during it'}): ${row.outcome}${row.outcome === 'in progress' ? '' : ` in ${seconds(row.durationMs)}`}, largest frame gap ${row.largestFrameGapMs === null ? 'not measured' : `${row.largestFrameGapMs} ms`}`,
+					`→ ${row.target} (${row.reason ?? 'joined during it'}): ${row.outcome}${row.outcome === 'in progress' ? '' : ` in ${seconds(row.durationMs)}`}, ${row.outcome === 'in progress' ? 'frame gaps being measured' : `largest frame gap ${row.largestFrameGapMs === null ? 'not measured' : `${row.largestFrameGapMs} ms`}`}`,
 				),
 			),
 		);

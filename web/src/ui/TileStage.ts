@@ -12,6 +12,23 @@ import {
 	type Rect,
 } from './layout.js';
 
+/** The full-screen button's icon: four corners (drawn, so it shows whatever fonts the system has). */
+function fullScreenIcon(): SVGSVGElement {
+	const ns = 'http://www.w3.org/2000/svg';
+	const icon = document.createElementNS(ns, 'svg');
+	icon.setAttribute('viewBox', '0 0 16 16');
+	icon.setAttribute('width', '14');
+	icon.setAttribute('height', '14');
+	icon.setAttribute('aria-hidden', 'true');
+	const path = document.createElementNS(ns, 'path');
+	path.setAttribute('d', 'M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5');
+	path.setAttribute('fill', 'none');
+	path.setAttribute('stroke', 'currentColor');
+	path.setAttribute('stroke-width', '2');
+	icon.append(path);
+	return icon;
+}
+
 /** The layout the person chose: every tile the same size, or one large. */
 export type LayoutMode = 'grid' | 'speaker';
 
@@ -50,7 +67,8 @@ export class TileStage {
 	#activeSpeaker: string | undefined;
 	#page = 0;
 	#pages = 1;
-	#selfAt: SelfPosition = { corner: 'bottom-right' };
+	/** Starts top right: over a corner of the large tile, not over the speaker layout's strip. */
+	#selfAt: SelfPosition = { corner: 'top-right' };
 	#size = { width: 0, height: 0 };
 	#closed = false;
 
@@ -95,7 +113,7 @@ export class TileStage {
 	add(tile: HTMLElement, peerId: string, name: string): void {
 		const pin = h('button', { type: 'button', 'data-testid': 'pin', 'data-peer-id': peerId, 'aria-pressed': 'false', 'aria-label': `Pin ${name}`, title: `Pin ${name}: shown large until unpinned` }, 'Pin');
 		pin.addEventListener('click', () => this.pin(this.#pinned === peerId ? undefined : peerId));
-		const full = h('button', { type: 'button', 'data-testid': 'tile-fullscreen', 'aria-label': `${name} full screen`, title: 'Full screen' }, '⛶');
+		const full = h('button', { type: 'button', 'data-testid': 'tile-fullscreen', 'aria-label': `${name} full screen`, title: 'Full screen' }, fullScreenIcon());
 		full.addEventListener('click', () => {
 			if (document.fullscreenElement === tile) void document.exitFullscreen().catch(() => undefined);
 			else void tile.requestFullscreen().catch(() => undefined);

@@ -80,6 +80,7 @@ describe('speakerLayout', () => {
 				}
 			}
 			expect(speakerLayout(0, width, height).main).toEqual(gridLayout(1, width, height).rects[0]);
+			expect(speakerLayout(8, width, height).strip[0]?.tiles.length).toBeGreaterThanOrEqual(3);
 		});
 	}
 });

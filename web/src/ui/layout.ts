@@ -130,9 +130,13 @@ export interface SpeakerLayout {
 	strip: Array<{ tiles: number[]; rects: Rect[] }>;
 }
 
+/** A page of the speaker layout's strip holds at least this many tiles (fewer only when there are fewer). */
+const STRIP_MIN_PER_PAGE = 3;
+
 /**
  * One tile large and `others` in a strip of 16:9 tiles below it (a fifth
- * of the stage's height, 64 to 160 px). The strip pages when it is full.
+ * of the stage's height, 64 to 160 px, and at least three to a page: a
+ * phone's strip tiles are smaller). The strip pages when it is full.
  * With no others, the main tile has the whole stage.
  */
 export function speakerLayout(others: number, width: number, height: number, options: Partial<LayoutOptions> = {}): SpeakerLayout {
@@ -141,8 +145,10 @@ export function speakerLayout(others: number, width: number, height: number, opt
 		const [main] = gridLayout(1, width, height, o).rects;
 		return { main: main ?? { x: 0, y: 0, width: 0, height: 0 }, strip: [] };
 	}
-	const stripHeight = Math.floor(Math.min(160, Math.max(64, height / 5)));
-	const tileWidth = Math.floor(Math.min(stripHeight * o.aspect, width));
+	// A fifth of the stage's height (64 to 160 px), narrow enough that a page of the strip holds at least three.
+	const fitThree = (width - (STRIP_MIN_PER_PAGE - 1) * o.gap) / STRIP_MIN_PER_PAGE;
+	const tileWidth = Math.floor(Math.min(Math.min(160, Math.max(64, height / 5)) * o.aspect, fitThree, width));
+	const stripHeight = Math.floor(tileWidth / o.aspect);
 	const perPage = Math.max(1, Math.floor((width + o.gap) / (tileWidth + o.gap)));
 	const mainHeight = height - stripHeight - o.gap;
 	const [main] = gridLayout(1, width, mainHeight, o).rects;
