@@ -18,7 +18,7 @@ function snapshot(o: { bytesSent: number; lost: number; received: number; localT
 
 describe('QualitySampler', () => {
 	it('reports bitrate, loss and RTT as deltas between samples, valid for the protocol', () => {
-		const sampler = new QualitySampler();
+		const sampler = new QualitySampler(0);
 		const first = sampler.sample('p2', snapshot({ bytesSent: 0, lost: 0, received: 0 }), 0);
 		expect(first).toEqual({
 			remotePeerId: 'p2',
@@ -35,8 +35,18 @@ describe('QualitySampler', () => {
 		expect(ConnectionQualitySchema.parse(second)).toEqual(second);
 	});
 
+	it('measures the first sample from when the counters started: a new connection that already sent reports its bitrate, not 0', () => {
+		// Made at 1000 ms, first sampled at 3000 ms with 100 kB sent: 400 kbit/s (a mesh pair's first quality report in a new call).
+		const sampler = new QualitySampler(1000);
+		const first = sampler.sample('p2', snapshot({ bytesSent: 100_000, lost: 2, received: 98 }), 3000);
+		expect(first.outboundBitrateBps).toBe(400_000);
+		expect(first.packetLoss).toBeCloseTo(0.02);
+		// Then from that sample on: 50 kB more in 2 s = 200 kbit/s.
+		expect(sampler.sample('p2', snapshot({ bytesSent: 150_000, lost: 2, received: 198 }), 5000).outboundBitrateBps).toBe(200_000);
+	});
+
 	it('an unanswered read (no entries) reports nothing and leaves the deltas to the last real sample', () => {
-		const sampler = new QualitySampler();
+		const sampler = new QualitySampler(0);
 		sampler.sample('p2', snapshot({ bytesSent: 100_000, lost: 0, received: 100 }), 0);
 		const empty = sampler.sample('p2', [], 2000);
 		expect(empty).toMatchObject({ outboundBitrateBps: 0, availableOutgoingBitrateBps: null, rttMs: null, packetLoss: null });

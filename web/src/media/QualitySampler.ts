@@ -44,10 +44,18 @@ export function pathOf(stats: Stat[]): { path: 'direct' | 'relay'; localCandidat
 /**
  * Turns successive getStats() snapshots of one peer connection into the
  * protocol's ConnectionQuality: rates and loss are deltas since the
- * previous sample, so the first sample reports what it can (0 bitrate).
+ * previous sample, the first since the counters started (the connection
+ * was made): a new link's first report is its whole report for an
+ * interval, and a 0 there drew a new call's links at 0 kb/s while video flowed.
  */
 export class QualitySampler {
-	#previous: Totals | undefined;
+	/** The last sample's totals; before any, the counters' start (nothing sent or received). */
+	#previous: Totals;
+
+	/** `startedAt`: when the connection was made (its counters were zero), on the clock of sample()'s `now`. */
+	constructor(startedAt: number) {
+		this.#previous = { at: startedAt, bytesSent: 0, packetsLost: 0, packetsReceived: 0 };
+	}
 
 	sample(remotePeerId: string, stats: Stat[], now: number): ConnectionQuality {
 		// No entries at all (a read that went unanswered, see statsOf) says nothing: the next sample compares with the last real one.
@@ -62,10 +70,10 @@ export class QualitySampler {
 		}
 		const prev = this.#previous;
 		this.#previous = totals;
-		const seconds = prev ? (now - prev.at) / 1000 : 0;
-		const outboundBitrateBps = prev && seconds > 0 ? Math.max(0, ((totals.bytesSent - prev.bytesSent) * 8) / seconds) : 0;
-		const lost = prev ? totals.packetsLost - prev.packetsLost : totals.packetsLost;
-		const received = prev ? totals.packetsReceived - prev.packetsReceived : totals.packetsReceived;
+		const seconds = (now - prev.at) / 1000;
+		const outboundBitrateBps = seconds > 0 ? Math.max(0, ((totals.bytesSent - prev.bytesSent) * 8) / seconds) : 0;
+		const lost = totals.packetsLost - prev.packetsLost;
+		const received = totals.packetsReceived - prev.packetsReceived;
 		const pair = selectedCandidatePair(stats);
 		const rtt = num(pair?.currentRoundTripTime);
 		return {

@@ -42,7 +42,8 @@ export class MeshConnection extends EventEmitter<MeshConnectionEvents> {
 	readonly remotePeerId: string;
 	readonly generation: number;
 	readonly #peer: SimplePeer.Instance;
-	readonly #sampler = new QualitySampler();
+	/** Made with the peer connection (the constructor's), on the clock the call samples with. */
+	readonly #sampler = new QualitySampler(performance.now());
 	#state: MeshConnectionState = 'connecting';
 	#stopLiveness: (() => void) | undefined;
 	#descriptions = 0;

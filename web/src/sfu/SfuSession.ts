@@ -53,7 +53,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 	#publish: boolean;
 	readonly #consumers: SfuConsumers;
 	readonly #producers: SfuProducers;
-	readonly #sampler = new QualitySampler();
+	/** Made before either transport (their counters start at zero after it), on the clock the call samples with. */
+	readonly #sampler = new QualitySampler(performance.now());
 	readonly #subscriptions = new Subscriptions();
 	readonly #repair: SfuRepair | undefined;
 	#device: Device | undefined;
