@@ -7,7 +7,7 @@ import {
 	encodeOk,
 	type ConnectionQuality,
 } from '../../core/protocol/index.js';
-import { inspectRoom, type InspectedPeer } from './RoomInspection.js';
+import { InspectionCache, inspectRoom, type InspectedPeer } from './RoomInspection.js';
 
 const link = (remotePeerId: string, extra: Partial<ConnectionQuality> = {}): ConnectionQuality => ({
 	remotePeerId,
@@ -68,5 +68,34 @@ describe('inspectRoom()', () => {
 		const answer = inspect(ids.map((id) => peer(id, ids.filter((o) => o !== id).map(worst), '\u0001'.repeat(64))));
 		const bytes = Buffer.byteLength(encodeOk(2 ** 31, answer));
 		expect(bytes).toBeLessThan(MAX_MESSAGE_BYTES);
+	});
+});
+
+describe('InspectionCache', () => {
+	const answerAt = (now: number) => inspectRoom({ kind: 'meeting', topology: { state: 'mesh', epoch: 0 }, stage: [peer('a', [])], qualityReportIntervalMs: 2000, now });
+
+	it('answers every asker in a room with the same answer for under maxAgeMs, then walks the room again', () => {
+		const cache = new InspectionCache<object>(1000);
+		const room = {};
+		let walks = 0;
+		const inspect = (now: number) => cache.get(room, now, () => (walks++, answerAt(now)));
+		const first = inspect(10_000);
+		expect(inspect(10_999)).toBe(first);
+		expect(walks).toBe(1);
+		const later = inspect(11_000);
+		expect(later).not.toBe(first);
+		expect(later.now).toBe(11_000);
+		expect(walks).toBe(2);
+		expect(inspect(11_500)).toBe(later);
+	});
+
+	it('keeps one answer per room, and a clock that stepped back gets a fresh one', () => {
+		const cache = new InspectionCache<object>(1000);
+		const [one, two] = [{}, {}];
+		const a = cache.get(one, 5_000, () => answerAt(5_000));
+		const b = cache.get(two, 5_100, () => answerAt(5_100));
+		expect(b).not.toBe(a);
+		expect(cache.get(one, 5_200, () => answerAt(5_200))).toBe(a);
+		expect(cache.get(one, 4_000, () => answerAt(4_000)).now).toBe(4_000);
 	});
 });

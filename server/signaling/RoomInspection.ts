@@ -67,3 +67,29 @@ export function inspectRoom(room: {
 		truncated: { participants: room.stage.length - listed.length, connections: droppedConnections },
 	};
 }
+
+/**
+ * The latest answer per room, reused while younger than `maxAgeMs`: an
+ * answer does not depend on who asks, and each one walks the room (a whole
+ * audience, in a broadcast), so many inspectors polling a room, or one
+ * asking in a loop, cost one walk per window. Rooms are held weakly: a
+ * deleted room's answer goes with it.
+ */
+export class InspectionCache<R extends object> {
+	readonly #answers = new WeakMap<R, RoomInspection>();
+	readonly #maxAgeMs: number;
+
+	constructor(maxAgeMs: number) {
+		this.#maxAgeMs = maxAgeMs;
+	}
+
+	/** The room's answer as of less than maxAgeMs before `now` (its `now` says when), or a fresh one from `inspect`. */
+	get(room: R, now: number, inspect: () => RoomInspection): RoomInspection {
+		const cached = this.#answers.get(room);
+		// A clock that stepped back makes the cached answer unusable, not everlasting.
+		if (cached && now >= cached.now && now - cached.now < this.#maxAgeMs) return cached;
+		const answer = inspect();
+		this.#answers.set(room, answer);
+		return answer;
+	}
+}

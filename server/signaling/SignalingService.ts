@@ -25,11 +25,14 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/Metrics.js';
 import { HeldBytes } from './HeldBytes.js';
 import { Peer, type OutboxLimits, type PeerChannel } from './Peer.js';
-import { inspectRoom } from './RoomInspection.js';
+import { InspectionCache, inspectRoom } from './RoomInspection.js';
 import type { Room } from './Room.js';
 import type { RoomRegistry } from './RoomRegistry.js';
 
 type Joined = ResponseData<'join'>;
+
+/** How long one room.inspect answer serves every asker in its room (the inspector polls every 2 s). */
+const INSPECTION_MAX_AGE_MS = 1000;
 
 /**
  * What peers can do to rooms: join, resume, leave, drop, signal. Every
@@ -50,6 +53,7 @@ export class SignalingService {
 	readonly #requireTokens: boolean;
 	readonly #logger: Logger;
 	readonly #nodeId: string | undefined;
+	readonly #inspections = new InspectionCache<Room>(INSPECTION_MAX_AGE_MS);
 
 	constructor(options: {
 		registry: RoomRegistry;
@@ -238,21 +242,24 @@ export class SignalingService {
 	 * the topology inspector (bounded: inspectRoom). Anyone on the stage may
 	 * ask; a broadcast's audience may not (PERMISSION_DENIED): it sees the
 	 * stage, not who is connected to whom, and thousands of viewers polling
-	 * would cost the room's node for nothing they are shown.
+	 * would cost the room's node for nothing they are shown. One answer serves
+	 * the whole room for up to a second (InspectionCache).
 	 */
 	inspect(peer: Peer): ResponseData<'room.inspect'> {
 		const room = this.#roomOf(peer);
 		if (!room.onStage(peer)) {
 			throw new SignalingError(ErrorCode.PermissionDenied, `a viewer of a broadcast may not inspect the room (room.inspect)`);
 		}
-		const stage = [...room.peers].filter((p) => room.onStage(p));
-		return inspectRoom({
-			kind: room.kind,
-			topology: room.topology.placement.topology,
-			stage,
-			qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
-			now: Date.now(),
-		});
+		const now = Date.now();
+		return this.#inspections.get(room, now, () =>
+			inspectRoom({
+				kind: room.kind,
+				topology: room.topology.placement.topology,
+				stage: [...room.peers].filter((p) => room.onStage(p)),
+				qualityReportIntervalMs: this.#config.qualityReportIntervalMs,
+				now,
+			}),
+		);
 	}
 
 	/** The peer renders every remote through the migration's new path. */

@@ -20,7 +20,7 @@
 // Needs the build (`npm run bench` runs `npm run build` first); starts
 // servers and Chromium, so run it alone: `flock /tmp/browser.lock npm run bench`.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -41,6 +41,8 @@ const { values } = parseArgs({
 const QUICK = values.quick;
 /** One bench process past this is stopped (its process group), and reported as failed. */
 const BENCH_TIMEOUT_MS = 8 * 60_000;
+/** A bench told to stop gets this long to close its servers and browsers; then whatever is left of its group is killed. */
+const STOP_GRACE_MS = 10_000;
 
 /** Each bench's arguments at this run's sizes. */
 const sizes = QUICK
@@ -72,8 +74,53 @@ const sizes = QUICK
 const workDir = mkdtempSync(join(tmpdir(), 'bench-all-'));
 let sequence = 0;
 
+/** A bench process and its end (its output read to the last byte). */
+interface Running {
+	child: ChildProcess;
+	closed: Promise<number | null>;
+}
+/** This run: benches one after another (a Ctrl-C or SIGTERM stops the one running), or stopping (none starts then). */
+let run: { state: 'running'; bench: Running | undefined } | { state: 'stopping' } = { state: 'running', bench: undefined };
+
+/** Thrown by runBench once the run is stopping: nothing after it runs, no report is written. */
+class Interrupted extends Error {}
+
+/** Sends `signal` to the bench's process group: everything it started but its browsers (those have their own group, and close on its SIGTERM). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+	try {
+		process.kill(-(child.pid as number), signal);
+	} catch {
+		// Already gone.
+	}
+}
+
+/** Stops a bench and what it started: SIGTERM, time to close its servers and browsers, then SIGKILL to whatever is left of its group. */
+async function stopBench({ child, closed }: Running): Promise<void> {
+	signalGroup(child, 'SIGTERM');
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+	clearTimeout(timer);
+	signalGroup(child, 'SIGKILL');
+}
+
+// Each bench runs in its own process group (so a timeout stops all of it), out of reach of the terminal's Ctrl-C: pass it on.
+// Once stopping, a second signal (tsx relays the terminal's too) waits for the same end: at most STOP_GRACE_MS.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+	process.on(signal, () => {
+		if (run.state === 'stopping') return;
+		const { bench } = run;
+		run = { state: 'stopping' };
+		console.error(`\nbench: ${signal}, stopping${bench ? ' the bench running' : ''}`);
+		void (bench ? stopBench(bench) : Promise.resolve()).finally(() => {
+			rmSync(workDir, { recursive: true, force: true });
+			process.exit(signal === 'SIGINT' ? 130 : 143);
+		});
+	});
+}
+
 /** Runs test/bench/<file> as its npm script does, echoing its output; its result file read back. */
 async function runBench<R extends BenchResult>(name: string, file: string, args: string[], nodeArgs: string[] = []): Promise<BenchRun<R>> {
+	if (run.state === 'stopping') throw new Interrupted();
 	const jsonFile = join(workDir, `${++sequence}-${name}.json`);
 	const command = `tsx test/bench/${file} ${args.join(' ')}`.trim();
 	console.log(`\n=== ${name}: ${command}`);
@@ -93,20 +140,16 @@ async function runBench<R extends BenchResult>(name: string, file: string, args:
 		process.stderr.write(chunk);
 		output += chunk.toString();
 	});
-	const exitCode = await new Promise<number | null>((resolve) => {
-		const timer = setTimeout(() => {
-			output += `\n(stopped: over ${BENCH_TIMEOUT_MS / 60_000} min)\n`;
-			try {
-				process.kill(-(child.pid as number), 'SIGKILL');
-			} catch {
-				// Already gone.
-			}
-		}, BENCH_TIMEOUT_MS);
-		child.once('exit', (code) => {
-			clearTimeout(timer);
-			resolve(code);
-		});
-	});
+	// 'close', not 'exit': the last of its output is read by then.
+	const running: Running = { child, closed: new Promise((resolve) => child.once('close', (code) => resolve(code))) };
+	run = { state: 'running', bench: running };
+	const timer = setTimeout(() => {
+		output += `\n(stopped: over ${BENCH_TIMEOUT_MS / 60_000} min)\n`;
+		void stopBench(running);
+	}, BENCH_TIMEOUT_MS);
+	const exitCode = await running.closed;
+	clearTimeout(timer);
+	if (run.state === 'running') run = { state: 'running', bench: undefined };
 	let result: R | undefined;
 	try {
 		result = JSON.parse(readFileSync(jsonFile, 'utf8')) as R;
@@ -122,6 +165,14 @@ function chartOf<T>(input: T | undefined, draw: (input: T) => Chart): Chart | un
 }
 
 async function main(): Promise<void> {
+	try {
+		await benchAll();
+	} finally {
+		rmSync(workDir, { recursive: true, force: true });
+	}
+}
+
+async function benchAll(): Promise<void> {
 	const started = performance.now();
 	const machine = describeMachine(projectRoot);
 	const meshJoin = await runBench<MeshJoinResult>('mesh-join', 'mesh-join.ts', sizes.meshJoin);
@@ -159,7 +210,6 @@ async function main(): Promise<void> {
 	const results = [meshJoin, migration, sfu, ...broadcast, ...signaling, ...(soak ? [soak] : [])].map(({ output: _output, ...rest }) => rest);
 	writeFileSync(join(chartDir, 'results.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
 	writeFileSync(join(out, 'benchmarks.md'), renderReport(report));
-	rmSync(workDir, { recursive: true, force: true });
 
 	const failed = [meshJoin, migration, sfu, ...broadcast, ...signaling, ...(soak ? [soak] : [])].filter((r) => r.result === undefined);
 	console.log(
@@ -170,6 +220,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+	// Stopped by a signal: its handler exits once the bench running is down.
+	if (error instanceof Interrupted) return;
 	console.error(error);
 	process.exit(1);
 });

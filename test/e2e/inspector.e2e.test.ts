@@ -13,7 +13,8 @@ import { connectClient } from '../support/signaling.js';
  * (MESH_MAX_PEERS=4, the default) each see 3 mesh links per participant;
  * a fifth (a signaling-only client: it counts as a participant, sends no
  * media) escalates the room, and each browser then sees 1 SFU link per
- * participant and no mesh link.
+ * participant and no mesh link. Deleting the room at the end stops an open
+ * inspector for good.
  */
 
 const ROOM = 'inspected';
@@ -143,5 +144,15 @@ describe('the topology inspector in real Chromium (a mesh of 4, then the SFU)', 
 		await expect.poll(async () => (await counts()).reports, { timeout: 20_000, interval: 250 }).toBeGreaterThan(settled.reports + 12);
 		expect((await counts()).inspect).toBe(settled.inspect);
 		expect(settled.inspect).toBeGreaterThan(0);
+
+		// The server ends the session (the room deleted): an open inspector stops for good (its panel hidden, its toggle
+		// disabled), and the view stays, saying why.
+		const first = pages[0] as Page;
+		await first.locator('[data-testid=inspector-toggle]').click();
+		expect(await first.locator('[data-testid=inspector]').isVisible()).toBe(true);
+		expect((await fetch(`${server.url}/api/rooms/${ROOM}`, { method: 'DELETE' })).status).toBe(204);
+		await expect.poll(() => first.locator('[data-testid=inspector-toggle]').isDisabled(), { timeout: 10_000 }).toBe(true);
+		expect(await first.locator('[data-testid=inspector]').isHidden()).toBe(true);
+		expect(await first.locator('.status').textContent()).toBe('This room was closed.');
 	});
 });

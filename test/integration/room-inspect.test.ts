@@ -82,6 +82,22 @@ describe('room.inspect', () => {
 		expect(answer.participants[0]?.quality?.connections.map((c) => c.remotePeerId)).toEqual(['sfu']);
 	});
 
+	it('one answer serves the whole room for a second: two askers get the same one (or, a second apart, a fresh one), and a later ask sees a newcomer', async () => {
+		const fay = await join(server.port, 'cached', 'Fay');
+		const gus = await join(server.port, 'cached', 'Gus');
+		clients.push(fay.client, gus.client);
+		const first = await fay.client.request(Method.RoomInspect, {});
+		const second = await gus.client.request(Method.RoomInspect, {});
+		// Within the window the same answer (its server time says so); on a slow machine the second may come after it.
+		if (second.now === first.now) expect(second).toEqual(first);
+		else expect(second.now - first.now).toBeGreaterThanOrEqual(1000);
+		const hal = await join(server.port, 'cached', 'Hal');
+		clients.push(hal.client);
+		await expect.poll(async () => (await gus.client.request(Method.RoomInspect, {})).participants.map((p) => p.peerId), { timeout: 5_000, interval: 100 }).toEqual([fay.peerId, gus.peerId, hal.peerId]);
+		const fresh = await hal.client.request(Method.RoomInspect, {});
+		expect(fresh.now - first.now).toBeGreaterThanOrEqual(1000);
+	});
+
 	it('a broadcast\'s viewer is refused with PERMISSION_DENIED; its host sees the stage only', async () => {
 		const res = await fetch(`http://127.0.0.1:${server.port}/api/rooms`, {
 			method: 'POST',

@@ -97,6 +97,8 @@ async function startCall(
 		if (state === 'joined') view.setStatus(`In ${roomId}`);
 		else if (state === 'closed') view.setStatus('Disconnected from the server. Reload to join again.');
 	});
+	// The session is over however it ended: the view stops its timers and listeners, and stays to say why.
+	call.on('closed', () => view.close());
 	/** The server said why it ended the session: that stays the status. */
 	let explained = false;
 	call.on('closed', (closeCode, reason, errorCode) => {

@@ -40,6 +40,28 @@ describe('FrameGaps', () => {
 		expect(gaps.largestMs(120)).toBe(100);
 	});
 
+	it('a source that left the screen (its tile removed or hidden) counts up to then, not to the end', () => {
+		const gaps = new FrameGaps(0);
+		gaps.live('gone');
+		gaps.live('stays');
+		gaps.frame('gone', 30);
+		gaps.left('gone', 130);
+		for (let t = 20; t <= 2000; t += 20) gaps.frame('stays', t);
+		expect(gaps.largestMs(2000)).toBe(100);
+	});
+
+	it('a source shown again counts from its next frame; leaving twice, or before any frame, adds nothing', () => {
+		const gaps = new FrameGaps(0);
+		gaps.left('never-seen', 500);
+		gaps.live('paged');
+		gaps.frame('paged', 40);
+		gaps.left('paged', 60);
+		gaps.left('paged', 900);
+		gaps.frame('paged', 1000);
+		gaps.frame('paged', 1030);
+		expect(gaps.largestMs(1040)).toBe(40);
+	});
+
 	it('no source at all: 0', () => {
 		expect(new FrameGaps(0).largestMs(1000)).toBe(0);
 	});

@@ -4,7 +4,8 @@
  * told of frames (FrameGapWatch feeds it from requestVideoFrameCallback).
  * A source live when the window opened counts from the window's start; one
  * that appears later counts from its first frame. At the end, the time since
- * each source's last frame counts too (a tile that froze for good).
+ * each source's last frame counts too (a tile that froze for good); a source
+ * that left the screen (its tile removed or hidden) counts only up to then.
  */
 export class FrameGaps {
 	readonly #from: number;
@@ -27,6 +28,14 @@ export class FrameGaps {
 		this.#last.set(source, Math.max(at, previous ?? at));
 	}
 
+	/** `source` left the screen at `at`: its gap so far counts, then nothing more until a frame shows it again. */
+	left(source: string, at: number): void {
+		const last = this.#last.get(source);
+		if (last === undefined) return;
+		this.#largest = Math.max(this.#largest, at - last);
+		this.#last.delete(source);
+	}
+
 	/** The largest gap from the window's start to `until`. */
 	largestMs(until: number): number {
 		let largest = this.#largest;
@@ -35,15 +44,24 @@ export class FrameGaps {
 	}
 }
 
+/** Whether a video is on screen: in the page, not hidden (`display: none`, an off-page tile), not of zero size. */
+function onScreen(video: HTMLVideoElement): boolean {
+	return video.isConnected && video.checkVisibility() && video.clientWidth > 0 && video.clientHeight > 0;
+}
+
 /**
  * Watches the given videos' rendered frames into a FrameGaps from now until
  * stop(), which resolves the largest gap, or null when it cannot be told: a
  * page that was not visible meanwhile renders no frames, so its gaps would
- * say nothing. Costs one frame callback per video per frame, only while it runs.
+ * say nothing. A video that leaves the screen (its tile removed when the peer
+ * leaves, or hidden on another page) stops counting then: the DOM changes
+ * that do it are observed while the watch runs. Costs one frame callback per
+ * video per frame, only while it runs.
  */
 export class FrameGapWatch {
 	readonly #gaps: FrameGaps;
-	readonly #videos: Array<{ video: HTMLVideoElement; handle: number }> = [];
+	readonly #videos: Array<{ id: string; video: HTMLVideoElement; handle: number; shown: boolean }> = [];
+	readonly #observer = new MutationObserver(() => this.#checkShown());
 	#hidden = false;
 	#stopped = false;
 	readonly #onVisibility = () => {
@@ -55,8 +73,8 @@ export class FrameGapWatch {
 		this.#onVisibility();
 		document.addEventListener('visibilitychange', this.#onVisibility);
 		for (const { id, video, live } of videos) {
-			if (live) this.#gaps.live(id);
-			const entry = { video, handle: 0 };
+			const entry = { id, video, handle: 0, shown: onScreen(video) };
+			if (live && entry.shown) this.#gaps.live(id);
 			const onFrame = (now: number) => {
 				if (this.#stopped) return;
 				this.#gaps.frame(id, now);
@@ -65,12 +83,25 @@ export class FrameGapWatch {
 			entry.handle = video.requestVideoFrameCallback(onFrame);
 			this.#videos.push(entry);
 		}
+		// Tiles leave by removal, a class (off-page) or an attribute; checked right after each such change.
+		this.#observer.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class', 'style', 'hidden'] });
+	}
+
+	#checkShown(): void {
+		const now = performance.now();
+		for (const entry of this.#videos) {
+			const shown = onScreen(entry.video);
+			if (entry.shown && !shown) this.#gaps.left(entry.id, now);
+			entry.shown = shown;
+		}
 	}
 
 	/** Ends the watch (idempotent after the first call: null then). */
 	stop(): number | null {
 		if (this.#stopped) return null;
+		this.#checkShown();
 		this.#stopped = true;
+		this.#observer.disconnect();
 		document.removeEventListener('visibilitychange', this.#onVisibility);
 		for (const { video, handle } of this.#videos) video.cancelVideoFrameCallback(handle);
 		this.#onVisibility();

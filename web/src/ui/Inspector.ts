@@ -27,9 +27,10 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 type PanelState =
+	/** Not polling: the panel is hidden, or still up saying why the room refused it. */
 	| { name: 'hidden' }
 	/** Open: polling the room and reading this client's links; what was last heard of each. */
-	| { name: 'open'; poll: ReturnType<typeof setInterval>; local: ReturnType<typeof setInterval>; inspection?: RoomInspection; links: LocalLink[]; busy: { poll: boolean; local: boolean } }
+	| { name: 'open'; poll: ReturnType<typeof setInterval>; local: ReturnType<typeof setInterval>; inspection?: RoomInspection; links: LocalLink[] }
 	| { name: 'closed' };
 
 /**
@@ -56,12 +57,14 @@ export class Inspector {
 	readonly #gaps = new Map<number, number>();
 	#call: Call | undefined;
 	#state: PanelState = { name: 'hidden' };
+	/** A request on its way, of either kind: one at a time, even across a hide and show (its answer serves the panel open then). */
+	readonly #busy = { poll: false, local: false };
 	/** Frame gaps being watched: a migration in flight, or its tail. */
 	#watch: { gaps: FrameGapWatch; tail?: ReturnType<typeof setTimeout> } | undefined;
 
 	constructor() {
 		this.toggle = h('button', { type: 'button', class: 'inspector-toggle', 'data-testid': 'inspector-toggle', 'aria-expanded': 'false', 'aria-controls': 'inspector' }, 'Topology');
-		this.toggle.addEventListener('click', () => (this.#state.name === 'open' ? this.hide() : this.show()));
+		this.toggle.addEventListener('click', () => (this.element.hidden ? this.show() : this.hide()));
 		this.#summary = h('p', { class: 'inspector-summary', 'aria-live': 'polite' }, 'Loading…');
 		this.#drawing = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', class: 'inspector-graph' });
 		this.#list = h('ul', { class: 'inspector-links', 'aria-label': 'Links' });
@@ -97,7 +100,6 @@ export class Inspector {
 			poll: setInterval(() => void this.#poll(), POLL_MS),
 			local: setInterval(() => void this.#readLocal(), LOCAL_MS),
 			links: [],
-			busy: { poll: false, local: false },
 		};
 		this.element.hidden = false;
 		this.toggle.setAttribute('aria-expanded', 'true');
@@ -108,17 +110,18 @@ export class Inspector {
 
 	/** Hides the panel and stops polling. */
 	hide(): void {
-		if (this.#state.name !== 'open') return;
-		this.#stopTimers(this.#state);
+		if (this.#state.name === 'closed') return;
+		if (this.#state.name === 'open') this.#stopTimers(this.#state);
 		this.#state = { name: 'hidden' };
 		this.element.hidden = true;
 		this.toggle.setAttribute('aria-expanded', 'false');
 	}
 
-	/** Stops everything for good: polling, frame watching, subscriptions. Idempotent. */
+	/** Stops everything for good: polling, frame watching, subscriptions; the panel hides (what it drew is no longer live). Idempotent. */
 	close(): void {
 		if (this.#state.name === 'closed') return;
-		if (this.#state.name === 'open') this.#stopTimers(this.#state);
+		this.hide();
+		this.toggle.disabled = true;
 		this.#state = { name: 'closed' };
 		this.#subscriptions.drop();
 		clearTimeout(this.#watch?.tail);
@@ -141,39 +144,50 @@ export class Inspector {
 	}
 
 	async #poll(): Promise<void> {
-		const state = this.#state;
 		const call = this.#call;
-		if (state.name !== 'open' || !call || state.busy.poll) return;
-		state.busy.poll = true;
+		if (this.#state.name !== 'open' || !call || this.#busy.poll) return;
+		this.#busy.poll = true;
 		try {
-			state.inspection = await call.inspect();
-			if (this.#state === state) this.#render();
+			const inspection = await call.inspect();
+			const state = this.#state;
+			if (state.name !== 'open') return;
+			state.inspection = inspection;
+			this.#render();
 		} catch (error) {
-			if (this.#state !== state) return;
+			if (this.#state.name !== 'open') return;
 			if (error instanceof SignalingError && error.code === ErrorCode.PermissionDenied) {
-				this.#summary.textContent = 'The audience does not see the room’s connections.';
-				this.#stopTimers(state);
+				// Refused (this client is in a broadcast's audience now): stop asking, say why; the toggle hides it, and opens it afresh later.
+				this.#stopTimers(this.#state);
+				this.#state = { name: 'hidden' };
+				this.#say('The audience does not see the room’s connections.');
 			} else {
-				this.#summary.textContent = `Could not read the room: ${(error as Error).message}`;
+				this.#say(`Could not read the room: ${(error as Error).message}`);
 			}
 		} finally {
-			state.busy.poll = false;
+			this.#busy.poll = false;
 		}
 	}
 
 	async #readLocal(): Promise<void> {
-		const state = this.#state;
 		const call = this.#call;
-		if (state.name !== 'open' || !call || state.busy.local) return;
-		state.busy.local = true;
+		if (this.#state.name !== 'open' || !call || this.#busy.local) return;
+		this.#busy.local = true;
 		try {
-			state.links = localLinks(await call.connectionStats());
-			if (this.#state === state) this.#render();
+			const links = localLinks(await call.connectionStats());
+			const state = this.#state;
+			if (state.name !== 'open') return;
+			state.links = links;
+			this.#render();
 		} catch {
 			// A read that failed (a path closing under it) is simply not shown; the next one is.
 		} finally {
-			state.busy.local = false;
+			this.#busy.local = false;
 		}
+	}
+
+	/** The summary is a live region: written only when it changes, so a screen reader is not told the same every second. */
+	#say(text: string): void {
+		if (this.#summary.textContent !== text) this.#summary.textContent = text;
 	}
 
 	#render(): void {
@@ -185,7 +199,7 @@ export class Inspector {
 		const graph = buildGraph({ inspection: state.inspection, selfId: call.peerId ?? '', local: state.links, localQuality: call.lastQualityReport });
 		const { state: topology, epoch } = graph.topology;
 		const more = graph.truncated > 0 ? ` (${graph.truncated} more not shown)` : '';
-		this.#summary.textContent = `${topology}, epoch ${epoch}: ${graph.nodes.length} participant${graph.nodes.length === 1 ? '' : 's'}, ${graph.links.length} link${graph.links.length === 1 ? '' : 's'}${more}`;
+		this.#say(`${topology}, epoch ${epoch}: ${graph.nodes.length} participant${graph.nodes.length === 1 ? '' : 's'}, ${graph.links.length} link${graph.links.length === 1 ? '' : 's'}${more}`);
 		this.#drawing.dataset.state = topology;
 		this.#drawGraph(graph);
 	}

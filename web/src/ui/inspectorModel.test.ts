@@ -158,7 +158,7 @@ describe('localLinks()', () => {
 describe('timelineRows()', () => {
 	const record = (epoch: number, extra: Partial<MigrationRecord>): MigrationRecord => ({ epoch, target: 'sfu', decidedAt: 1_000, preparedAt: 1_050, swappedAt: {}, ...extra });
 
-	it('newest first, at most `limit`: reason, outcome, duration from the decision to the old path closed, and the measured gap', () => {
+	it('newest first, at most `limit`: reason, outcome, duration from the prepare to the old path closed, and the measured gap', () => {
 		const rows = timelineRows(
 			[
 				record(1, { reason: 'participants', endedAt: 3_000, oldClosedAt: 3_100, result: 'committed' }),
@@ -170,15 +170,18 @@ describe('timelineRows()', () => {
 		);
 		expect(rows).toEqual([
 			{ epoch: 3, target: 'sfu', reason: undefined, outcome: 'in progress', durationMs: null, largestFrameGapMs: null },
-			{ epoch: 2, target: 'mesh', reason: 'participants-low', outcome: 'aborted', durationMs: 1_000, largestFrameGapMs: null },
+			{ epoch: 2, target: 'mesh', reason: 'participants-low', outcome: 'aborted', durationMs: 980, largestFrameGapMs: null },
 		]);
 		expect(timelineRows([record(1, { reason: 'rtt', oldClosedAt: 3_100, result: 'committed' })], new Map([[1, 240]]))).toEqual([
-			{ epoch: 1, target: 'sfu', reason: 'rtt', outcome: 'committed', durationMs: 2_100, largestFrameGapMs: 240 },
+			{ epoch: 1, target: 'sfu', reason: 'rtt', outcome: 'committed', durationMs: 2_050, largestFrameGapMs: 240 },
 		]);
 	});
 
-	it('a migration joined during it (no decision time) is timed from its prepare', () => {
-		const [row] = timelineRows([record(4, { decidedAt: 0, preparedAt: 5_000, oldClosedAt: 6_500, result: 'committed', joinedDuring: true })], new Map());
-		expect(row?.durationMs).toBe(1_500);
+	it('is timed on this browser\'s clock only: the server\'s decision time (another clock, or none for a migration joined during it) is not used', () => {
+		// A server clock 5 s ahead of this browser's would make the decision-based duration negative.
+		const [ahead] = timelineRows([record(4, { decidedAt: 10_000, preparedAt: 5_000, oldClosedAt: 6_500, result: 'committed' })], new Map());
+		expect(ahead?.durationMs).toBe(1_500);
+		const [joined] = timelineRows([record(5, { decidedAt: 0, preparedAt: 5_000, oldClosedAt: 6_500, result: 'committed', joinedDuring: true })], new Map());
+		expect(joined?.durationMs).toBe(1_500);
 	});
 });

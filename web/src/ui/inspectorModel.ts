@@ -175,7 +175,7 @@ export interface TimelineRow {
 	/** Unknown for a migration this client joined into (it got no prepare). */
 	reason: MigrationReason | undefined;
 	outcome: 'committed' | 'aborted' | 'in progress';
-	/** From the server's decision (this client's prepare, when it joined during it) to the old path closed here; null while in progress. */
+	/** From this client's prepare to the old path closed here (both this browser's clock: the server's decision time is another's); null while in progress. */
 	durationMs: number | null;
 	/** The largest interval between rendered frames across this client's tiles during it; null when not measured. */
 	largestFrameGapMs: number | null;
@@ -187,14 +187,13 @@ export function timelineRows(records: readonly MigrationRecord[], gaps: Readonly
 		.slice(-limit)
 		.reverse()
 		.map((r) => {
-			const start = r.decidedAt > 0 ? r.decidedAt : r.preparedAt;
 			const end = r.oldClosedAt ?? r.endedAt;
 			return {
 				epoch: r.epoch,
 				target: r.target,
 				reason: r.reason,
 				outcome: r.result ?? 'in progress',
-				durationMs: end === undefined ? null : Math.max(0, end - start),
+				durationMs: end === undefined ? null : Math.max(0, end - r.preparedAt),
 				largestFrameGapMs: gaps.get(r.epoch) ?? null,
 			};
 		});
