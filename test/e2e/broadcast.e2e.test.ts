@@ -124,6 +124,20 @@ function statusOf(page: Page): Promise<string | null> {
 	return page.locator('[role=status]').first().textContent();
 }
 
+/** The controls on the stage's remote tiles (buttons, the focusable quality dot) that the floating self view lies over. */
+function coveredBySelfView(page: Page): Promise<string[]> {
+	return page.evaluate(() => {
+		const self = document.querySelector('.stage > .tile.self.floating')?.getBoundingClientRect();
+		if (!self) return ['(no floating self view)'];
+		return [...document.querySelectorAll<HTMLElement>('.stage > [data-testid=remote-tile] :is(button, [tabindex])')]
+			.filter((c) => {
+				const r = c.getBoundingClientRect();
+				return r.width > 0 && r.left < self.right && r.right > self.left && r.top < self.bottom && r.bottom > self.top;
+			})
+			.map((c) => c.getAttribute('aria-label') ?? c.textContent ?? '');
+	});
+}
+
 function tileOf(page: Page, peerId: string) {
 	return page.locator(`[data-testid=stage] [data-testid=remote-tile][data-peer-id="${peerId}"]`);
 }
@@ -176,6 +190,14 @@ describe('a broadcast room in real Chromium: a stage, an audience, and a host mo
 		// The stage publishes: host and speaker each send audio and video.
 		for (const member of [host, speaker]) expect((await sending(member)).bytesSent).toBeGreaterThan(0);
 		expect(await host.locator('[data-testid=raise-hand]').isVisible()).toBe(false);
+		// The host sees the speaker's tile, with a host's buttons on it, and its own view floating over the stage:
+		// in the grid (1:1) and in the speaker view, it covers none of the tile's controls.
+		expect(await tileOf(host, speakerId).locator('.tile-actions button').count()).toBe(2);
+		await expect.poll(() => coveredBySelfView(host)).toEqual([]);
+		await host.locator('[data-testid=layout]').click();
+		expect(await host.locator('[data-testid=layout]').getAttribute('data-layout')).toBe('speaker');
+		await expect.poll(() => coveredBySelfView(host)).toEqual([]);
+		await host.locator('[data-testid=layout]').click();
 		// The server: a send and a receive transport per stage member, a receive transport per viewer;
 		// the stage's 4 producers; each stage member consumes the other (2 each), each viewer both (4 each).
 		await expect.poll(() => sfuCounts(server)).toMatchObject({ transports: 7, producers: 4, consumers: 16 });

@@ -6,7 +6,7 @@ import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 /**
  * The call screen as people see it: the grid fills the window, a pinned
- * tile is larger, each tile says how its connection is, the keyboard mutes,
+ * tile is larger, each tile says how its connection is, Ctrl+D mutes,
  * and a camera or microphone switched mid-call reaches the others on the
  * mesh and on the SFU. Chromium's own fake capture offers several cameras
  * and microphones (`device-count=3`; the clip would be one camera). Its
@@ -139,29 +139,42 @@ describe('the call screen fills the window', () => {
 		await expect.poll(() => ana.locator('[data-testid=layout]').getAttribute('data-layout')).toBe('grid');
 		await expect.poll(benArea).toBeLessThan(before * 1.1);
 
-		// Each remote tile says how its connection is (loopback: good), with the reason on keyboard focus.
+		// Each remote tile says how its connection is (loopback: good), with the reason on keyboard focus:
+		// on the SFU, this page's link and that person's own loss, by name.
 		const quality = ana.locator('[data-testid=remote-tile] [data-testid=quality]');
 		expect(await quality.count()).toBe(3);
 		await expect.poll(() => quality.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.level))).toEqual(['good', 'good', 'good']);
 		await quality.first().focus();
 		expect(await quality.first().locator('.tooltip').isVisible()).toBe(true);
-		expect(await quality.first().getAttribute('aria-label')).toMatch(/^Connection good: RTT \d+ ms, loss \d+\.\d%$/);
+		const labels = () =>
+			ana.locator('[data-testid=remote-tile]').evaluateAll((tiles) =>
+				tiles.map((t) => ({ name: t.querySelector('.name')?.textContent, label: t.querySelector('[data-testid=quality]')?.getAttribute('aria-label') })),
+			);
+		const unlike = async () => (await labels()).filter(({ name, label }) => !new RegExp(`^Connection good: your link: RTT \\d+ ms; from ${name}: loss \\d+\\.\\d%$`).test(label ?? ''));
+		await expect.poll(unlike).toEqual([]);
+		expect(new Set((await labels()).map((l) => l.name))).toEqual(new Set(['Ben', 'Cai', 'Dee']));
 	});
 
-	it('M mutes and V turns the camera off, but not while typing in the chat', async () => {
+	it('Ctrl+D mutes and Ctrl+E turns the camera off; single letters do nothing, nor do the keys while typing in the chat', async () => {
 		const context = await recordingContext();
 		const [page] = await joinAll(context, server.url, 'layout-keys', ['Kim']);
 		const mute = page.locator('[data-testid=mute]');
+		const camera = page.locator('[data-testid=camera]');
 		await expect.poll(() => mute.isDisabled()).toBe(false);
-		expect(await mute.getAttribute('aria-keyshortcuts')).toContain('M');
+		expect(await mute.getAttribute('aria-keyshortcuts')).toBe('Control+D Meta+D');
+		// The single letters of before (M, V) are no shortcut any more.
 		await page.locator('body').press('m');
-		expect(await mute.getAttribute('aria-pressed')).toBe('true');
 		await page.locator('body').press('v');
-		expect(await page.locator('[data-testid=camera]').getAttribute('aria-pressed')).toBe('true');
+		expect([await mute.getAttribute('aria-pressed'), await camera.getAttribute('aria-pressed')]).toEqual(['false', 'false']);
+		await page.locator('body').press('Control+d');
+		expect(await mute.getAttribute('aria-pressed')).toBe('true');
+		await page.locator('body').press('Control+e');
+		expect(await camera.getAttribute('aria-pressed')).toBe('true');
 		await page.locator('[data-testid=chat-input]').pressSequentially('mv');
+		await page.locator('[data-testid=chat-input]').press('Control+d');
 		expect(await page.locator('[data-testid=chat-input]').inputValue()).toBe('mv');
 		expect(await mute.getAttribute('aria-pressed')).toBe('true');
-		expect(await page.locator('[data-testid=camera]').getAttribute('aria-pressed')).toBe('true');
+		expect(await camera.getAttribute('aria-pressed')).toBe('true');
 		// Alone, the self view is the whole stage.
 		const [self] = await tiles(page);
 		expect(self?.self && !self.floating && self.width > 800).toBe(true);
@@ -178,11 +191,16 @@ describe('the call screen fills the window', () => {
 			await expect.poll(decoded).toBeGreaterThan(10);
 			const oldCamera = await localTrack(alice, 'video');
 			expect(await sentDeviceIds(alice, 'video')).toEqual([oldCamera.deviceId]);
+			// The old camera's track itself, kept to see that the switch stops it.
+			await alice.evaluate(() => {
+				(window as unknown as { __oldCamera?: MediaStreamTrack }).__oldCamera = window.__call?.localStream?.getVideoTracks()[0];
+			});
 
 			const camera = await switchDevice(alice, 'video');
 			expect(camera).not.toBe(oldCamera.deviceId);
 			// Every peer connection now sends the new camera; the old one is stopped; the self view shows it.
 			await expect.poll(() => sentDeviceIds(alice, 'video')).toEqual([camera]);
+			expect(await alice.evaluate(() => (window as unknown as { __oldCamera?: MediaStreamTrack }).__oldCamera?.readyState)).toBe('ended');
 			expect(await alice.evaluate(() => (document.querySelector('[data-testid=local-video]') as HTMLVideoElement).srcObject === window.__call?.localStream)).toBe(true);
 			const atSwitch = await decoded();
 			await expect.poll(decoded).toBeGreaterThan(atSwitch + 15);

@@ -57,8 +57,10 @@ export class Call extends Emitter<CallEvents> {
 	readonly #local: LocalTracks;
 	/** Role changes are carried out one at a time, in the order they came. */
 	#roleChanges: Promise<void> = Promise.resolve();
-	/** Camera and microphone switches are carried out one at a time, in the order asked. */
+	/** Camera and microphone switches and screen shares are carried out one at a time, in the order asked. */
 	#deviceSwitches: Promise<unknown> = Promise.resolve();
+	/** The camera put aside, live, while a screen is sent in its place; undefined when not sharing. */
+	#sharedCamera: MediaStreamTrack | undefined;
 	/** The rendered width of each remote tile: SFU consumers made later ask for its layer. */
 	readonly #tileWidths = new Map<string, number>();
 	#reportTimer: ReturnType<typeof setInterval> | undefined;
@@ -69,7 +71,12 @@ export class Call extends Emitter<CallEvents> {
 		super();
 		this.#options = options;
 		this.#signaling = new SignalingSession({ url: options.signalingUrl });
-		this.#local = new LocalTracks(options.localMedia, (stream, error) => this.emit('localMedia', stream, error));
+		this.#local = new LocalTracks(options.localMedia, (stream, error) => {
+			// The stream a share ran in is gone (or replaced): so is the share, and the camera it put aside.
+			this.#sharedCamera?.stop();
+			this.#sharedCamera = undefined;
+			this.emit('localMedia', stream, error);
+		});
 		this.stage = new Stage({
 			signaling: this.#signaling,
 			canManage: () => this.canManage,
@@ -268,12 +275,33 @@ export class Call extends Emitter<CallEvents> {
 	}
 
 	/**
-	 * Switches the camera (or any video source, a screen) on every connection
-	 * without renegotiating. The old track is stopped unless `keepOld` (a
-	 * camera put aside during a screen share).
+	 * Switches the camera (or any video source) on every connection without
+	 * renegotiating, in turn with device switches and screen shares. The old
+	 * track is stopped unless `keepOld`.
 	 */
 	async replaceVideoTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<void> {
-		await this.replaceTrack(newTrack, keepOld);
+		await this.#inTurn(() => this.replaceTrack(newTrack, keepOld));
+	}
+
+	/**
+	 * Sends `screen` in place of the camera, in turn with device switches: the
+	 * camera put aside is the one sent when the share's turn comes (a switch
+	 * asked before it has finished), kept live until stopSharing().
+	 */
+	shareScreen(screen: MediaStreamTrack): Promise<void> {
+		return this.#inTurn(async () => {
+			if (this.#sharedCamera) throw new DeviceSwitchError('SHARING', 'a screen is shared already');
+			this.#sharedCamera = await this.replaceTrack(screen, true);
+		});
+	}
+
+	/** Sends the camera put aside by shareScreen() again and stops the screen; nothing if not sharing (or the share's stream is gone). */
+	stopSharing(): Promise<void> {
+		return this.#inTurn(async () => {
+			const camera = this.#sharedCamera;
+			this.#sharedCamera = undefined;
+			if (camera) await this.replaceTrack(camera);
+		});
 	}
 
 	/**
@@ -281,34 +309,47 @@ export class Call extends Emitter<CallEvents> {
 	 * path: each mesh pair's sender and the SFU producer, both during a
 	 * migration. The shared local stream then holds the new track, so a pair
 	 * or SFU session made later sends it too. The old track is stopped
-	 * unless `keepOld`.
+	 * unless `keepOld`. Resolves with the old track.
 	 */
-	async replaceTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<void> {
+	async replaceTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<MediaStreamTrack> {
 		const stream = this.#local.stream;
 		const old = stream?.getTracks().find((t) => t.kind === newTrack.kind);
 		if (!stream || !old) throw new DeviceSwitchError('NOT_SENDING', `no ${newTrack.kind} track to replace`);
 		if (this.#media) await this.#media.replaceTrack(old, newTrack);
+		// Closed, or the stream stopped (a demotion), while the paths swapped: nothing stops the new track later.
+		if (this.#closed || this.#local.stream !== stream) {
+			newTrack.stop();
+			throw new DeviceSwitchError('SUPERSEDED', 'the call stopped sending while the track was swapped');
+		}
 		if (stream.getTracks().includes(old)) {
 			stream.removeTrack(old);
 			stream.addTrack(newTrack);
 		}
 		if (!keepOld) old.stop();
+		return old;
 	}
 
 	/**
 	 * Switches the camera (`video`) or microphone (`audio`) mid-call to
 	 * `deviceId`: opens it, keeps the mute state, replaces the track on
 	 * every path and stops the old one. Resolves with the track now sent.
-	 * Switches run one at a time.
+	 * Switches run one at a time; a camera switch is refused while a screen
+	 * is shared (`SHARING`).
 	 */
 	switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
-		const run = this.#deviceSwitches.then(() => this.#switchDevice(kind, deviceId));
+		return this.#inTurn(() => this.#switchDevice(kind, deviceId));
+	}
+
+	/** Runs `task` after the device switches and screen shares asked before it. */
+	#inTurn<T>(task: () => Promise<T>): Promise<T> {
+		const run = this.#deviceSwitches.then(task);
 		this.#deviceSwitches = run.catch(() => undefined);
 		return run;
 	}
 
 	async #switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
 		if (this.#closed) throw new DeviceSwitchError('CLOSED', 'the call has ended');
+		if (kind === 'video' && this.#sharedCamera) throw new DeviceSwitchError('SHARING', 'stop sharing your screen to switch the camera');
 		const stream = this.#local.stream;
 		const old = stream?.getTracks().find((t) => t.kind === kind);
 		if (!stream || !old) throw new DeviceSwitchError('NOT_SENDING', `no ${kind} is being sent`);
@@ -324,6 +365,8 @@ export class Call extends Emitter<CallEvents> {
 			track.stop();
 			throw error;
 		}
+		// A mute during the swap reached only the old track.
+		track.enabled = !(kind === 'audio' ? this.#local.audioMuted : this.#local.videoMuted);
 		return track;
 	}
 

@@ -1,7 +1,7 @@
 import { CAMERA_CONSTRAINTS } from '../media/openMedia.js';
 import type { LocalMedia } from './callTypes.js';
 
-export type DeviceSwitchErrorCode = 'NOT_SENDING' | 'CLOSED' | 'SUPERSEDED' | 'NO_TRACK';
+export type DeviceSwitchErrorCode = 'NOT_SENDING' | 'CLOSED' | 'SUPERSEDED' | 'NO_TRACK' | 'SHARING';
 
 /** Why a camera or microphone switch did not happen (a getUserMedia refusal comes through as its DOMException). */
 export class DeviceSwitchError extends Error {

@@ -11,6 +11,9 @@ export interface RemoteConnectionStats {
 	audioEnergy: number;
 	/** How long ago (at the stats' own timestamp) the last audio packet arrived; null before any. */
 	audioLastPacketAgoMs: number | null;
+	/** Audio and video packets received and lost so far (cumulative: a tile's loss is the change between two reads). */
+	packetsReceived: number;
+	packetsLost: number;
 	path: 'direct' | 'relay' | 'sfu';
 	/** Which of the call's media paths the numbers come from (both appear during a migration). */
 	via: Topology;
@@ -57,6 +60,8 @@ function summarizeOne(
 		audioPacketsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived'),
 		audioEnergy: sum(stats, 'inbound-rtp', 'audio', 'totalAudioEnergy'),
 		audioLastPacketAgoMs,
+		packetsReceived: sum(stats, 'inbound-rtp', 'audio', 'packetsReceived') + sum(stats, 'inbound-rtp', 'video', 'packetsReceived'),
+		packetsLost: Math.max(0, sum(stats, 'inbound-rtp', 'audio', 'packetsLost') + sum(stats, 'inbound-rtp', 'video', 'packetsLost')),
 		path: path.path,
 		...(path.localCandidateType ? { localCandidateType: path.localCandidateType } : {}),
 		descriptionCount,

@@ -9,6 +9,8 @@ import { statsOf } from '../media/statsOf.js';
 interface RemoteConsumer {
 	consumer: types.Consumer;
 	peerId: string;
+	/** The simulcast layer last asked for (a video consumer): a tile resized within its layer asks nothing. */
+	spatialLayer?: number;
 }
 
 export interface SfuConsumersOptions {
@@ -51,13 +53,18 @@ export class SfuConsumers {
 		if (this.#streams.delete(peerId)) this.#options.onPeerClosed(peerId);
 	}
 
-	/** Asks for the simulcast layer a tile of this width needs (the SFU still adapts to bandwidth below it). */
+	/**
+	 * Asks for the simulcast layer a tile of this width needs (the SFU still
+	 * adapts to bandwidth below it), only when it differs from the last one
+	 * asked: a tile's resize animation reports many widths, mostly within one
+	 * layer, and each request counts against the socket's rate limit.
+	 */
 	async setRemoteVideoWidth(peerId: string, widthPx: number): Promise<void> {
 		const spatialLayer = spatialLayerForWidth(widthPx);
 		await Promise.all(
 			[...this.#consumers.values()]
-				.filter((e) => e.peerId === peerId && e.consumer.kind === 'video')
-				.map((e) => this.#options.signaling.request(Method.SfuSetConsumerPreferredLayers, { consumerId: e.consumer.id, spatialLayer })),
+				.filter((e) => e.peerId === peerId && e.consumer.kind === 'video' && e.spatialLayer !== spatialLayer)
+				.map((e) => this.#requestLayer(e, spatialLayer)),
 		);
 	}
 
@@ -104,7 +111,8 @@ export class SfuConsumers {
 				kind: data.kind,
 				rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
 			});
-			this.#consumers.set(consumer.id, { consumer, peerId: data.peerId });
+			const entry: RemoteConsumer = { consumer, peerId: data.peerId };
+			this.#consumers.set(consumer.id, entry);
 			let stream = this.#streams.get(data.peerId);
 			if (!stream) {
 				stream = new MediaStream();
@@ -116,15 +124,21 @@ export class SfuConsumers {
 			this.#options.onStream(data.peerId, stream);
 			// The tile's size is known already: ask for its layer before the first frames (a viewer starts on the lowest).
 			const width = consumer.kind === 'video' ? this.#options.preferredWidth(data.peerId) : undefined;
-			const layer =
-				width === undefined
-					? Promise.resolve()
-					: signaling
-							.request(Method.SfuSetConsumerPreferredLayers, { consumerId: consumer.id, spatialLayer: spatialLayerForWidth(width) })
-							.then(() => undefined, (error: unknown) => console.warn('layer request failed', error));
+			const layer = width === undefined ? Promise.resolve() : this.#requestLayer(entry, spatialLayerForWidth(width)).catch((error: unknown) => console.warn('layer request failed', error));
 			await Promise.all([layer, signaling.request(Method.SfuResumeConsumer, { consumerId: consumer.id })]);
 		} catch (error) {
 			console.warn(`consume ${data.consumerId} from ${data.peerId} failed`, error);
+		}
+	}
+
+	/** Asks the SFU for `spatialLayer` on `entry`'s consumer; remembered at once (a resize asks again only for another layer), forgotten if refused. */
+	async #requestLayer(entry: RemoteConsumer, spatialLayer: number): Promise<void> {
+		entry.spatialLayer = spatialLayer;
+		try {
+			await this.#options.signaling.request(Method.SfuSetConsumerPreferredLayers, { consumerId: entry.consumer.id, spatialLayer });
+		} catch (error) {
+			if (entry.spatialLayer === spatialLayer) entry.spatialLayer = undefined;
+			throw error;
 		}
 	}
 }

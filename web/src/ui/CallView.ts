@@ -4,7 +4,7 @@ import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { h } from './dom.js';
 import { MediaLostBanner } from './MediaLostBanner.js';
 import { Inspector } from './Inspector.js';
-import { qualityOf, reportFor } from './connectionQuality.js';
+import { inboundLoss, qualityOf, reportFor, sfuQualityOf, type InboundPackets } from './connectionQuality.js';
 import { DeviceMenu } from './DeviceMenu.js';
 import { SHORTCUT_KEYS, isTypingTarget, shortcutFor } from './shortcuts.js';
 import { TileStage } from './TileStage.js';
@@ -73,12 +73,12 @@ export class CallView {
 	/** Reactions seen since joining, per emoji. */
 	readonly #reactionTotals = new Map<string, number>();
 	readonly #lastBytes = new Map<string, { bytes: number; at: number }>();
+	/** Each remote's SFU consumers' packet counters at the last stats read, and the loss since the one before. */
+	readonly #sfuPackets = new Map<string, InboundPackets & { loss: number | null }>();
 	#call: Call | undefined;
 	#localStream: MediaStream | undefined;
 	/** Ends the screen share in progress (back to the camera); undefined when not sharing. */
 	#stopShare: (() => void) | undefined;
-	/** The camera put aside during a screen share. */
-	#sharedCamera: MediaStreamTrack | undefined;
 	#statsTimer: ReturnType<typeof setInterval> | undefined;
 	/** The keyboard shortcuts' listener on the document, while attached. */
 	#onKey: ((event: KeyboardEvent) => void) | undefined;
@@ -124,8 +124,8 @@ export class CallView {
 			this.#statsBody,
 		);
 
-		const mute = h('button', { type: 'button', 'data-testid': 'mute', 'aria-pressed': 'false', disabled: true, title: 'Microphone (M, or Ctrl/Cmd+D)', 'aria-keyshortcuts': SHORTCUT_KEYS['toggle-mute'] }, 'Mute');
-		const camera = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false', disabled: true, title: 'Camera (V, or Ctrl/Cmd+E)', 'aria-keyshortcuts': SHORTCUT_KEYS['toggle-camera'] }, 'Camera off');
+		const mute = h('button', { type: 'button', 'data-testid': 'mute', 'aria-pressed': 'false', disabled: true, title: 'Microphone (Ctrl/Cmd+D)', 'aria-keyshortcuts': SHORTCUT_KEYS['toggle-mute'] }, 'Mute');
+		const camera = h('button', { type: 'button', 'data-testid': 'camera', 'aria-pressed': 'false', disabled: true, title: 'Camera (Ctrl/Cmd+E)', 'aria-keyshortcuts': SHORTCUT_KEYS['toggle-camera'] }, 'Camera off');
 		const share = h('button', { type: 'button', 'data-testid': 'screenshare', 'aria-pressed': 'false', disabled: true }, 'Share screen');
 		const leave = h('button', { type: 'button', 'data-testid': 'leave', class: 'danger' }, 'Leave');
 		this.#mute = mute;
@@ -201,10 +201,8 @@ export class CallView {
 	/** The camera and microphone the call sends now (none: a viewer, or denied). */
 	setLocalMedia(stream: MediaStream | undefined): void {
 		if (this.#stopShare) {
-			// The stream the share ran in is gone: so is the share, and the camera it put aside.
+			// The stream the share ran in is gone: so is the share (the call stopped the camera it put aside).
 			this.#stopShare = undefined;
-			this.#sharedCamera?.stop();
-			this.#sharedCamera = undefined;
 			this.#setPressed(this.#share, false, 'Share screen');
 		}
 		this.#localStream = stream;
@@ -279,6 +277,7 @@ export class CallView {
 			this.#setMuted(this.#tile(event.peerId), event.audioMuted, event.videoMuted);
 		} else {
 			this.#stage.remove(event.peerId);
+			this.#sfuPackets.delete(event.peerId);
 			this.#names.delete(event.peerId);
 			this.#roles.delete(event.peerId);
 		}
@@ -396,7 +395,7 @@ export class CallView {
 		this.#onKey = undefined;
 	}
 
-	/** M / Ctrl+D mutes, V / Ctrl+E turns the camera off and on (shortcuts.ts); not while typing. */
+	/** Ctrl/Cmd+D mutes, Ctrl/Cmd+E turns the camera off and on (shortcuts.ts); not while typing. */
 	#shortcut(event: KeyboardEvent): void {
 		const action = shortcutFor({ key: event.key, ctrlKey: event.ctrlKey, metaKey: event.metaKey, altKey: event.altKey, shiftKey: event.shiftKey, repeat: event.repeat, typing: isTypingTarget(event.target) });
 		const button = action === 'toggle-mute' ? this.#mute : action === 'toggle-camera' ? this.#camera : undefined;
@@ -409,17 +408,10 @@ export class CallView {
 	async #switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<void> {
 		const call = this.#call;
 		if (!call) return;
-		if (kind === 'video' && this.#stopShare) {
-			this.setStatus('Stop sharing your screen to switch the camera.');
-			return;
-		}
 		try {
+			// While a screen is shared the call refuses a camera switch (DeviceSwitchError SHARING), said below.
 			const track = await call.switchDevice(kind, deviceId);
-			if (kind === 'video' && this.#localStream) {
-				// The stream changed in place: load it again so the self view shows the new camera.
-				this.#localVideo.srcObject = null;
-				this.#localVideo.srcObject = this.#localStream;
-			}
+			if (kind === 'video') this.#reloadSelfView();
 			this.setStatus(`${kind === 'video' ? 'Camera' : 'Microphone'}: ${track.label || 'switched'}`);
 		} catch (error) {
 			this.setStatus(`Could not switch the ${kind === 'video' ? 'camera' : 'microphone'}: ${(error as Error).message}`);
@@ -509,6 +501,10 @@ export class CallView {
 		if (!this.#call) return;
 		const stats: RemoteConnectionStats[] = await this.#call.connectionStats().catch(() => []);
 		const quality = new Map(this.#call.lastQualityReport.map((q) => [q.remotePeerId, q]));
+		for (const s of stats.filter((row) => row.via === 'sfu')) {
+			const now = { lost: s.packetsLost, received: s.packetsReceived };
+			this.#sfuPackets.set(s.peerId, { ...now, loss: inboundLoss(this.#sfuPackets.get(s.peerId), now) });
+		}
 		this.#showQuality();
 		const now = performance.now();
 		this.#statsBody.replaceChildren(
@@ -534,51 +530,70 @@ export class CallView {
 		);
 	}
 
-	/** Each remote tile's connection level (good / fair / poor / unknown) and its reason, from the last quality report. */
+	/**
+	 * Each remote tile's connection level (good / fair / poor / unknown) and
+	 * its reason: on the mesh its pair's last quality report; on the SFU this
+	 * client's link to the SFU and that remote's own loss (its consumers).
+	 */
 	#showQuality(): void {
 		const call = this.#call;
 		if (!call) return;
+		const sfuLink = call.lastQualityReport.find((q) => q.remotePeerId === 'sfu');
 		for (const tile of this.#grid.querySelectorAll<HTMLElement>('[data-testid=remote-tile]')) {
 			const badge = tile.querySelector<HTMLElement>('[data-testid=quality]');
 			if (!badge) continue;
-			const { level, reason } = qualityOf(reportFor(call.lastQualityReport, tile.dataset.peerId as string, call.mediaMode));
+			const peerId = tile.dataset.peerId as string;
+			const { level, reason } =
+				call.mediaMode === 'sfu'
+					? sfuQualityOf(sfuLink, this.#sfuPackets.get(peerId)?.loss ?? null, this.#names.get(peerId) ?? 'them')
+					: qualityOf(reportFor(call.lastQualityReport, peerId, call.mediaMode));
 			badge.dataset.level = level;
 			badge.setAttribute('aria-label', `Connection ${level === 'unknown' ? 'not measured yet' : `${level}: ${reason}`}`);
 			(badge.firstElementChild as HTMLElement).textContent = level === 'unknown' ? reason : `${level[0]?.toUpperCase()}${level.slice(1)}: ${reason}`;
 		}
 	}
 
+	/** The local stream changed in place (a switch, a share): load it again so the self view shows what is sent. */
+	#reloadSelfView(): void {
+		if (!this.#localStream) return;
+		this.#localVideo.srcObject = null;
+		this.#localVideo.srcObject = this.#localStream;
+	}
+
+	/**
+	 * Starts or stops sending a screen in place of the camera. The call puts
+	 * the camera aside in turn with device switches (Call.shareScreen), so a
+	 * camera picked just before is the one that comes back.
+	 */
 	async #toggleShare(): Promise<void> {
-		const button = this.#share;
-		const localStream = this.#localStream;
-		if (!this.#call || !localStream) return;
+		const call = this.#call;
+		if (!call || !this.#localStream) return;
 		if (this.#stopShare) {
 			this.#stopShare();
 			return;
 		}
-		const camera = localStream.getVideoTracks()[0];
+		let track: MediaStreamTrack | undefined;
 		try {
-			const screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-			const [track] = screen.getVideoTracks();
-			if (!track || !camera) return;
-			await this.#call.replaceVideoTrack(track, true);
-			button.setAttribute('aria-pressed', 'true');
-			button.textContent = 'Stop sharing';
-			this.#sharedCamera = camera;
-			const stop = () => {
-				this.#stopShare = undefined;
-				this.#sharedCamera = undefined;
-				track.onended = null;
-				void this.#call?.replaceVideoTrack(camera).then(() => {
-					this.#localVideo.srcObject = localStream;
-				});
-				button.setAttribute('aria-pressed', 'false');
-				button.textContent = 'Share screen';
-			};
-			this.#stopShare = stop;
-			track.onended = stop;
+			[track] = (await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false })).getVideoTracks();
+			if (!track) return;
+			await call.shareScreen(track);
 		} catch (error) {
+			track?.stop();
 			this.setStatus(`Screen sharing unavailable: ${(error as Error).message}`);
+			return;
 		}
+		const screen = track;
+		this.#setPressed(this.#share, true, 'Stop sharing');
+		const stop = () => {
+			this.#stopShare = undefined;
+			screen.onended = null;
+			this.#setPressed(this.#share, false, 'Share screen');
+			call.stopSharing().then(
+				() => this.#reloadSelfView(),
+				(error: unknown) => this.setStatus(`Could not go back to the camera: ${(error as Error).message}`),
+			);
+		};
+		this.#stopShare = stop;
+		screen.onended = stop;
 	}
 }

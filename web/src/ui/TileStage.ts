@@ -192,7 +192,9 @@ export class TileStage {
 		}
 		this.#pages = pages;
 		this.#pager.hidden = pages <= 1;
-		this.#pageLabel.textContent = `${this.#page + 1} / ${pages}`;
+		// A live region: rewritten only when the page changes, or a relayout (a resize, a new active speaker) would be announced again.
+		const label = `${this.#page + 1} / ${pages}`;
+		if (this.#pageLabel.textContent !== label) this.#pageLabel.textContent = label;
 		this.#prev.disabled = this.#page === 0;
 		this.#next.disabled = this.#page >= pages - 1;
 		this.element.dataset.layout = layout;

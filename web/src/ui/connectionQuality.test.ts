@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectionQuality } from '../../../core/protocol/index.js';
-import { qualityOf, reportFor } from './connectionQuality.js';
+import { inboundLoss, qualityOf, reportFor, sfuQualityOf } from './connectionQuality.js';
 
 const report = (rttMs: number | null, packetLoss: number | null, remotePeerId = 'p1'): ConnectionQuality => ({
 	remotePeerId,
@@ -42,5 +42,33 @@ describe('reportFor', () => {
 		expect(reportFor(reports, 'p1', 'sfu')?.remotePeerId).toBe('sfu');
 		expect(reportFor(reports, 'p2', 'mesh')?.remotePeerId).toBe('sfu');
 		expect(reportFor([], 'p1', 'mesh')).toBeUndefined();
+	});
+});
+
+describe('sfuQualityOf', () => {
+	const link = report(40, 0.09, 'sfu');
+	it('gives each remote on the SFU its own level: the link\'s RTT, that remote\'s loss (not the link\'s, which sums every remote)', () => {
+		expect(sfuQualityOf(link, 0.09, 'Ben')).toEqual({ level: 'poor', reason: 'your link: RTT 40 ms; from Ben: loss 9.0%' });
+		expect(sfuQualityOf(link, 0.001, 'Cai')).toEqual({ level: 'good', reason: 'your link: RTT 40 ms; from Cai: loss 0.1%' });
+		expect(sfuQualityOf(report(420, 0, 'sfu'), 0, 'Cai').level).toBe('poor');
+	});
+
+	it('counts what is measured: no loss yet from a remote leaves the RTT; nothing at all is unknown', () => {
+		expect(sfuQualityOf(link, null, 'Dee')).toEqual({ level: 'good', reason: 'your link: RTT 40 ms; from Dee: loss unknown' });
+		expect(sfuQualityOf(undefined, 0.03, 'Dee')).toEqual({ level: 'fair', reason: 'your link: RTT unknown; from Dee: loss 3.0%' });
+		expect(sfuQualityOf(undefined, null, 'Dee')).toEqual({ level: 'unknown', reason: 'Not measured yet' });
+	});
+});
+
+describe('inboundLoss', () => {
+	it('is the share of packets lost between two reads of a remote\'s counters', () => {
+		expect(inboundLoss({ lost: 10, received: 1000 }, { lost: 19, received: 1091 })).toBeCloseTo(0.09);
+		expect(inboundLoss({ lost: 10, received: 1000 }, { lost: 10, received: 1200 })).toBe(0);
+	});
+
+	it('is null without an earlier read, with nothing received since, or when the counters restarted (new consumers)', () => {
+		expect(inboundLoss(undefined, { lost: 5, received: 100 })).toBeNull();
+		expect(inboundLoss({ lost: 5, received: 100 }, { lost: 5, received: 100 })).toBeNull();
+		expect(inboundLoss({ lost: 5, received: 100 }, { lost: 0, received: 20 })).toBeNull();
 	});
 });

@@ -28,14 +28,47 @@ export interface QualityVerdict {
 export function qualityOf(report: ConnectionQuality | undefined): QualityVerdict {
 	const rtt = report?.rttMs ?? null;
 	const loss = report?.packetLoss ?? null;
-	if (rtt === null && loss === null) return { level: 'unknown', reason: 'Not measured yet' };
-	const parts = [rtt === null ? 'RTT unknown' : `RTT ${Math.round(rtt)} ms`, loss === null ? 'loss unknown' : `loss ${(loss * 100).toFixed(1)}%`];
-	const reason = parts.join(', ');
-	const { good, poor } = QUALITY_THRESHOLDS;
-	if ((loss !== null && loss >= poor.minLoss) || (rtt !== null && rtt >= poor.minRttMs)) return { level: 'poor', reason };
-	if ((loss === null || loss < good.maxLoss) && (rtt === null || rtt < good.maxRttMs)) return { level: 'good', reason };
-	return { level: 'fair', reason };
+	return { level: levelOf(rtt, loss), reason: rtt === null && loss === null ? 'Not measured yet' : `${rttText(rtt)}, ${lossText(loss)}` };
 }
+
+/**
+ * The level of one remote's tile on the SFU: this client's own link to the
+ * SFU gives the RTT, the remote's own consumers the loss (`remoteLoss`, see
+ * inboundLoss). The link's loss is left out: it adds up every remote's
+ * consumers, so one lossy sender would colour every tile. The reason says
+ * which is which: "your link: RTT 40 ms; from Ben: loss 9.0%".
+ */
+export function sfuQualityOf(link: ConnectionQuality | undefined, remoteLoss: number | null, name: string): QualityVerdict {
+	const rtt = link?.rttMs ?? null;
+	if (rtt === null && remoteLoss === null) return { level: 'unknown', reason: 'Not measured yet' };
+	return { level: levelOf(rtt, remoteLoss), reason: `your link: ${rttText(rtt)}; from ${name}: ${lossText(remoteLoss)}` };
+}
+
+/** The cumulative inbound-rtp counters of one remote's media at this client (its consumers' packetsLost, packetsReceived). */
+export interface InboundPackets {
+	lost: number;
+	received: number;
+}
+
+/** The loss between two samples of one remote's counters; null without an earlier sample, with nothing received since, or when they restarted (new consumers). */
+export function inboundLoss(before: InboundPackets | undefined, now: InboundPackets): number | null {
+	if (!before) return null;
+	const lost = Math.max(0, now.lost - before.lost);
+	const received = now.received - before.received;
+	if (received < 0 || lost + received === 0) return null;
+	return Math.min(1, lost / (lost + received));
+}
+
+function levelOf(rtt: number | null, loss: number | null): QualityLevel {
+	if (rtt === null && loss === null) return 'unknown';
+	const { good, poor } = QUALITY_THRESHOLDS;
+	if ((loss !== null && loss >= poor.minLoss) || (rtt !== null && rtt >= poor.minRttMs)) return 'poor';
+	if ((loss === null || loss < good.maxLoss) && (rtt === null || rtt < good.maxRttMs)) return 'good';
+	return 'fair';
+}
+
+const rttText = (rtt: number | null) => (rtt === null ? 'RTT unknown' : `RTT ${Math.round(rtt)} ms`);
+const lossText = (loss: number | null) => (loss === null ? 'loss unknown' : `loss ${(loss * 100).toFixed(1)}%`);
 
 /**
  * The report entry that says how `peerId`'s media reaches this client: the

@@ -3,8 +3,8 @@ export type ShortcutAction = 'toggle-mute' | 'toggle-camera';
 
 /** The keys, as `aria-keyshortcuts` spells them (and README's "Keyboard shortcuts" lists them). */
 export const SHORTCUT_KEYS: Record<ShortcutAction, string> = {
-	'toggle-mute': 'M Control+D Meta+D',
-	'toggle-camera': 'V Control+E Meta+E',
+	'toggle-mute': 'Control+D Meta+D',
+	'toggle-camera': 'Control+E Meta+E',
 };
 
 /** The parts of a KeyboardEvent a shortcut depends on. */
@@ -20,17 +20,16 @@ export interface KeyPress {
 }
 
 /**
- * The action of a key press: `m` or Ctrl/Cmd+D mutes, `v` or Ctrl/Cmd+E
- * turns the camera off and on (Meet's keys, and single letters). Nothing
- * while typing, on a held key's repeats, or with Alt.
+ * The action of a key press: Ctrl/Cmd+D mutes, Ctrl/Cmd+E turns the camera
+ * off and on (Meet's keys). No single-letter keys: a speech-input user's
+ * stray word would mute them, and WCAG 2.1.4 asks such keys to be
+ * optional. Nothing while typing, on a held key's repeats, or with Alt or
+ * Shift.
  */
 export function shortcutFor(press: KeyPress): ShortcutAction | undefined {
-	if (press.typing || press.repeat || press.altKey) return undefined;
+	if (press.typing || press.repeat || press.altKey || press.shiftKey || !(press.ctrlKey || press.metaKey)) return undefined;
 	const key = press.key.toLowerCase();
-	const mod = press.ctrlKey || press.metaKey;
-	if (mod && !press.shiftKey) return key === 'd' ? 'toggle-mute' : key === 'e' ? 'toggle-camera' : undefined;
-	if (mod || press.shiftKey) return undefined;
-	return key === 'm' ? 'toggle-mute' : key === 'v' ? 'toggle-camera' : undefined;
+	return key === 'd' ? 'toggle-mute' : key === 'e' ? 'toggle-camera' : undefined;
 }
 
 /** Whether a key event's target is somewhere people type. */
