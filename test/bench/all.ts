@@ -81,6 +81,8 @@ interface Running {
 }
 /** This run: benches one after another (a Ctrl-C or SIGTERM stops the one running), or stopping (none starts then). */
 let run: { state: 'running'; bench: Running | undefined } | { state: 'stopping' } = { state: 'running', bench: undefined };
+/** Read through a call: a signal handler may have changed `run` across an await (the compiler's narrowing cannot see that). */
+const stopping = (): boolean => run.state === 'stopping';
 
 /** Thrown by runBench once the run is stopping: nothing after it runs, no report is written. */
 class Interrupted extends Error {}
@@ -149,7 +151,9 @@ async function runBench<R extends BenchResult>(name: string, file: string, args:
 	}, BENCH_TIMEOUT_MS);
 	const exitCode = await running.closed;
 	clearTimeout(timer);
-	if (run.state === 'running') run = { state: 'running', bench: undefined };
+	// Stopped by a signal: no report from a part of the run (this may have been the last bench).
+	if (stopping()) throw new Interrupted();
+	run = { state: 'running', bench: undefined };
 	let result: R | undefined;
 	try {
 		result = JSON.parse(readFileSync(jsonFile, 'utf8')) as R;
