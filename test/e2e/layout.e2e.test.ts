@@ -217,4 +217,41 @@ describe('the call screen fills the window', () => {
 			expect(await alice.evaluate(() => window.__call?.localStream?.getTracks().length)).toBe(2);
 		});
 	}
+
+	it('a camera turned off during a screen share on the mesh comes back off when the share stops', async () => {
+		const context = await recordingContext({ width: 640, height: 480 });
+		const [alice] = await joinAll(context, server.url, 'layout-share-camera-off', ['Alice', 'Bob']);
+		const camera = await localTrack(alice, 'video');
+		await expect.poll(() => sentDeviceIds(alice, 'video')).toEqual([camera.deviceId]);
+		/** What each open peer connection sends as video: the camera or not (the screen), and whether it is enabled. */
+		const sentVideo = () =>
+			alice.evaluate(
+				(cameraId) =>
+					(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+						.filter((pc) => pc.connectionState !== 'closed')
+						.flatMap((pc) => pc.getSenders())
+						.filter((s) => s.track?.kind === 'video')
+						.map((s) => ({ camera: s.track?.getSettings().deviceId === cameraId, enabled: s.track?.enabled })),
+				camera.deviceId,
+			);
+
+		// A canvas stands in for the screen (no picker in a test).
+		await alice.evaluate(async () => {
+			const canvas = Object.assign(document.createElement('canvas'), { width: 160, height: 90 });
+			canvas.getContext('2d')?.fillRect(0, 0, 160, 90);
+			const [screen] = canvas.captureStream(10).getVideoTracks();
+			await window.__call?.shareScreen(screen as MediaStreamTrack);
+		});
+		// The mesh sender takes the screen asynchronously (RTCRtpSender.replaceTrack): polled.
+		await expect.poll(sentVideo).toEqual([{ camera: false, enabled: true }]);
+		await alice.locator('[data-testid=camera]').click();
+		await expect.poll(sentVideo).toEqual([{ camera: false, enabled: false }]);
+
+		await alice.evaluate(() => window.__call?.stopSharing());
+		// The camera is sent again, and off, as the button says.
+		await expect.poll(sentVideo).toEqual([{ camera: true, enabled: false }]);
+		expect(await alice.locator('[data-testid=camera]').getAttribute('aria-pressed')).toBe('true');
+		await alice.locator('[data-testid=camera]').click();
+		await expect.poll(sentVideo).toEqual([{ camera: true, enabled: true }]);
+	});
 });

@@ -158,6 +158,11 @@ export class Call extends Emitter<CallEvents> {
 		return this.#local.videoMuted;
 	}
 
+	/** Whether a screen is sent in place of the camera (shareScreen() until stopSharing(), or until the stream it ran in is gone). */
+	get sharing(): boolean {
+		return this.#sharedCamera !== undefined;
+	}
+
 	/** Whether this participant's role may send media (a viewer only watches). */
 	get canPublish(): boolean {
 		return this.#role !== undefined && can(this.#role, Capability.Publish);
@@ -295,12 +300,24 @@ export class Call extends Emitter<CallEvents> {
 		});
 	}
 
-	/** Sends the camera put aside by shareScreen() again and stops the screen; nothing if not sharing (or the share's stream is gone). */
+	/**
+	 * Sends the camera put aside by shareScreen() again and stops the screen;
+	 * nothing if not sharing (or the share's stream is gone). If the swap
+	 * fails the share goes on, the camera still put aside (stopped with the
+	 * stream, or sent by another try).
+	 */
 	stopSharing(): Promise<void> {
 		return this.#inTurn(async () => {
 			const camera = this.#sharedCamera;
+			if (!camera) return;
 			this.#sharedCamera = undefined;
-			if (camera) await this.replaceTrack(camera);
+			try {
+				await this.replaceTrack(camera);
+			} catch (error) {
+				// Not when the stream went meanwhile (SUPERSEDED): the camera is stopped and the share is over.
+				if (camera.readyState === 'live') this.#sharedCamera ??= camera;
+				throw error;
+			}
 		});
 	}
 
@@ -308,14 +325,22 @@ export class Call extends Emitter<CallEvents> {
 	 * Swaps the sending track of `newTrack`'s kind (audio or video) on every
 	 * path: each mesh pair's sender and the SFU producer, both during a
 	 * migration. The shared local stream then holds the new track, so a pair
-	 * or SFU session made later sends it too. The old track is stopped
-	 * unless `keepOld`. Resolves with the old track.
+	 * or SFU session made later sends it too. The new track takes the mute
+	 * state of its kind: a camera put aside by a share comes back off if it
+	 * was turned off meanwhile (the mute reached only the screen), and a
+	 * screen shared with the camera off is sent disabled, as the SFU's paused
+	 * producer sends nothing either. The old track is stopped unless
+	 * `keepOld`. Resolves with the old track.
 	 */
 	async replaceTrack(newTrack: MediaStreamTrack, keepOld = false): Promise<MediaStreamTrack> {
 		const stream = this.#local.stream;
 		const old = stream?.getTracks().find((t) => t.kind === newTrack.kind);
 		if (!stream || !old) throw new DeviceSwitchError('NOT_SENDING', `no ${newTrack.kind} track to replace`);
+		const muted = () => (newTrack.kind === 'audio' ? this.#local.audioMuted : this.#local.videoMuted);
+		// Before the swap, so no frame of a muted kind goes out; after it again, for a mute during the swap (it reached only the old track).
+		newTrack.enabled = !muted();
 		if (this.#media) await this.#media.replaceTrack(old, newTrack);
+		newTrack.enabled = !muted();
 		// Closed, or the stream stopped (a demotion), while the paths swapped: nothing stops the new track later.
 		if (this.#closed || this.#local.stream !== stream) {
 			newTrack.stop();
@@ -365,8 +390,6 @@ export class Call extends Emitter<CallEvents> {
 			track.stop();
 			throw error;
 		}
-		// A mute during the swap reached only the old track.
-		track.enabled = !(kind === 'audio' ? this.#local.audioMuted : this.#local.videoMuted);
 		return track;
 	}
 

@@ -62,7 +62,16 @@ describe('FrameGaps', () => {
 		expect(gaps.largestMs(1040)).toBe(40);
 	});
 
-	it('no source at all: 0', () => {
+	it('a source back on screen (live again from then) that stays frozen counts from when it came back', () => {
+		const gaps = new FrameGaps(0);
+		gaps.live('paged');
+		gaps.frame('paged', 40);
+		gaps.left('paged', 60);
+		gaps.live('paged', 1000);
+		expect(gaps.largestMs(1800)).toBe(800);
+	});
+
+		it('no source at all: 0', () => {
 		expect(new FrameGaps(0).largestMs(1000)).toBe(0);
 	});
 });

@@ -5,7 +5,8 @@
  * A source live when the window opened counts from the window's start; one
  * that appears later counts from its first frame. At the end, the time since
  * each source's last frame counts too (a tile that froze for good); a source
- * that left the screen (its tile removed or hidden) counts only up to then.
+ * that left the screen (its tile removed or hidden) counts only up to then,
+ * and again from when it is back on screen.
  */
 export class FrameGaps {
 	readonly #from: number;
@@ -16,9 +17,9 @@ export class FrameGaps {
 		this.#from = from;
 	}
 
-	/** `source` was rendering when the window opened. */
-	live(source: string): void {
-		if (!this.#last.has(source)) this.#last.set(source, this.#from);
+	/** `source` was rendering when the window opened, or (`at`) came back on screen: a frame is due from then. */
+	live(source: string, at = this.#from): void {
+		if (!this.#last.has(source)) this.#last.set(source, at);
 	}
 
 	/** `source` rendered a frame at `at`. */
@@ -60,7 +61,8 @@ function onScreen(video: HTMLVideoElement): boolean {
  */
 export class FrameGapWatch {
 	readonly #gaps: FrameGaps;
-	readonly #videos: Array<{ id: string; video: HTMLVideoElement; handle: number; shown: boolean }> = [];
+	/** Each video, whether it is on screen, and whether it renders (live at the start, or a frame since). */
+	readonly #videos: Array<{ id: string; video: HTMLVideoElement; handle: number; shown: boolean; rendering: boolean }> = [];
 	readonly #observer = new MutationObserver(() => this.#checkShown());
 	#hidden = false;
 	#stopped = false;
@@ -73,10 +75,11 @@ export class FrameGapWatch {
 		this.#onVisibility();
 		document.addEventListener('visibilitychange', this.#onVisibility);
 		for (const { id, video, live } of videos) {
-			const entry = { id, video, handle: 0, shown: onScreen(video) };
+			const entry = { id, video, handle: 0, shown: onScreen(video), rendering: live };
 			if (live && entry.shown) this.#gaps.live(id);
 			const onFrame = (now: number) => {
 				if (this.#stopped) return;
+				entry.rendering = true;
 				this.#gaps.frame(id, now);
 				entry.handle = video.requestVideoFrameCallback(onFrame);
 			};
@@ -92,6 +95,8 @@ export class FrameGapWatch {
 		for (const entry of this.#videos) {
 			const shown = onScreen(entry.video);
 			if (entry.shown && !shown) this.#gaps.left(entry.id, now);
+			// Back on screen: a frame is due from now, so one that stays frozen counts (one that never rendered waits for its first frame).
+			else if (!entry.shown && shown && entry.rendering) this.#gaps.live(entry.id, now);
 			entry.shown = shown;
 		}
 	}

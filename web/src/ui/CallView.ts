@@ -1,5 +1,5 @@
 import { REACTIONS, type RaisedHand, type Role } from '../../../core/protocol/index.js';
-import type { Call, ChatEntry, ReactionCounts, RemoteConnectionStats, RemoteEvent } from '../call/Call.js';
+import { DeviceSwitchError, type Call, type ChatEntry, type ReactionCounts, type RemoteConnectionStats, type RemoteEvent } from '../call/Call.js';
 import type { RepairRecord } from '../participant/RemoteParticipant.js';
 import { h } from './dom.js';
 import { MediaLostBanner } from './MediaLostBanner.js';
@@ -26,7 +26,22 @@ function formatBitrate(bps: number): string {
 	return bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mb/s` : `${Math.round(bps / 1e3)} kb/s`;
 }
 
-/** How the person left: by Leave, or by ending the room for everyone (a host). */
+/** Why a switch or a share did not happen, in words: a DeviceSwitchError's code, else the error's own message. */
+const SWITCH_ERROR_TEXT: Record<DeviceSwitchError['code'], string> = {
+	SUPERSEDED: 'the call changed while switching; try again',
+	SHARING: 'stop sharing your screen first',
+	NOT_SENDING: 'your camera and microphone are not being sent',
+	CLOSED: 'the call has ended',
+	NO_TRACK: 'the device gave no picture or sound',
+};
+
+function switchErrorText(error: unknown): string {
+	return error instanceof DeviceSwitchError ? SWITCH_ERROR_TEXT[error.code] : (error as Error).message;
+}
+
+/** The screen share: none; starting (the picker is open, or the share waits its turn); sending, with what ends it; or stopping (back to the camera). */
+type ScreenShare = { state: 'none' } | { state: 'starting' } | { state: 'sharing'; stop: () => void } | { state: 'stopping' };
+
 /** How the page leaves the call: the user left, a host ended it, or the user rejoins (a fresh join). */
 export type LeaveKind = 'left' | 'ended' | 'rejoin';
 
@@ -77,8 +92,9 @@ export class CallView {
 	readonly #sfuPackets = new Map<string, InboundPackets & { loss: number | null }>();
 	#call: Call | undefined;
 	#localStream: MediaStream | undefined;
-	/** Ends the screen share in progress (back to the camera); undefined when not sharing. */
-	#stopShare: (() => void) | undefined;
+	#screenShare: ScreenShare = { state: 'none' };
+	/** After close(): a late attach() starts no timer or listener. */
+	#closed = false;
 	#statsTimer: ReturnType<typeof setInterval> | undefined;
 	/** The keyboard shortcuts' listener on the document, while attached. */
 	#onKey: ((event: KeyboardEvent) => void) | undefined;
@@ -200,22 +216,20 @@ export class CallView {
 
 	/** The camera and microphone the call sends now (none: a viewer, or denied). */
 	setLocalMedia(stream: MediaStream | undefined): void {
-		if (this.#stopShare) {
-			// The stream the share ran in is gone: so is the share (the call stopped the camera it put aside).
-			this.#stopShare = undefined;
-			this.#setPressed(this.#share, false, 'Share screen');
-		}
 		this.#localStream = stream;
 		this.#localVideo.srcObject = stream ?? null;
 		this.#setPressed(this.#mute, false, 'Mute');
 		this.#setPressed(this.#camera, false, 'Camera off');
 		this.#mute.disabled = !stream?.getAudioTracks().length;
-		this.#camera.disabled = this.#share.disabled = !stream?.getVideoTracks().length;
+		this.#camera.disabled = !stream?.getVideoTracks().length;
+		// The stream a share ran in is gone: so is the share (the call stopped the camera it put aside). One starting or stopping settles itself.
+		this.#setShare(this.#screenShare.state === 'sharing' ? { state: 'none' } : this.#screenShare);
 		this.#devices.enabled = !!stream;
 	}
 
 	/** Binds the view to a joined call. */
 	attach(call: Call): void {
+		if (this.#closed) return;
 		this.#call = call;
 		if (call.roomKind === 'broadcast') {
 			this.element.classList.add('broadcast');
@@ -388,6 +402,7 @@ export class CallView {
 	}
 
 	close(): void {
+		this.#closed = true;
 		clearInterval(this.#statsTimer);
 		this.#inspector.close();
 		this.#stage.close();
@@ -414,7 +429,7 @@ export class CallView {
 			if (kind === 'video') this.#reloadSelfView();
 			this.setStatus(`${kind === 'video' ? 'Camera' : 'Microphone'}: ${track.label || 'switched'}`);
 		} catch (error) {
-			this.setStatus(`Could not switch the ${kind === 'video' ? 'camera' : 'microphone'}: ${(error as Error).message}`);
+			this.setStatus(`Could not switch the ${kind === 'video' ? 'camera' : 'microphone'}: ${switchErrorText(error)}`);
 		}
 	}
 
@@ -501,6 +516,8 @@ export class CallView {
 		if (!this.#call) return;
 		const stats: RemoteConnectionStats[] = await this.#call.connectionStats().catch(() => []);
 		const quality = new Map(this.#call.lastQualityReport.map((q) => [q.remotePeerId, q]));
+		// Off the SFU its counters mean nothing to a later SFU: a return there starts from fresh consumers.
+		if (this.#call.mediaMode !== 'sfu') this.#sfuPackets.clear();
 		for (const s of stats.filter((row) => row.via === 'sfu')) {
 			const now = { lost: s.packetsLost, received: s.packetsReceived };
 			this.#sfuPackets.set(s.peerId, { ...now, loss: inboundLoss(this.#sfuPackets.get(s.peerId), now) });
@@ -568,32 +585,49 @@ export class CallView {
 	async #toggleShare(): Promise<void> {
 		const call = this.#call;
 		if (!call || !this.#localStream) return;
-		if (this.#stopShare) {
-			this.#stopShare();
-			return;
-		}
+		const share = this.#screenShare;
+		if (share.state === 'sharing') share.stop();
+		if (share.state !== 'none') return;
+		this.#setShare({ state: 'starting' });
 		let track: MediaStreamTrack | undefined;
 		try {
 			[track] = (await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false })).getVideoTracks();
-			if (!track) return;
+			if (!track) throw new Error('the picker gave no screen');
 			await call.shareScreen(track);
 		} catch (error) {
 			track?.stop();
-			this.setStatus(`Screen sharing unavailable: ${(error as Error).message}`);
+			this.#setShare({ state: 'none' });
+			this.setStatus(`Screen sharing unavailable: ${switchErrorText(error)}`);
 			return;
 		}
 		const screen = track;
-		this.#setPressed(this.#share, true, 'Stop sharing');
 		const stop = () => {
-			this.#stopShare = undefined;
 			screen.onended = null;
-			this.#setPressed(this.#share, false, 'Share screen');
+			this.#setShare({ state: 'stopping' });
 			call.stopSharing().then(
-				() => this.#reloadSelfView(),
-				(error: unknown) => this.setStatus(`Could not go back to the camera: ${(error as Error).message}`),
+				() => {
+					this.#setShare({ state: 'none' });
+					this.#reloadSelfView();
+				},
+				(error: unknown) => {
+					// The screen is still sent when the call kept the camera aside: Stop sharing can be tried again.
+					if (call.sharing) screen.onended = stop;
+					this.#setShare(call.sharing ? { state: 'sharing', stop } : { state: 'none' });
+					this.setStatus(`Could not go back to the camera: ${switchErrorText(error)}`);
+				},
 			);
 		};
-		this.#stopShare = stop;
+		this.#setShare({ state: 'sharing', stop });
 		screen.onended = stop;
+		// The screen ended while the share waited its turn: its onended came before anyone listened.
+		if (screen.readyState === 'ended') stop();
+	}
+
+	/** The share button and the camera list follow the share: disabled while it starts or stops, the camera not switchable meanwhile. */
+	#setShare(share: ScreenShare): void {
+		this.#screenShare = share;
+		this.#setPressed(this.#share, share.state === 'sharing', share.state === 'sharing' ? 'Stop sharing' : 'Share screen');
+		this.#share.disabled = share.state === 'starting' || share.state === 'stopping' || this.#camera.disabled;
+		this.#devices.sharing = share.state !== 'none';
 	}
 }

@@ -13,6 +13,8 @@ export class DeviceMenu {
 	readonly #camera: HTMLSelectElement;
 	readonly #mic: HTMLSelectElement;
 	readonly #current: () => MediaStream | undefined;
+	/** Whether a screen is shared (or its share starts or stops): the camera list is disabled, as the call refuses a camera switch then. */
+	#sharing = false;
 
 	constructor(current: () => MediaStream | undefined, onSwitch: (kind: 'audio' | 'video', deviceId: string) => Promise<void>) {
 		this.#current = current;
@@ -37,7 +39,7 @@ export class DeviceMenu {
 			select.addEventListener('change', () => {
 				select.disabled = true;
 				void onSwitch(kind, select.value).finally(() => {
-					select.disabled = false;
+					select.disabled = kind === 'video' && this.#sharing;
 					void this.refresh();
 				});
 			});
@@ -49,6 +51,14 @@ export class DeviceMenu {
 	set enabled(enabled: boolean) {
 		this.#button.disabled = !enabled;
 		if (!enabled) void this.#toggle(false);
+	}
+
+	/** While a screen is sent in place of the camera, the camera list is disabled (the track sent is the screen's, not a camera). */
+	set sharing(sharing: boolean) {
+		this.#sharing = sharing;
+		this.#camera.disabled = sharing;
+		this.#camera.title = sharing ? 'Stop sharing your screen to switch the camera' : '';
+		if (!this.#panel.hidden) void this.refresh();
 	}
 
 	/** Lists the devices, the ones sent now selected. */
@@ -63,6 +73,8 @@ export class DeviceMenu {
 					.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === sent }, d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`)),
 			);
 		}
+		// The track sent is the screen's: no camera is the current one.
+		if (this.#sharing) this.#camera.selectedIndex = -1;
 	}
 
 	async #toggle(open: boolean): Promise<void> {

@@ -70,5 +70,7 @@ describe('inboundLoss', () => {
 		expect(inboundLoss(undefined, { lost: 5, received: 100 })).toBeNull();
 		expect(inboundLoss({ lost: 5, received: 100 }, { lost: 5, received: 100 })).toBeNull();
 		expect(inboundLoss({ lost: 5, received: 100 }, { lost: 0, received: 20 })).toBeNull();
+		// New consumers that already received more than the old ones had, but lost less: still a restart, not 0% loss.
+		expect(inboundLoss({ lost: 50, received: 100 }, { lost: 2, received: 5000 })).toBeNull();
 	});
 });

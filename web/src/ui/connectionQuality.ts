@@ -50,12 +50,12 @@ export interface InboundPackets {
 	received: number;
 }
 
-/** The loss between two samples of one remote's counters; null without an earlier sample, with nothing received since, or when they restarted (new consumers). */
+/** The loss between two samples of one remote's counters; null without an earlier sample, with nothing received since, or when either counter went back (they restarted: new consumers). */
 export function inboundLoss(before: InboundPackets | undefined, now: InboundPackets): number | null {
 	if (!before) return null;
-	const lost = Math.max(0, now.lost - before.lost);
+	const lost = now.lost - before.lost;
 	const received = now.received - before.received;
-	if (received < 0 || lost + received === 0) return null;
+	if (lost < 0 || received < 0 || lost + received === 0) return null;
 	return Math.min(1, lost / (lost + received));
 }
 
