@@ -12,7 +12,8 @@
 // Sizes: signaling 5,000 sockets at four request rates (8 s windows);
 // mesh-join 5 runs; sfu 100 to 1,000 consumers; broadcast at 500, 1,000 and
 // 1,500 viewers (5 browser joins per side at the largest); migration 5 runs
-// of mesh -> sfu -> mesh and 2 of 5 peers; soak at its default size, 2,000
+// of mesh -> sfu -> mesh and 2 of 5 peers; latency 300 frames per path and
+// 3 migrations; soak at its default size, 2,000
 // signaling and 200 SFU cycles (--no-soak leaves it out).
 // --quick: tiny sizes, for trying the report itself. --out: where
 // benchmarks.md and benchmarks/ go (default docs).
@@ -29,7 +30,7 @@ import { projectRoot } from '../support/serverProcess.js';
 import { broadcastChart, joinChart, migrationChart, sfuChart, signalingChart, type Chart } from './report/charts.js';
 import { describeMachine } from './report/machine.js';
 import { renderReport, type BenchRun, type Report } from './report/markdown.js';
-import type { BenchResult, BroadcastResult, MeshJoinResult, MigrationResult, SfuResult, SignalingResult, SoakResult } from './report/results.js';
+import type { BenchResult, BroadcastResult, LatencyResult, MeshJoinResult, MigrationResult, SfuResult, SignalingResult, SoakResult } from './report/results.js';
 
 const { values } = parseArgs({
 	options: {
@@ -56,6 +57,7 @@ const sizes = QUICK
 			broadcast: ['--seconds', '2', '--rounds', '1'],
 			broadcastBrowserRuns: 1,
 			migration: ['--runs', '1', '--runs-large', '0'],
+			latency: ['--frames', '100', '--migration-runs', '1'],
 			soak: ['--signaling', '40', '--sfu', '6', '--max-seconds', '60'],
 		}
 	: {
@@ -68,6 +70,7 @@ const sizes = QUICK
 			broadcast: ['--seconds', '5', '--rounds', '2'],
 			broadcastBrowserRuns: 5,
 			migration: ['--runs', '5', '--runs-large', '2'],
+			latency: ['--frames', '300', '--migration-runs', '3'],
 			soak: ['--signaling', '2000', '--sfu', '200', '--max-seconds', '120'],
 		};
 
@@ -181,6 +184,7 @@ async function benchAll(): Promise<void> {
 	const machine = describeMachine(projectRoot);
 	const meshJoin = await runBench<MeshJoinResult>('mesh-join', 'mesh-join.ts', sizes.meshJoin);
 	const migration = await runBench<MigrationResult>('migration', 'migration.ts', sizes.migration);
+	const latency = await runBench<LatencyResult>('latency', 'latency.ts', sizes.latency);
 	const sfu = await runBench<SfuResult>('sfu', 'sfu.ts', sizes.sfu);
 	const broadcast: Array<BenchRun<BroadcastResult>> = [];
 	for (const [i, viewers] of sizes.broadcastViewers.entries()) {
@@ -203,7 +207,7 @@ async function benchAll(): Promise<void> {
 		signaling: chartOf(signalingResults.length ? signalingResults : undefined, signalingChart),
 		join: chartOf(meshJoin.result, joinChart),
 	};
-	const report: Report = { machine, totalSeconds: (performance.now() - started) / 1000, signaling, meshJoin, sfu, broadcast, migration, soak, charts };
+	const report: Report = { machine, totalSeconds: (performance.now() - started) / 1000, signaling, meshJoin, sfu, broadcast, migration, latency, soak, charts };
 
 	const out = resolve(projectRoot, values.out);
 	const chartDir = join(out, 'benchmarks');
@@ -211,11 +215,11 @@ async function benchAll(): Promise<void> {
 	for (const chart of Object.values(charts)) {
 		if (chart) writeFileSync(join(chartDir, chart.file), chart.svg);
 	}
-	const results = [meshJoin, migration, sfu, ...broadcast, ...signaling, ...(soak ? [soak] : [])].map(({ output: _output, ...rest }) => rest);
+	const results = [meshJoin, migration, latency, sfu, ...broadcast, ...signaling, ...(soak ? [soak] : [])].map(({ output: _output, ...rest }) => rest);
 	writeFileSync(join(chartDir, 'results.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
 	writeFileSync(join(out, 'benchmarks.md'), renderReport(report));
 
-	const failed = [meshJoin, migration, sfu, ...broadcast, ...signaling, ...(soak ? [soak] : [])].filter((r) => r.result === undefined);
+	const failed = [meshJoin, migration, latency, sfu, ...broadcast, ...signaling, ...(soak ? [soak] : [])].filter((r) => r.result === undefined);
 	console.log(
 		`\nbench: ${relative(projectRoot, join(out, 'benchmarks.md'))} and ${Object.values(charts).filter(Boolean).length} charts written in ${(report.totalSeconds / 60).toFixed(1)} min` +
 			(failed.length ? `; no result from: ${failed.map((f) => f.name).join(', ')}` : ''),

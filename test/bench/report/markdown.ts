@@ -1,6 +1,6 @@
 import type { Chart } from './charts.js';
 import type { Machine } from './machine.js';
-import type { BroadcastResult, MeshJoinResult, MigrationResult, SfuResult, SignalingResult, SoakResult } from './results.js';
+import type { BroadcastResult, LatencyResult, MeshJoinResult, MigrationResult, SfuResult, SignalingResult, SoakResult } from './results.js';
 
 /** One bench process of the run: what ran, how it ended, what it wrote and printed. */
 export interface BenchRun<R> {
@@ -21,6 +21,7 @@ export interface Report {
 	sfu: BenchRun<SfuResult>;
 	broadcast: Array<BenchRun<BroadcastResult>>;
 	migration: BenchRun<MigrationResult>;
+	latency: BenchRun<LatencyResult>;
 	soak: BenchRun<SoakResult> | undefined;
 	charts: Record<'migration' | 'sfu' | 'broadcast' | 'signaling' | 'join', Chart | undefined>;
 }
@@ -62,6 +63,11 @@ export function headlines(report: Report): string[] {
 	const join = report.meshJoin.result?.rows;
 	for (const row of join ?? []) {
 		lines.push(`Join (${row.label}, ${row.participants} people): ${f0(row.productMedianMs)} ms to every remote's first frame, against ${f0(row.baselineMedianMs)} ms for the smallest possible mesh page (ratio ${f2(row.ratio)})`);
+	}
+	const latency = report.latency.result;
+	for (const row of latency?.rows ?? []) {
+		if (row.frames === 0) continue;
+		lines.push(`Glass-to-glass latency, ${row.path}: ${f0(row.medianMs)} ms median (p95 ${f0(row.p95Ms)}), against ${f0(latency?.baseline.medianMs)} ms for a raw RTCPeerConnection page (ratio ${f2(row.ratio)})`);
 	}
 	const migration = report.migration.result;
 	for (const row of migration?.rows ?? []) {
@@ -226,6 +232,37 @@ function migrationSection(report: Report): string {
 	].join('\n');
 }
 
+function latencySection(report: Report): string {
+	const r = report.latency.result;
+	const rows = r
+		? [r.baseline, r.videoOnlyBaseline, ...r.rows].map((row) => [
+				row.path,
+				String(row.frames),
+				f0(row.fps),
+				f0(row.medianMs),
+				f0(row.p95Ms),
+				f0(r.baseline.medianMs),
+				f2(row.ratio),
+				row === r.baseline || row === r.videoOnlyBaseline ? '-' : row.goalMet ? 'yes' : '**no**',
+				row.avOffsetsMs.length ? `${f0(median(row.avOffsetsMs))} (${row.avOffsetsMs.length} clicks)` : '-',
+			])
+		: [];
+	const m = r?.migration;
+	return [
+		'## Glass-to-glass latency',
+		'',
+		'`npm run bench:latency`: each sender\'s camera is a canvas painting `Date.now()` as black and white blocks (test/bench/latencyProbe.ts); each receiver reads them back from every rendered frame and subtracts them from its own clock (one machine, one clock). Baseline, in the same run, a session before each product path: a raw RTCPeerConnection page with a WebSocket relay (test/bench/baselineMesh.ts) that plays its remote audio, as a call page does (so a lip-sync delay would apply to both); the video-only row is the same page not playing audio, for comparison. Goal: within 1.2x the baseline\'s median or under 40 ms. A/V: per click (the probe\'s microphone clicks each second), audio latency minus the latency of the frame painted at that second; positive when audio lags.',
+		'',
+		table(['path', 'frames', 'fps per stream', 'median ms', 'p95 ms', 'baseline median ms', 'ratio', 'goal met', 'A/V offset ms, median'], rows),
+		'',
+		m
+			? `During a mesh -> SFU migration (${m.runsDone}/${m.runs} runs, every frame the members rendered from the decision to the commit): ${m.frames} frames, median ${f0(m.medianMs)} ms, p95 ${f0(m.p95Ms)} ms; the worst frame was ${f2(m.maxRatio)}x the steady median of ${f0(m.steadyMedianMs)} ms (goal: at most 2x): ${m.goalMet ? 'met' : '**not met**'}.${m.failures.length ? ` Failures: ${m.failures.join('; ')}.` : ''}`
+			: '',
+		'',
+		ran([report.latency]),
+	].join('\n');
+}
+
 function soakSection(report: Report): string {
 	const s = report.soak;
 	if (!s) return '## Soak\n\nNot run (`npm run bench -- --no-soak`). `npm run bench:soak` runs it at full size.';
@@ -280,6 +317,8 @@ export function renderReport(report: Report): string {
 		joinSection(report),
 		'',
 		migrationSection(report),
+		'',
+		latencySection(report),
 		'',
 		sfuSection(report),
 		'',

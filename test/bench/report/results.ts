@@ -129,7 +129,51 @@ export interface SoakResult {
 	heapDeltaMb: number;
 }
 
-export type BenchResult = SignalingResult | MeshJoinResult | SfuResult | BroadcastResult | MigrationResult | SoakResult;
+/** One bench:latency path: glass-to-glass latency of every frame its receivers read. */
+export interface LatencyRow {
+	path: string;
+	frames: number;
+	medianMs: number;
+	p95Ms: number;
+	/** medianMs / the baseline's median (same run). */
+	ratio: number;
+	/** Within 1.2x the baseline's median, or under 40 ms. */
+	goalMet: boolean;
+	/** Per click heard: audio latency - video latency of the frame painted at that second (positive: audio behind). */
+	avOffsetsMs: number[];
+	/** Frames whose blocks did not pass the check (rejected, not counted). */
+	misreads: number;
+	/** Frames the receivers rendered per second, per sender -> receiver stream (the canvas paints 30). */
+	fps: number;
+	failures: string[];
+}
+
+export interface LatencyResult {
+	bench: 'latency';
+	minFrames: number;
+	/** The ratios' baseline: a raw RTCPeerConnection page that plays its remote audio (so lip sync applies, as in the product). */
+	baseline: LatencyRow;
+	/** The same page rendering video only, as bench:mesh-join runs it: no audio playout for lip sync to wait for. */
+	videoOnlyBaseline: LatencyRow;
+	rows: LatencyRow[];
+	/** Frames rendered between a mesh -> sfu migration's decision and its commit. */
+	migration: {
+		runsDone: number;
+		runs: number;
+		frames: number;
+		medianMs: number;
+		p95Ms: number;
+		steadyMedianMs: number;
+		windowMs: number[];
+		/** The worst frame's latency / its run's steady median. */
+		maxRatio: number;
+		/** No frame past 2x the steady median. */
+		goalMet: boolean;
+		failures: string[];
+	};
+}
+
+export type BenchResult = SignalingResult | MeshJoinResult | SfuResult | BroadcastResult | MigrationResult | SoakResult | LatencyResult;
 
 /** Writes a bench's result as JSON (creating the directory), when the bench was given `--json <file>`. */
 export function writeBenchResult(file: string | undefined, result: BenchResult): void {
