@@ -162,6 +162,7 @@ export class Server {
 							routerId: r.id,
 							workerPid: (r.appData as { workerPid: number }).workerPid,
 						})),
+					sfuConsumers: (roomId, peerId) => this.sfuRooms.get(roomId)?.consumersOf(peerId) ?? [],
 				}),
 				logger,
 			}),

@@ -53,12 +53,31 @@ export type RoomDescription = z.infer<typeof RoomDescriptionSchema>;
 export const ApiErrorSchema = z.object({ error: z.string(), message: z.string() });
 
 /** `GET /api/rooms/:id`: the room and who is in it, with each peer's latest quality report. */
+/** A simulcast layer pair as mediasoup reports it (spatial 0 is the smallest). */
+const ConsumerLayersSchema = z.object({ spatialLayer: z.number().int(), temporalLayer: z.number().int().optional() });
+
+/**
+ * One SFU consumer of a participant: `preferredLayers` is what the receiver
+ * asked for (its tile's size), `currentLayers` what the SFU forwards now
+ * (bandwidth may hold it lower); both null when not simulcast, or nothing is
+ * forwarded yet.
+ */
+export const SfuConsumerSummarySchema = z.object({
+	producerPeerId: z.string(),
+	kind: z.enum(['audio', 'video']),
+	preferredLayers: ConsumerLayersSchema.nullable(),
+	currentLayers: ConsumerLayersSchema.nullable(),
+});
+export type SfuConsumerSummary = z.infer<typeof SfuConsumerSummarySchema>;
+
 export const RoomDetailsSchema = RoomDescriptionSchema.extend({
 	participants: z.array(
 		PeerInfoSchema.extend({
 			/** `disconnected` while within its resume grace. */
 			state: z.enum(['connected', 'disconnected']),
 			quality: z.object({ receivedAt: z.number(), report: QualityReportSchema }).nullable(),
+			/** Its consumers on the SFU (empty in a mesh room): whose media, and which simulcast layers it asked for and gets. */
+			consumers: z.array(SfuConsumerSummarySchema),
 		}),
 	),
 	/** The room's routers on the SFU (empty for a mesh room): which worker process each lives on. */

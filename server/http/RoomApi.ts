@@ -9,6 +9,7 @@ import {
 	type RoomDescription,
 	type RoomDetails,
 	type RoomSettings,
+	type SfuConsumerSummary,
 } from '../../core/protocol/index.js';
 import type { Room } from '../signaling/Room.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
@@ -28,7 +29,7 @@ function describe(room: Room): RoomDescription {
 	};
 }
 
-function details(room: Room, sfuRouters: RoomDetails['sfuRouters']): RoomDetails {
+function details(room: Room, sfuRouters: RoomDetails['sfuRouters'], sfuConsumers: (peerId: string) => SfuConsumerSummary[]): RoomDetails {
 	return {
 		...describe(room),
 		sfuRouters,
@@ -36,6 +37,7 @@ function details(room: Room, sfuRouters: RoomDetails['sfuRouters']): RoomDetails
 			...peer.info,
 			state: peer.state === 'disconnected' ? 'disconnected' : 'connected',
 			quality: peer.quality ?? null,
+			consumers: sfuConsumers(peer.info.peerId),
 		})),
 	};
 }
@@ -44,7 +46,7 @@ function details(room: Room, sfuRouters: RoomDetails['sfuRouters']): RoomDetails
  * The room API:
  *   POST   /api/rooms        {roomId?, settings?} -> 201 RoomDescription (200 when it claims a room a join made)
  *   GET    /api/rooms        -> 200 {rooms: RoomDescription[]}
- *   GET    /api/rooms/:id    -> 200 RoomDetails (with participants and their quality reports)
+ *   GET    /api/rooms/:id    -> 200 RoomDetails (with participants, their quality reports and SFU consumers)
  *   DELETE /api/rooms/:id    -> 204; its peers' sockets close with 4004
  * With auth.apiKey set, every call needs `Authorization: Bearer <key>`.
  */
@@ -57,9 +59,12 @@ export class RoomApi {
 	readonly #broadcastMaxPeers: number;
 	readonly #claimInDirectory: { nodeId: string; claim(roomId: string): Promise<string> } | undefined;
 	readonly #sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
+	readonly #sfuConsumers: (roomId: string, peerId: string) => SfuConsumerSummary[];
 
 	constructor(options: {
 		sfuRouters: (roomId: string) => RoomDetails['sfuRouters'];
+		/** A participant's consumers on the room's SFU side (none in a mesh room). */
+		sfuConsumers: (roomId: string, peerId: string) => SfuConsumerSummary[];
 		registry: RoomRegistry;
 		deleteRoom: (roomId: string) => boolean;
 		claimRoom: (room: Room, settings: RoomSettings) => Promise<void>;
@@ -78,6 +83,7 @@ export class RoomApi {
 		this.#tokensEnabled = options.tokensEnabled;
 		this.#broadcastMaxPeers = options.broadcastMaxPeers;
 		this.#sfuRouters = options.sfuRouters;
+		this.#sfuConsumers = options.sfuConsumers;
 	}
 
 	/** `path` is the decoded request path, under ROOM_API_PREFIX. */
@@ -97,7 +103,7 @@ export class RoomApi {
 		if (req.method === 'GET') {
 			const room = this.#registry.get(roomId.data);
 			if (!room) throw new HttpError(404, 'ROOM_NOT_FOUND', `no room "${roomId.data}"`);
-			sendJson(res, 200, details(room, this.#sfuRouters(room.id)));
+			sendJson(res, 200, details(room, this.#sfuRouters(room.id), (peerId) => this.#sfuConsumers(room.id, peerId)));
 			return;
 		}
 		if (req.method === 'DELETE') {

@@ -10,6 +10,7 @@ import {
 	type NotificationData,
 	type RequestData,
 	type ResponseData,
+	type SfuConsumerSummary,
 } from '../../core/protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { ListenIp } from './listenIps.js';
@@ -111,6 +112,20 @@ export class SfuRoom {
 
 	get peerIds(): string[] {
 		return [...this.#peers.keys()];
+	}
+
+	/** The peer's open consumers, with the layers asked for and forwarded (the room API's details). */
+	consumersOf(peerId: string): SfuConsumerSummary[] {
+		const peer = this.#peers.get(peerId);
+		if (!peer) return [];
+		return [...peer.consumers.values()]
+			.filter((c) => !c.closed)
+			.map((c) => ({
+				producerPeerId: (c.appData as unknown as ProducerInfo).peerId,
+				kind: c.kind,
+				preferredLayers: c.preferredLayers ?? null,
+				currentLayers: c.currentLayers ?? null,
+			}));
 	}
 
 	/** A migration to the SFU starts: take the room's first router now, before the clients ask. */

@@ -291,11 +291,14 @@ export class Call extends Emitter<CallEvents> {
 	/**
 	 * Sends `screen` in place of the camera, in turn with device switches: the
 	 * camera put aside is the one sent when the share's turn comes (a switch
-	 * asked before it has finished), kept live until stopSharing().
+	 * asked before it has finished), kept live until stopSharing(). A screen
+	 * with no content hint is marked 'detail': the encoder then keeps its
+	 * resolution (text stays legible) and gives up frame rate instead.
 	 */
 	shareScreen(screen: MediaStreamTrack): Promise<void> {
 		return this.#inTurn(async () => {
 			if (this.#sharedCamera) throw new DeviceSwitchError('SHARING', 'a screen is shared already');
+			if (!screen.contentHint) screen.contentHint = 'detail';
 			this.#sharedCamera = await this.replaceTrack(screen, true);
 		});
 	}

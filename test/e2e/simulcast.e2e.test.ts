@@ -1,0 +1,223 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RoomDetails, SfuConsumerSummary } from '../../core/protocol/index.js';
+import { launchBrowser } from '../support/browser.js';
+import { peerIdOf, remoteStats } from '../support/call.js';
+import { startServer, type RunningServer } from '../support/serverProcess.js';
+
+/**
+ * Simulcast on the SFU, seen whole: a publisher whose camera is 1280x720
+ * (a painted canvas in place of getUserMedia; the test camera clip is too
+ * small for more than one layer) sends three VP8 layers, and the SFU
+ * forwards each receiver the layer its tile needs, switching when the tile
+ * grows. The layers forwarded are read from the server (the room details'
+ * consumers, mediasoup's currentLayers), not from the receiver.
+ */
+
+/** In every page of the context: RTCPeerConnections recorded (window.__pcs), to read what each one sends. */
+async function recordPeerConnections(context: BrowserContext): Promise<void> {
+	await context.addInitScript(() => {
+		const Native = window.RTCPeerConnection;
+		const pcs: RTCPeerConnection[] = [];
+		(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = pcs;
+		window.RTCPeerConnection = class extends Native {
+			constructor(config?: RTCConfiguration) {
+				super(config);
+				pcs.push(this);
+			}
+		} as typeof RTCPeerConnection;
+	});
+}
+
+/**
+ * A canvas painted 15 times a second, `width` x `height`, with moving
+ * blocks (so every layer has something to encode), captured at 15 fps.
+ * Stands in for the camera (getUserMedia, the microphone kept) or the
+ * screen (getDisplayMedia), as `replace` says.
+ */
+async function paintedSources(context: BrowserContext, width: number, height: number, replace: ReadonlyArray<'camera' | 'screen'>): Promise<void> {
+	await context.addInitScript(
+		({ w, h, camera, screen }) => {
+			function paintedTrack(): MediaStreamTrack {
+				const canvas = document.createElement('canvas');
+				canvas.width = w;
+				canvas.height = h;
+				const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+				let frame = 0;
+				const paint = () => {
+					frame++;
+					ctx.fillStyle = `hsl(${(frame * 5) % 360}, 50%, 40%)`;
+					ctx.fillRect(0, 0, w, h);
+					for (let i = 0; i < 8; i++) {
+						ctx.fillStyle = i % 2 ? '#fff' : '#000';
+						ctx.fillRect((frame * (8 + i * 3) + i * 160) % w, (i * h) / 8, w / 10, h / 10);
+					}
+					ctx.fillStyle = '#ff0';
+					ctx.font = `${Math.round(h / 12)}px sans-serif`;
+					ctx.fillText(`frame ${frame}`, w / 3, h / 2);
+				};
+				paint();
+				setInterval(paint, 66);
+				return canvas.captureStream(15).getVideoTracks()[0] as MediaStreamTrack;
+			}
+			const devices = navigator.mediaDevices;
+			const getUserMedia = devices.getUserMedia.bind(devices);
+			if (camera) {
+				devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
+					const stream = constraints?.audio ? await getUserMedia({ audio: constraints.audio }) : new MediaStream();
+					if (constraints?.video) stream.addTrack(paintedTrack());
+					return stream;
+				};
+			}
+			if (screen) devices.getDisplayMedia = async () => new MediaStream([paintedTrack()]);
+		},
+		{ w: width, h: height, camera: replace.includes('camera'), screen: replace.includes('screen') },
+	);
+}
+
+interface Outbound {
+	rid: string | undefined;
+	bytesSent: number;
+	frameWidth: number | undefined;
+	qualityLimitationReason: string | undefined;
+}
+
+/** The page's video outbound-rtp entries (one per simulcast layer) over its open peer connections. */
+function outboundVideo(page: Page): Promise<Outbound[]> {
+	return page.evaluate(async () => {
+		const out: Outbound[] = [];
+		for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+			if (pc.connectionState === 'closed') continue;
+			for (const r of (await pc.getStats()).values()) {
+				if (r.type !== 'outbound-rtp' || r.kind !== 'video') continue;
+				out.push({ rid: r.rid, bytesSent: r.bytesSent ?? 0, frameWidth: r.frameWidth, qualityLimitationReason: r.qualityLimitationReason });
+			}
+		}
+		return out.sort((a, b) => (a.rid ?? '').localeCompare(b.rid ?? ''));
+	});
+}
+
+async function roomDetails(server: RunningServer, roomId: string): Promise<RoomDetails> {
+	return (await (await fetch(`${server.url}/api/rooms/${roomId}`)).json()) as RoomDetails;
+}
+
+/** `receiver`'s video consumer of `publisher` as the server has it. */
+async function videoConsumer(server: RunningServer, roomId: string, receiver: string, publisher: string): Promise<SfuConsumerSummary | undefined> {
+	const details = await roomDetails(server, roomId);
+	return details.participants.find((p) => p.peerId === receiver)?.consumers.find((c) => c.producerPeerId === publisher && c.kind === 'video');
+}
+
+/**
+ * Reads `read` every `intervalMs` until `done` holds or `timeoutMs` passed
+ * (bounded), and returns the last value read: the caller asserts on it,
+ * with the stats that explain a failure.
+ */
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, intervalMs = 250): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let value = await read();
+	while (!done(value) && Date.now() < deadline) {
+		await new Promise((resolve) => setTimeout(resolve, intervalMs));
+		value = await read();
+	}
+	return value;
+}
+
+async function join(context: BrowserContext, baseUrl: string, room: string, name: string): Promise<Page> {
+	const page = await context.newPage();
+	await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+	await page.waitForFunction(() => window.__call?.peerId !== undefined && window.__call.mediaMode !== undefined);
+	return page;
+}
+
+describe('simulcast on the SFU in real Chromium', () => {
+	let server: RunningServer;
+	let browser: Browser;
+	const contexts: BrowserContext[] = [];
+
+	beforeAll(async () => {
+		server = await startServer({ MESH_MAX_PEERS: '0' });
+		browser = await launchBrowser();
+	});
+
+	afterAll(async () => {
+		for (const context of contexts) await context.close().catch(() => undefined);
+		await browser?.close();
+		await server?.stop();
+	});
+
+	async function newContext(viewport: { width: number; height: number }): Promise<BrowserContext> {
+		const context = await browser.newContext({ viewport });
+		contexts.push(context);
+		return context;
+	}
+
+	it('a 1280x720 camera sends three layers; a small tile gets the lowest, the tile pinned large the top one within 5 s', async () => {
+		const room = 'simulcast';
+		const publisherContext = await newContext({ width: 640, height: 400 });
+		await recordPeerConnections(publisherContext);
+		await paintedSources(publisherContext, 1280, 720, ['camera']);
+		const viewers = await newContext({ width: 640, height: 400 });
+
+		const publisher = await join(publisherContext, server.url, room, 'Pat');
+		const receiver = await join(viewers, server.url, room, 'Rae');
+		const third = await join(viewers, server.url, room, 'Cy');
+		const [patId, raeId, cyId] = (await Promise.all([publisher, receiver, third].map(peerIdOf))) as [string, string, string];
+
+		// 1. Three rids, each with bytes.
+		const withBytes = (o: Outbound[]) => o.filter((x) => x.bytesSent > 0).map((x) => x.rid);
+		const sent = await waitFor(() => outboundVideo(publisher), (o) => withBytes(o).length === 3, 20_000, 500);
+		expect(withBytes(sent), `Pat's outbound video: ${JSON.stringify(sent)}`).toEqual(['r0', 'r1', 'r2']);
+
+		// 2. Rae's window is small and Cy is pinned: Pat's tile is a thumbnail in the strip (under 240 px), the lowest layer.
+		await receiver.locator(`[data-testid=pin][data-peer-id="${cyId}"]`).click();
+		const patTile = receiver.locator(`[data-testid=remote-tile][data-peer-id="${patId}"]`);
+		await expect.poll(async () => (await patTile.boundingBox())?.width ?? Infinity, { timeout: 2_000 }).toBeLessThan(240);
+		const patOnRae = () => videoConsumer(server, room, raeId, patId);
+		let consumer = await waitFor(patOnRae, (c) => c?.currentLayers?.spatialLayer === 0, 15_000);
+		expect(consumer?.currentLayers?.spatialLayer, `Rae's consumer of Pat: ${JSON.stringify(consumer)}`).toBe(0);
+		expect(consumer?.preferredLayers?.spatialLayer).toBe(0);
+		// And Rae decodes it.
+		const decoded = async () => (await remoteStats(receiver)).find((s) => s.peerId === patId)?.framesDecoded ?? 0;
+		await expect.poll(decoded, { timeout: 15_000 }).toBeGreaterThan(10);
+
+		// 3. A larger window, Pat pinned: the large tile (900+ px; the top layer is for 480 and up), the top layer within 5 s of the click.
+		await receiver.setViewportSize({ width: 1280, height: 800 });
+		await receiver.locator(`[data-testid=pin][data-peer-id="${patId}"]`).click();
+		await expect.poll(async () => (await patTile.boundingBox())?.width ?? 0, { timeout: 2_000 }).toBeGreaterThanOrEqual(900);
+		consumer = await waitFor(patOnRae, (c) => c?.currentLayers?.spatialLayer === 2, 5_000, 200);
+		expect(consumer?.currentLayers?.spatialLayer, `Rae's consumer of Pat: ${JSON.stringify(consumer)}; Pat sends ${JSON.stringify(await outboundVideo(publisher))}`).toBe(2);
+		const framesAtTop = await decoded();
+		await expect.poll(decoded, { timeout: 10_000 }).toBeGreaterThan(framesAtTop + 10);
+		const videoWidth = () =>
+			receiver.evaluate((id) => document.querySelector<HTMLVideoElement>(`[data-testid=remote-tile][data-peer-id="${id}"] video`)?.videoWidth ?? 0, patId);
+		await expect.poll(videoWidth, { timeout: 5_000 }).toBe(1280);
+	});
+
+	it('a screen shared on the SFU is sent whole: marked detail, its only encoding 1280 wide, decoded at 1280', async () => {
+		const room = 'simulcast-screen';
+		const presenterContext = await newContext({ width: 640, height: 400 });
+		await recordPeerConnections(presenterContext);
+		// The camera is the usual small clip (one layer); the screen a 1280x720 canvas.
+		await paintedSources(presenterContext, 1280, 720, ['screen']);
+		const presenter = await join(presenterContext, server.url, room, 'Pat');
+		const viewer = await join(await newContext({ width: 1280, height: 800 }), server.url, room, 'Vi');
+		const patId = (await peerIdOf(presenter)) as string;
+		const shown = () => viewer.evaluate((id) => document.querySelector<HTMLVideoElement>(`[data-testid=remote-tile][data-peer-id="${id}"] video`)?.videoWidth ?? 0, patId);
+		await expect.poll(shown, { timeout: 20_000 }).toBe(320);
+
+		await presenter.locator('[data-testid=screenshare]').click();
+		await presenter.waitForFunction(() => window.__call?.sharing === true, undefined, { timeout: 10_000 });
+		const hints = await presenter.evaluate(() =>
+			(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+				.filter((pc) => pc.connectionState !== 'closed')
+				.flatMap((pc) => pc.getSenders())
+				.filter((s) => s.track?.kind === 'video')
+				.map((s) => s.track?.contentHint),
+		);
+		expect(hints).toEqual(['detail']);
+		const top = (o: Outbound[]) => o.at(-1);
+		const sent = await waitFor(() => outboundVideo(presenter), (o) => (top(o)?.frameWidth ?? 0) >= 1280, 15_000, 500);
+		expect(top(sent)?.frameWidth, `Pat's outbound video while sharing: ${JSON.stringify(sent)}`).toBe(1280);
+		await expect.poll(shown, { timeout: 10_000 }).toBe(1280);
+	});
+});
