@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
-import { joinAll, peerIdOf, remoteStats } from '../support/call.js';
+import { joinAll, peerIdOf, recordPeerConnections, remoteStats } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 /**
@@ -44,17 +44,7 @@ describe('the call screen fills the window', () => {
 	async function recordingContext(viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
 		const context = await browser.newContext({ viewport });
 		contexts.push(context);
-		await context.addInitScript(() => {
-			const Native = window.RTCPeerConnection;
-			const pcs: RTCPeerConnection[] = [];
-			(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = pcs;
-			window.RTCPeerConnection = class extends Native {
-				constructor(config?: RTCConfiguration) {
-					super(config);
-					pcs.push(this);
-				}
-			} as typeof RTCPeerConnection;
-		});
+		await recordPeerConnections(context);
 		return context;
 	}
 

@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoomDetails, SfuConsumerSummary } from '../../core/protocol/index.js';
 import { launchBrowser } from '../support/browser.js';
-import { peerIdOf, remoteStats } from '../support/call.js';
+import { peerIdOf, recordPeerConnections, remoteStats } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
 /**
@@ -13,21 +13,6 @@ import { startServer, type RunningServer } from '../support/serverProcess.js';
  * grows. The layers forwarded are read from the server (the room details'
  * consumers, mediasoup's currentLayers), not from the receiver.
  */
-
-/** In every page of the context: RTCPeerConnections recorded (window.__pcs), to read what each one sends. */
-async function recordPeerConnections(context: BrowserContext): Promise<void> {
-	await context.addInitScript(() => {
-		const Native = window.RTCPeerConnection;
-		const pcs: RTCPeerConnection[] = [];
-		(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = pcs;
-		window.RTCPeerConnection = class extends Native {
-			constructor(config?: RTCConfiguration) {
-				super(config);
-				pcs.push(this);
-			}
-		} as typeof RTCPeerConnection;
-	});
-}
 
 /**
  * A canvas painted 15 times a second, `width` x `height`, with moving

@@ -61,3 +61,18 @@ export async function expectEveryPairDecodes(pages: readonly Page[], frames: num
 		.toBe(true);
 	return last;
 }
+
+/** In every page of the context: the RTCPeerConnections it makes are recorded (window.__pcs), to read what each one sends. */
+export async function recordPeerConnections(context: BrowserContext): Promise<void> {
+	await context.addInitScript(() => {
+		const Native = window.RTCPeerConnection;
+		const pcs: RTCPeerConnection[] = [];
+		(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = pcs;
+		window.RTCPeerConnection = class extends Native {
+			constructor(config?: RTCConfiguration) {
+				super(config);
+				pcs.push(this);
+			}
+		} as typeof RTCPeerConnection;
+	});
+}
