@@ -11,7 +11,14 @@
 //   - the members of a mesh of 2 while a third joins and the room migrates
 //     to the SFU (MESH_MAX_PEERS=2): every frame rendered between the
 //     server's decision and the commit, against the same receivers' steady
-//     median just before;
+//     median just before; beside it two floors with nothing migrating, in
+//     the same run: the steady floor (the last stretch of each run's steady
+//     window, as long as its migration window: the worst of about as many
+//     frames, at rest) and the join floor (a third joins a mesh of 2 that
+//     stays a mesh, MESH_MAX_PEERS=3: every frame the members rendered in
+//     a window as long as the migrations' median from the join answered;
+//     a run of it after each migration run, so the load is alike); each
+//     counts how many of its frames were the newcomer's;
 //   - the baseline: the smallest possible mesh page (baselineMesh.ts: one
 //     WebSocket relay, a raw RTCPeerConnection, no product code), 2 pages,
 //     one session before each product path so the load is alike; pooled.
@@ -23,7 +30,8 @@
 // first frame painted at or after that second): positive when audio lags.
 // Goals printed beside the numbers: each product path within 1.2x the
 // baseline's median or under 40 ms; no frame in a migration past 2x the
-// steady median. Nothing is asserted: numbers are printed.
+// steady median (the floors are printed beside it, not subtracted from it).
+// Nothing is asserted: numbers are printed.
 
 import { parseArgs } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -33,7 +41,7 @@ import { migrations } from '../support/migration.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 import { startBaselineServer, type BaselineServer } from './baselineMesh.js';
 import { latencyProbe, type ProbeFrame, type ProbeOnset } from './latencyProbe.js';
-import { writeBenchResult, type LatencyResult, type LatencyRow } from './report/results.js';
+import { writeBenchResult, type LatencyResult, type LatencyRow, type LatencyWindows } from './report/results.js';
 
 const { values } = parseArgs({
 	options: { frames: { type: 'string', default: '300' }, 'migration-runs': { type: 'string', default: '3' }, verbose: { type: 'boolean', default: false }, json: { type: 'string' } },
@@ -49,6 +57,8 @@ const MIGRATION_LIMIT_MS = 30_000;
 const RATIO_GOAL = 1.2;
 const ABSOLUTE_GOAL_MS = 40;
 const MIGRATION_GOAL = 2;
+/** The join floor records at least this long after the join (twice the longest migration window so far, when longer). */
+const JOIN_SPAN_MIN_MS = 3000;
 
 const PRODUCT_TILES = '[data-testid=remote-tile] video';
 const BASELINE_TILES = 'video';
@@ -60,6 +70,9 @@ interface Measured {
 	/** Sender -> receiver video streams measured, and for how long: the frame rate the receivers rendered. */
 	streams: number;
 	seconds: number;
+	/** The window measured (node's Date.now(): the pages' clock, on one machine). */
+	from: number;
+	to: number;
 }
 
 function quantile(values: readonly number[], q: number): number {
@@ -121,6 +134,8 @@ async function measure(receivers: Page[], senders: number, minFrames: number): P
 		misreads: all.reduce((sum, m) => sum + m.misreads, 0),
 		streams: receivers.length * senders,
 		seconds: (to - from) / 1000,
+		from,
+		to,
 	};
 }
 
@@ -219,16 +234,27 @@ async function broadcastViewer(browser: Browser, server: RunningServer, room: st
 	});
 }
 
-interface MigrationSample {
-	/** Latencies of the frames each member rendered between the decision and the commit. */
+/** The frames the members rendered in one window of one run, against their steady median before the third joined. */
+interface WindowSample {
+	run: number;
+	/** Latencies of the frames each member rendered in the window. */
 	during: number[];
-	/** The same members' steady median just before the third joined. */
+	/** How many of them were the third participant's (a sender the member did not render in its steady window). */
+	fromNewcomer: number;
 	steadyMedianMs: number;
 	windowMs: number;
+	/** Where the window is not what its kind asks for. */
+	note?: string;
+}
+
+/** One migration run: its window from the decision to the commit, and its steady floor. */
+interface MigrationSample {
+	migration: WindowSample;
+	steadyFloor: WindowSample;
 }
 
 /** Two in a mesh, measured steady; a third joins past MESH_MAX_PEERS=2 and the room migrates to the SFU. */
-async function migration(browser: Browser, server: RunningServer, room: string): Promise<MigrationSample> {
+async function migration(browser: Browser, server: RunningServer, room: string, run: number): Promise<MigrationSample> {
 	return withWindows(browser, async (windows) => {
 		const members = await openProduct(windows, server, room, 2);
 		const steady = await measure(members, 1, MIN_FRAMES / 2);
@@ -248,13 +274,113 @@ async function migration(browser: Browser, server: RunningServer, room: string):
 		await sleep(300);
 		const during: number[] = [];
 		let windowMs = 0;
+		let fromNewcomer = 0;
+		const existing = new Set(steady.frames.map(([key]) => key));
 		for (const [i, page] of members.entries()) {
 			const record = records[i] as MigrationRecord;
 			windowMs = Math.max(windowMs, (record.endedAt as number) - record.decidedAt);
-			for (const [, at, painted] of (await probe(page)).frames) if (at >= record.decidedAt && at <= (record.endedAt as number)) during.push(at - painted);
+			for (const [key, at, painted] of (await probe(page)).frames) {
+				if (at < record.decidedAt || at > (record.endedAt as number)) continue;
+				during.push(at - painted);
+				if (!existing.has(`${i}:${key}`)) fromNewcomer++;
+			}
 		}
-		return { during, steadyMedianMs, windowMs };
+		return { migration: { run, during, fromNewcomer, steadyMedianMs, windowMs }, steadyFloor: steadySlice(steady, steadyMedianMs, windowMs, run) };
 	});
+}
+
+/**
+ * A run's steady floor: the frames of the last `windowMs` of its steady
+ * measurement, so the worst of the migration window's frames is set
+ * against the worst of about as many at rest (the whole steady window
+ * when it is shorter, and a note saying so).
+ */
+function steadySlice(steady: Measured, steadyMedianMs: number, windowMs: number, run: number): WindowSample {
+	const from = Math.max(steady.from, steady.to - windowMs);
+	const sample: WindowSample = { run, during: steady.frames.filter(([, at]) => at >= from).map(([, at, painted]) => at - painted), fromNewcomer: 0, steadyMedianMs, windowMs: steady.to - from };
+	if (steady.to - steady.from < windowMs) sample.note = `the steady window (${(steady.to - steady.from).toFixed(0)} ms) is shorter than the migration's (${windowMs.toFixed(0)} ms): used whole`;
+	return sample;
+}
+
+/** A join floor run as recorded; cut to the migrations' median window once every run is done. */
+interface JoinRecording {
+	run: number;
+	/** [receivedAt, latency, the newcomer's] of each frame the members rendered from the join answered to spanMs after it. */
+	frames: Array<[at: number, ms: number, fromNewcomer: boolean]>;
+	/** The third page's clock when its join was answered (the first animation frame that saw its peer id). */
+	joinedAt: number;
+	spanMs: number;
+	steadyMedianMs: number;
+}
+
+/**
+ * The join floor: two in a mesh, measured steady; a third joins and the
+ * room stays a mesh (the server's MESH_MAX_PEERS is 3). Records every
+ * frame the members rendered for `spanMs` after the third's join was
+ * answered; throws if the room migrated anyway.
+ */
+async function joinWithoutMigration(browser: Browser, server: RunningServer, room: string, run: number, spanMs: number): Promise<JoinRecording> {
+	return withWindows(browser, async (windows) => {
+		const members = await openProduct(windows, server, room, 2);
+		const steady = await measure(members, 1, MIN_FRAMES / 2);
+		const third = await windows.newPage();
+		await third.goto(`${server.url}/?room=${room}&name=P2`);
+		const answered = await third.waitForFunction(() => window.__call?.peerId !== undefined && Date.now(), undefined, { timeout: 30_000 });
+		const joinedAt = (await answered.jsonValue()) as number;
+		// Frames rendered at the end of the span may still be on their way to the page's log.
+		await sleep(Math.max(0, joinedAt + spanMs - Date.now()) + 300);
+		for (const page of members) if ((await migrations(page)).length > 0) throw new Error('the room migrated: the join floor needs a mesh of 3');
+		const existing = new Set(steady.frames.map(([key]) => key));
+		const frames: JoinRecording['frames'] = [];
+		for (const [i, page] of members.entries()) {
+			for (const [key, at, painted] of (await probe(page)).frames) if (at >= joinedAt && at <= joinedAt + spanMs) frames.push([at, at - painted, !existing.has(`${i}:${key}`)]);
+		}
+		return { run, frames, joinedAt, spanMs, steadyMedianMs: median(latencies(steady)) };
+	});
+}
+
+/** How long a join floor run records: twice the longest migration window so far (JOIN_SPAN_MIN_MS at least), bounded. */
+function joinSpanMs(samples: readonly MigrationSample[]): number {
+	const longest = Math.max(0, ...samples.map((s) => s.migration.windowMs));
+	return Math.round(Math.min(MIGRATION_LIMIT_MS, Math.max(JOIN_SPAN_MIN_MS, 2 * longest)));
+}
+
+/** A join floor run cut to `windowMs` from the join answered (all it recorded when that is shorter, or when there is no window to match). */
+function joinSlice(recording: JoinRecording, windowMs: number): WindowSample {
+	const usable = Number.isFinite(windowMs) ? Math.min(windowMs, recording.spanMs) : recording.spanMs;
+	const inWindow = recording.frames.filter(([at]) => at <= recording.joinedAt + usable);
+	const sample: WindowSample = {
+		run: recording.run,
+		during: inWindow.map(([, ms]) => ms),
+		fromNewcomer: inWindow.filter(([, , newcomer]) => newcomer).length,
+		steadyMedianMs: recording.steadyMedianMs,
+		windowMs: usable,
+	};
+	if (!Number.isFinite(windowMs)) sample.note = `no migration window to match: all ${recording.spanMs} ms recorded`;
+	else if (recording.spanMs < windowMs) sample.note = `recorded ${recording.spanMs} ms after the join, shorter than the migrations' median window (${windowMs.toFixed(0)} ms)`;
+	return sample;
+}
+
+/** One kind of window over the runs: each frame, and each run's worst, against its run's steady median. */
+function windowsOf(samples: readonly WindowSample[], runs: number, failures: string[]): LatencyWindows {
+	const all = samples.flatMap((s) => s.during);
+	const runRatios = samples.map((s) => (s.during.length ? Math.max(...s.during) / s.steadyMedianMs : NaN));
+	const worst = runRatios.filter(Number.isFinite);
+	return {
+		runsDone: samples.length,
+		runs,
+		frames: all.length,
+		newcomerFrames: samples.reduce((sum, s) => sum + s.fromNewcomer, 0),
+		medianMs: median(all),
+		p95Ms: quantile(all, 0.95),
+		steadyMedianMs: median(samples.map((s) => s.steadyMedianMs)),
+		windowMs: samples.map((s) => s.windowMs),
+		p95Ratio: quantile(samples.flatMap((s) => s.during.map((ms) => ms / s.steadyMedianMs)), 0.95),
+		runRatios,
+		maxRatio: worst.length ? Math.max(...worst) : NaN,
+		notes: samples.flatMap((s) => (s.note ? [`run ${s.run}: ${s.note}`] : [])),
+		failures,
+	};
 }
 
 interface PathOutcome {
@@ -281,11 +407,53 @@ function row(path: PathOutcome, baselineMedian: number): LatencyRow {
 	};
 }
 
+/** The migration row and its floors: the join floor cut to the median of the migration windows. */
+function migrationOf(samples: readonly MigrationSample[], joins: readonly JoinRecording[], migrationFailures: string[], joinFailures: string[]): LatencyResult['migration'] {
+	const during = windowsOf(samples.map((s) => s.migration), MIGRATION_RUNS, migrationFailures);
+	const steadyFloor = windowsOf(samples.map((s) => s.steadyFloor), MIGRATION_RUNS, []);
+	const windowMs = median(during.windowMs);
+	const joinFloor = windowsOf(joins.map((j) => joinSlice(j, windowMs)), MIGRATION_RUNS, joinFailures);
+	return { ...during, goalMet: during.frames > 0 && during.maxRatio <= MIGRATION_GOAL, steadyFloor, joinFloor, vsJoinFloor: during.maxRatio / joinFloor.maxRatio };
+}
+
+function fmt(n: number, digits = 0): string {
+	return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+/** The migration table: the migration, then its floors, and the goal with the floors beside it. */
+function printMigration(m: LatencyResult['migration']): void {
+	const line = (kind: string, w: LatencyWindows, goal: string) =>
+		[
+			kind,
+			`${w.runsDone}/${w.runs}`,
+			w.windowMs.map((ms) => fmt(ms)).join(', ') || '-',
+			`${w.frames}${w.newcomerFrames ? ` (${w.newcomerFrames} the 3rd's)` : ''}`,
+			fmt(w.medianMs),
+			fmt(w.p95Ms),
+			fmt(w.steadyMedianMs),
+			fmt(w.p95Ratio, 2),
+			`${fmt(w.maxRatio, 2)} (${w.runRatios.map((r) => fmt(r, 2)).join(', ') || '-'})`,
+			goal,
+			[...w.notes, ...w.failures].join('; ') || '-',
+		].join(' | ');
+	console.log('');
+	console.log(`migration mesh -> sfu (2 members, a 3rd joins past MESH_MAX_PEERS=2): every frame the members rendered from the server's decision to the commit; goal: none past ${MIGRATION_GOAL}x the steady median`);
+	console.log('floors, nothing migrating: steady = the last window ms of each run\'s steady measurement; join = a 3rd joins a mesh that stays a mesh (MESH_MAX_PEERS=3), every frame the members rendered in the median migration window from the join answered');
+	console.log('window | runs done | window ms | frames | median ms | p95 ms | steady median ms | p95 / steady median | worst / steady median, max (per run) | goal met | notes');
+	console.log(line('migration (decision -> commit)', m, m.goalMet ? 'yes' : 'NO'));
+	console.log(line('steady floor', m.steadyFloor, '-'));
+	console.log(line('join floor', m.joinFloor, '-'));
+	console.log(
+		`goal (no frame past ${MIGRATION_GOAL}x the steady median): ${m.goalMet ? 'met' : 'NOT met'}, worst ${fmt(m.maxRatio, 2)}x; with nothing migrating the worst was ${fmt(m.steadyFloor.maxRatio, 2)}x at rest and ${fmt(m.joinFloor.maxRatio, 2)}x through a join; migration worst / join floor worst: ${fmt(m.vsJoinFloor, 2)}`,
+	);
+}
+
 async function main(): Promise<void> {
 	const mesh = await startServer();
 	const sfu = await startServer({ MESH_MAX_PEERS: '0' });
 	const bare = await startBaselineServer();
 	let migrating: RunningServer | undefined;
+	let staying: RunningServer | undefined;
 	const browser = await launchBrowser({ extraArgs: ['--autoplay-policy=no-user-gesture-required'] });
 	const base: PathOutcome = { label: 'baseline (raw RTCPeerConnection, 2, audio played)', measured: [], failures: [] };
 	const videoOnly: PathOutcome = { label: 'baseline, video only (audio not played)', measured: [], failures: [] };
@@ -297,6 +465,8 @@ async function main(): Promise<void> {
 	];
 	const samples: MigrationSample[] = [];
 	const migrationFailures: string[] = [];
+	const joins: JoinRecording[] = [];
+	const joinFailures: string[] = [];
 	const attempt = async (outcome: PathOutcome, run: () => Promise<Measured>) => {
 		progress(`${outcome.label}: starting`);
 		try {
@@ -317,17 +487,29 @@ async function main(): Promise<void> {
 			await attempt(path, () => path.run(`bench-latency-${i}`));
 		}
 		migrating = await startServer({ MESH_MAX_PEERS: '2', MESH_MIN_PEERS: '2' });
+		staying = await startServer({ MESH_MAX_PEERS: '3', MESH_MIN_PEERS: '2' });
+		// Interleaved: a join floor run after each migration run, under a like load.
 		for (let run = 0; run < MIGRATION_RUNS; run++) {
 			progress(`migration run ${run}: starting`);
 			try {
-				samples.push(await migration(browser, migrating, `bench-latency-migrate-${run}`));
+				samples.push(await migration(browser, migrating, `bench-latency-migrate-${run}`, run));
+				progress(`migration run ${run}: ${(samples.at(-1) as MigrationSample).migration.windowMs} ms window`);
 			} catch (error) {
 				migrationFailures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
+				progress(`migration run ${run}: failed: ${(error as Error).message}`);
+			}
+			const spanMs = joinSpanMs(samples);
+			progress(`join floor run ${run}: starting (${spanMs} ms recorded after the join)`);
+			try {
+				joins.push(await joinWithoutMigration(browser, staying, `bench-latency-join-${run}`, run, spanMs));
+			} catch (error) {
+				joinFailures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
+				progress(`join floor run ${run}: failed: ${(error as Error).message}`);
 			}
 		}
 	} finally {
 		await browser.close();
-		await Promise.all([mesh.stop(), sfu.stop(), bare.close(), migrating?.stop()]);
+		await Promise.all([mesh.stop(), sfu.stop(), bare.close(), migrating?.stop(), staying?.stop()]);
 	}
 
 	const baseAll = base.measured.flatMap(latencies);
@@ -335,7 +517,6 @@ async function main(): Promise<void> {
 	const baseRow = row(base, baseMedian);
 	const videoOnlyRow = row(videoOnly, baseMedian);
 	const rows = paths.map((p) => row(p, baseMedian));
-	const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 	console.log(`latency: glass to glass (canvas painted with Date.now() -> frame rendered at the receiver), ms; goal: within ${RATIO_GOAL}x the baseline's median or under ${ABSOLUTE_GOAL_MS} ms`);
 	console.log('path | frames | median ms | p95 ms | baseline median | ratio | goal met | notes');
 	for (const r of [baseRow, videoOnlyRow, ...rows]) {
@@ -344,36 +525,8 @@ async function main(): Promise<void> {
 		console.log(`${r.path} | ${r.frames} | ${fmt(r.medianMs)} | ${fmt(r.p95Ms)} | ${fmt(baseMedian)} | ${fmt(r.ratio, 2)} | ${goal} | ${notes}`);
 	}
 
-	const during = samples.flatMap((s) => s.during.map((ms) => ({ ms, ratio: ms / s.steadyMedianMs })));
-	const maxRatio = Math.max(...during.map((d) => d.ratio));
-	const migrationRow = {
-		runsDone: samples.length,
-		runs: MIGRATION_RUNS,
-		frames: during.length,
-		medianMs: median(during.map((d) => d.ms)),
-		p95Ms: quantile(during.map((d) => d.ms), 0.95),
-		steadyMedianMs: median(samples.map((s) => s.steadyMedianMs)),
-		windowMs: samples.map((s) => s.windowMs),
-		maxRatio: during.length ? maxRatio : NaN,
-		goalMet: during.length > 0 && maxRatio <= MIGRATION_GOAL,
-		failures: migrationFailures,
-	};
-	console.log('');
-	console.log(`migration mesh -> sfu (2 members, a 3rd joins past MESH_MAX_PEERS=2): every frame the members rendered from the server's decision to the commit; goal: none past ${MIGRATION_GOAL}x the steady median`);
-	console.log('runs done | window ms | frames | median ms | p95 ms | steady median ms | worst frame / steady median | goal met | notes');
-	console.log(
-		[
-			`${migrationRow.runsDone}/${migrationRow.runs}`,
-			migrationRow.windowMs.map((w) => w.toFixed(0)).join(', ') || '-',
-			migrationRow.frames,
-			fmt(migrationRow.medianMs),
-			fmt(migrationRow.p95Ms),
-			fmt(migrationRow.steadyMedianMs),
-			fmt(migrationRow.maxRatio, 2),
-			migrationRow.goalMet ? 'yes' : 'NO',
-			migrationFailures.join('; ') || '-',
-		].join(' | '),
-	);
+	const migrationRow = migrationOf(samples, joins, migrationFailures, joinFailures);
+	printMigration(migrationRow);
 
 	console.log('');
 	console.log('A/V sync: per click, audio latency - video latency of the frame painted at that second, ms (positive: audio behind video)');

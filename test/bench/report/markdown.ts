@@ -1,6 +1,6 @@
 import type { Chart } from './charts.js';
 import type { Machine } from './machine.js';
-import type { BroadcastResult, LatencyResult, MeshJoinResult, MigrationResult, SfuResult, SignalingResult, SoakResult } from './results.js';
+import type { BroadcastResult, LatencyResult, LatencyWindows, MeshJoinResult, MigrationResult, SfuResult, SignalingResult, SoakResult } from './results.js';
 
 /** One bench process of the run: what ran, how it ended, what it wrote and printed. */
 export interface BenchRun<R> {
@@ -232,6 +232,42 @@ function migrationSection(report: Report): string {
 	].join('\n');
 }
 
+/**
+ * bench:latency's migration row: the goal (no frame past 2x the steady
+ * median) and, beside it, the two floors measured in the same run with
+ * nothing migrating, so a reader sees how much of the excess a join alone
+ * gives.
+ */
+export function latencyMigrationText(m: LatencyResult['migration']): string {
+	const worst = (w: LatencyWindows) => `${f2(w.maxRatio)} (${w.runRatios.map(f2).join(', ') || '-'})`;
+	const line = (kind: string, w: LatencyWindows, goal: string) => [
+		kind,
+		`${w.runsDone}/${w.runs}`,
+		w.windowMs.map(f0).join(', ') || '-',
+		`${w.frames}${w.newcomerFrames ? ` (${w.newcomerFrames} the 3rd's)` : ''}`,
+		f0(w.medianMs),
+		f0(w.p95Ms),
+		f0(w.steadyMedianMs),
+		f2(w.p95Ratio),
+		worst(w),
+		goal,
+		[...w.notes, ...w.failures].join('; ') || '-',
+	];
+	const goal = m.goalMet ? 'met' : '**not met**';
+	return [
+		`During a mesh -> SFU migration (${m.runsDone}/${m.runs} runs, every frame the members rendered from the decision to the commit): ${m.frames} frames, median ${f0(m.medianMs)} ms, p95 ${f0(m.p95Ms)} ms; the worst frame was ${f2(m.maxRatio)}x the steady median of ${f0(m.steadyMedianMs)} ms (goal: at most 2x): ${goal}. With nothing migrating, in the same run, the worst frame of as long a window was ${f2(m.steadyFloor.maxRatio)}x at rest (the members' steady window) and ${f2(m.joinFloor.maxRatio)}x while a third joined a mesh that stays a mesh (from the join answered); the migration's worst was ${f2(m.vsJoinFloor)}x the join's.${m.failures.length ? ` Failures: ${m.failures.join('; ')}.` : ''}`,
+		'',
+		table(
+			['window', 'runs done', 'window ms', 'frames', 'median ms', 'p95 ms', 'steady median ms', 'p95 / steady median', 'worst / steady median, max (per run)', 'goal met', 'notes'],
+			[
+				line('migration: decision -> commit', m, m.goalMet ? 'yes' : '**no**'),
+				line('steady floor: the last window ms of the steady measurement', m.steadyFloor, '-'),
+				line('join floor: a 3rd joins, no migration (MESH_MAX_PEERS=3)', m.joinFloor, '-'),
+			],
+		),
+	].join('\n');
+}
+
 function latencySection(report: Report): string {
 	const r = report.latency.result;
 	const rows = r
@@ -255,9 +291,7 @@ function latencySection(report: Report): string {
 		'',
 		table(['path', 'frames', 'fps per stream', 'median ms', 'p95 ms', 'baseline median ms', 'ratio', 'goal met', 'A/V offset ms, median'], rows),
 		'',
-		m
-			? `During a mesh -> SFU migration (${m.runsDone}/${m.runs} runs, every frame the members rendered from the decision to the commit): ${m.frames} frames, median ${f0(m.medianMs)} ms, p95 ${f0(m.p95Ms)} ms; the worst frame was ${f2(m.maxRatio)}x the steady median of ${f0(m.steadyMedianMs)} ms (goal: at most 2x): ${m.goalMet ? 'met' : '**not met**'}.${m.failures.length ? ` Failures: ${m.failures.join('; ')}.` : ''}`
-			: '',
+		m ? latencyMigrationText(m) : '',
 		'',
 		ran([report.latency]),
 	].join('\n');

@@ -156,21 +156,41 @@ export interface LatencyResult {
 	/** The same page rendering video only, as bench:mesh-join runs it: no audio playout for lip sync to wait for. */
 	videoOnlyBaseline: LatencyRow;
 	rows: LatencyRow[];
-	/** Frames rendered between a mesh -> sfu migration's decision and its commit. */
-	migration: {
-		runsDone: number;
-		runs: number;
-		frames: number;
-		medianMs: number;
-		p95Ms: number;
-		steadyMedianMs: number;
-		windowMs: number[];
-		/** The worst frame's latency / its run's steady median. */
-		maxRatio: number;
+	/** Frames rendered between a mesh -> sfu migration's decision and its commit, beside two floors with nothing migrating. */
+	migration: LatencyWindows & {
 		/** No frame past 2x the steady median. */
 		goalMet: boolean;
-		failures: string[];
+		/** Per migration run, the last windowMs of the members' steady window (the frames before the third joined): the worst of about as many frames, at rest. */
+		steadyFloor: LatencyWindows;
+		/** A third joins a mesh of 2 that stays a mesh (MESH_MAX_PEERS=3): every frame the members rendered in a window as long as the migrations' median, from the join answered. Interleaved with the migration runs. */
+		joinFloor: LatencyWindows;
+		/** maxRatio / joinFloor.maxRatio: how much worse the worst migration frame was than the worst a join alone gave. */
+		vsJoinFloor: number;
 	};
+}
+
+/** Frames the members rendered in one kind of window over the runs, each frame against its run's steady median. */
+export interface LatencyWindows {
+	runsDone: number;
+	runs: number;
+	frames: number;
+	/** How many of the frames were the joining third's (none in the steady floor). */
+	newcomerFrames: number;
+	medianMs: number;
+	p95Ms: number;
+	/** Median of the runs' steady medians. */
+	steadyMedianMs: number;
+	/** Each run's window. */
+	windowMs: number[];
+	/** p95 of (a frame's latency / its run's steady median). */
+	p95Ratio: number;
+	/** Per run done: its worst frame / its steady median (NaN for a run with no frame in the window). */
+	runRatios: number[];
+	/** The worst of runRatios. */
+	maxRatio: number;
+	/** Where a window is not what its kind asks for (e.g. a steady window shorter than the migration's). */
+	notes: string[];
+	failures: string[];
 }
 
 export type BenchResult = SignalingResult | MeshJoinResult | SfuResult | BroadcastResult | MigrationResult | SoakResult | LatencyResult;
