@@ -229,7 +229,7 @@ describe('simulcast on the SFU in real Chromium', () => {
  * that hold: the climb is then the estimator's, not the hold. The estimate
  * comes back up by probes (GoogCC's, in the worker: every 5 s while the
  * link is underused, each up to twice the estimate): the top layer was
- * back 1 to 9 s after the lift in the 14 runs timed, once over 10 s in an
+ * back 1 to 9 s after the lift in the 17 runs timed, once over 10 s in an
  * earlier one. The bound is 15 s (three probe periods); the test prints
  * the time.
  */
@@ -264,6 +264,7 @@ describe('simulcast under a 300 kbit/s downlink (tc in a network namespace)', ()
 		const publisherContext = await (browsers[0] as Browser).newContext({ viewport: { width: 640, height: 400 } });
 		const receiverContext = await (browsers[1] as Browser).newContext({ viewport: { width: 1280, height: 800 } });
 		contexts.push(publisherContext, receiverContext);
+		await recordPeerConnections(publisherContext);
 		await paintedSources(publisherContext, 1280, 720, ['camera']);
 		const publisher = await join(publisherContext, server.url, room, 'Pat');
 		const receiver = await join(receiverContext, server.url, room, 'Rae');
@@ -315,14 +316,16 @@ describe('simulcast under a 300 kbit/s downlink (tc in a network namespace)', ()
 		// QUIET_MS with a layer below the top forwarded (so what follows is
 		// a climb; bounded, 60 s): mostly below the top (it does not fit
 		// whole), still decoding at 1.5 frames a second or more (the source
-		// paints 15), and no more than the link carries.
+		// paints 15), and no more than 300 kbit/s received (the shaping
+		// itself, checked).
 		const from = now;
 		let samples = 0;
 		let atTop = 0;
 		const limitDeadline = Date.now() + 60_000;
 		const lowerLayer = (x: Sample) => x.spatial !== undefined && x.spatial < 2;
 		while ((now.at - from.at < 20_000 || now.at - lastDowngradeAt < QUIET_MS || !lowerLayer(now)) && Date.now() < limitDeadline) {
-			await new Promise((resolve) => setTimeout(resolve, 500));
+			// Often: a layer tried and dropped between two samples would hide a downgrade (and its hold).
+			await new Promise((resolve) => setTimeout(resolve, 300));
 			now = await traced('limited');
 			samples++;
 			if (now.spatial === 2) atTop++;
@@ -344,16 +347,19 @@ describe('simulcast under a 300 kbit/s downlink (tc in a network namespace)', ()
 		trace.push(`lifted at +${((liftedAt - t0) / 1000).toFixed(1)}s`);
 		const climbDeadline = () => Math.max(liftedAt, lastDowngradeAt + HOLD_MS) + CLIMB_MS;
 		now = await traced('lifted');
-		while (now.spatial !== 2 && Date.now() < climbDeadline()) {
+		const climbLimit = liftedAt + HOLD_MS + CLIMB_MS;
+		while (now.spatial !== 2 && Date.now() < Math.min(climbDeadline(), climbLimit)) {
 			await new Promise((resolve) => setTimeout(resolve, 500));
 			now = await traced('lifted');
 		}
-		expect(now.spatial, why()).toBe(2);
+		/** What Pat sends (a busy machine can make Chromium drop or shrink its top layer): for the failure messages below. */
+		const sent = async () => `${why()}\nPat sends: ${JSON.stringify(await outboundVideo(publisher))}`;
+		if (now.spatial !== 2) expect(now.spatial, await sent()).toBe(2);
 		now = await waitFor(() => traced('top'), (s) => s.width === 1280, 10_000, 500);
-		expect(now.width, why()).toBe(1280);
+		if (now.width !== 1280) expect(now.width, await sent()).toBe(1280);
 		const framesAtTop = now.frames;
 		await expect.poll(async () => (await sample()).frames, { timeout: 10_000 }).toBeGreaterThan(framesAtTop + 10);
 		const climbed = trace.find((line) => /^(lifted|top) .* S2T/.test(line));
 		console.log(`300 kbit/s downlink: ${limitedSeconds.toFixed(0)} s limited, ${Math.round((100 * atTop) / samples)}% of it on the top layer; lifted at +${((liftedAt - t0) / 1000).toFixed(1)}s, first on the top layer: ${climbed}`);
-	}, 150_000);
+	}, 240_000);
 });
