@@ -13,8 +13,9 @@
 //     server's decision and the commit, against the same receivers' steady
 //     median just before; beside it two floors with nothing migrating, in
 //     the same run: the steady floor (the last stretch of each run's steady
-//     window, as long as its migration window: the worst of about as many
-//     frames, at rest) and the join floor (a third joins a mesh of 2 that
+//     window, as long as its migration window, at rest: one sender per
+//     member, so fewer frames than the migration window, which also holds
+//     the newcomer's; the frame counts are printed) and the join floor (a third joins a mesh of 2 that
 //     stays a mesh, MESH_MAX_PEERS=3: every frame the members rendered in
 //     a window as long as the migrations' median from the join answered;
 //     a run of it after each migration run, so the load is alike); each
@@ -292,8 +293,9 @@ async function migration(browser: Browser, server: RunningServer, room: string, 
 /**
  * A run's steady floor: the frames of the last `windowMs` of its steady
  * measurement, so the worst of the migration window's frames is set
- * against the worst of about as many at rest (the whole steady window
- * when it is shorter, and a note saying so).
+ * against the worst of a window as long at rest (fewer frames: the
+ * newcomer's are not there; the whole steady window when it is shorter,
+ * and a note saying so).
  */
 function steadySlice(steady: Measured, steadyMedianMs: number, windowMs: number, run: number): WindowSample {
 	const from = Math.max(steady.from, steady.to - windowMs);

@@ -160,7 +160,7 @@ export interface LatencyResult {
 	migration: LatencyWindows & {
 		/** No frame past 2x the steady median. */
 		goalMet: boolean;
-		/** Per migration run, the last windowMs of the members' steady window (the frames before the third joined): the worst of about as many frames, at rest. */
+		/** Per migration run, the last windowMs of the members' steady window (the frames before the third joined): a window as long, at rest (fewer frames: none of the newcomer's). */
 		steadyFloor: LatencyWindows;
 		/** A third joins a mesh of 2 that stays a mesh (MESH_MAX_PEERS=3): every frame the members rendered in a window as long as the migrations' median, from the join answered. Interleaved with the migration runs. */
 		joinFloor: LatencyWindows;
