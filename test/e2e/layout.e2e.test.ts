@@ -1,18 +1,48 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
-import { joinAll, peerIdOf, recordPeerConnections, remoteStats } from '../support/call.js';
+import { expectEveryPairDecodes, joinAll, peerIdOf, recordPeerConnections, remoteStats } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
+
+/**
+ * An init script: every `topology.ready` the page sends is held back until
+ * `window.__releaseReady = true`, then sent in order (`window.__heldReady`
+ * counts them), so the server keeps the room migrating meanwhile.
+ */
+function holdTopologyReady(): void {
+	const send = WebSocket.prototype.send;
+	const held: Array<[WebSocket, string]> = [];
+	const w = window as unknown as { __heldReady: number; __releaseReady: boolean };
+	let released = false;
+	w.__heldReady = 0;
+	Object.defineProperty(w, '__releaseReady', {
+		get: () => released,
+		set: (value: boolean) => {
+			released = value;
+			if (!released) return;
+			for (const [socket, data] of held.splice(0)) if (socket.readyState === WebSocket.OPEN) send.call(socket, data);
+		},
+	});
+	WebSocket.prototype.send = function (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) {
+		if (!released && typeof data === 'string' && data.includes('"method":"topology.ready"')) {
+			held.push([this, data]);
+			w.__heldReady += 1;
+			return;
+		}
+		send.call(this, data);
+	};
+}
 
 /**
  * The call screen as people see it: the grid fills the window, a pinned
  * tile is larger, each tile says how its connection is, Ctrl+D mutes,
  * and a camera or microphone switched mid-call reaches the others on the
- * mesh and on the SFU. Chromium's own fake capture offers several cameras
- * and microphones (`device-count=3`; the clip would be one camera). Its
- * second camera, fake_device_1, is a depth camera (Y16) that no encoder
- * takes: a switch to it sends no frames, in any page. The test switches
- * from fake_device_0 (I420) to fake_device_2 (MJPEG).
+ * mesh, on the SFU and while the room moves between them. Chromium's
+ * own fake capture offers several cameras and microphones (`device-count=3`;
+ * the clip would be one camera). Its second camera, fake_device_1, is a
+ * depth camera (Y16) that no encoder takes: a switch to it sends no frames,
+ * in any page. The test switches from fake_device_0 (I420) to fake_device_2
+ * (MJPEG).
  */
 describe('the call screen fills the window', () => {
 	let server: RunningServer;
@@ -23,6 +53,11 @@ describe('the call screen fills the window', () => {
 		server = await startServer();
 		// Several fake cameras need Chromium's own fake capture (the clip is one camera); the call asks for 320x180 anyway.
 		browser = await launchBrowser({ fakeCameraClip: false, extraArgs: ['--use-fake-device-for-media-stream=device-count=3'] });
+	});
+
+	// Each test's participants leave with it: a call left running would slow the next test down.
+	afterEach(async () => {
+		for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
 	});
 
 	afterAll(async () => {
@@ -59,6 +94,33 @@ describe('the call screen fills the window', () => {
 					.map((s) => s.track?.getSettings().deviceId ?? ''),
 			kind,
 		);
+
+	/**
+	 * Per video sender of an open peer connection: its path (the SFU's send
+	 * transport only sends; a mesh pair sends and receives) and its camera.
+	 */
+	const videoSenders = (page: Page) =>
+		page.evaluate(() =>
+			(window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+				.filter((pc) => pc.connectionState !== 'closed')
+				.flatMap((pc) => pc.getTransceivers())
+				.filter((t) => t.sender.track?.kind === 'video')
+				.map((t) => ({ path: t.direction === 'sendonly' ? 'sfu' : 'mesh', deviceId: t.sender.track?.getSettings().deviceId ?? '' }))
+				.sort((a, b) => a.path.localeCompare(b.path)),
+		);
+
+	/** Keeps the camera track the page sends now (window.__oldCamera), to see later that a switch stopped it. */
+	const keepOldCamera = (page: Page) =>
+		page.evaluate(() => {
+			(window as unknown as { __oldCamera?: MediaStreamTrack }).__oldCamera = window.__call?.localStream?.getVideoTracks()[0];
+		});
+	const oldCameraState = (page: Page) => page.evaluate(() => (window as unknown as { __oldCamera?: MediaStreamTrack }).__oldCamera?.readyState);
+
+	/** A poller: the video frames `receiver` decoded so far from `senderId` over `via`. */
+	const decodedFrom = (receiver: Page, senderId: string | undefined, via: 'mesh' | 'sfu') => async () =>
+		(await remoteStats(receiver)).find((s) => s.peerId === senderId && s.via === via)?.framesDecoded ?? 0;
+
+	const badge = (page: Page) => page.locator('[data-testid=topology]').textContent();
 
 	const localTrack = (page: Page, kind: 'audio' | 'video') =>
 		page.evaluate((k) => {
@@ -177,24 +239,22 @@ describe('the call screen fills the window', () => {
 			const context = await recordingContext({ width: 640, height: 480 });
 			const [alice, bob] = await joinAll(context, server.url, room, ['Alice', 'Bob']);
 			const aliceId = await peerIdOf(alice);
-			const decoded = async () => (await remoteStats(bob)).find((s) => s.peerId === aliceId && s.via === topology)?.framesDecoded ?? 0;
+			const decoded = decodedFrom(bob, aliceId, topology);
 			await expect.poll(decoded).toBeGreaterThan(10);
 			const oldCamera = await localTrack(alice, 'video');
 			expect(await sentDeviceIds(alice, 'video')).toEqual([oldCamera.deviceId]);
 			// The old camera's track itself, kept to see that the switch stops it.
-			await alice.evaluate(() => {
-				(window as unknown as { __oldCamera?: MediaStreamTrack }).__oldCamera = window.__call?.localStream?.getVideoTracks()[0];
-			});
+			await keepOldCamera(alice);
 
 			const camera = await switchDevice(alice, 'video');
 			expect(camera).not.toBe(oldCamera.deviceId);
 			// Every peer connection now sends the new camera; the old one is stopped; the self view shows it.
 			await expect.poll(() => sentDeviceIds(alice, 'video')).toEqual([camera]);
-			expect(await alice.evaluate(() => (window as unknown as { __oldCamera?: MediaStreamTrack }).__oldCamera?.readyState)).toBe('ended');
+			expect(await oldCameraState(alice)).toBe('ended');
 			expect(await alice.evaluate(() => (document.querySelector('[data-testid=local-video]') as HTMLVideoElement).srcObject === window.__call?.localStream)).toBe(true);
 			const atSwitch = await decoded();
 			await expect.poll(decoded).toBeGreaterThan(atSwitch + 15);
-			expect(await alice.locator('[data-testid=topology]').textContent()).toBe(topology);
+			expect(await badge(alice)).toBe(topology);
 
 			// The microphone, muted first: the new one is sent, and stays muted.
 			await alice.locator('[data-testid=mute]').click();
@@ -207,6 +267,68 @@ describe('the call screen fills the window', () => {
 			expect(await alice.evaluate(() => window.__call?.localStream?.getTracks().length)).toBe(2);
 		});
 	}
+
+	it('switching the camera while the room moves from the mesh to the SFU sends the new one on both paths, then on the SFU alone', async () => {
+		// A third participant moves the room to the SFU; the move then waits up to a minute for everyone's topology.ready
+		// (Alice's is held back), and nothing brings the room back to the mesh meanwhile.
+		const moving = await startServer({ MESH_MAX_PEERS: '2', MESH_MIN_PEERS: '2', MIGRATION_TIMEOUT_MS: '60000', DEESCALATE_COOLDOWN_MS: '600000' });
+		try {
+			// One context each: Chromium paints only the front tab of a window, and a tile swaps paths once its new source renders.
+			const join = async (name: string, init?: () => void) => {
+				const context = await recordingContext({ width: 480, height: 360 });
+				if (init) await context.addInitScript(init);
+				const [page] = await joinAll(context, moving.url, 'layout-switch-migrating', [name]);
+				return page;
+			};
+			const alice = await join('Alice', holdTopologyReady);
+			const ben = await join('Ben');
+			await expectEveryPairDecodes([alice, ben], 10);
+			expect(await badge(alice)).toBe('mesh');
+			const oldCamera = (await localTrack(alice, 'video')).deviceId;
+			await keepOldCamera(alice);
+
+			// Cy tips the room over. Mid-move, both of Alice's paths send her camera: the mesh pair to Ben, and the SFU
+			// producer (Ben decodes it already).
+			const cy = await join('Cy');
+			const aliceId = await peerIdOf(alice);
+			const overSfu = [decodedFrom(ben, aliceId, 'sfu'), decodedFrom(cy, aliceId, 'sfu')] as const;
+			await expect
+				.poll(async () => ({ badge: await badge(alice), senders: await videoSenders(alice), benDecodes: (await overSfu[0]()) > 0 }))
+				.toEqual({ badge: 'migrating', senders: [{ path: 'mesh', deviceId: oldCamera }, { path: 'sfu', deviceId: oldCamera }], benDecodes: true });
+			// Alice's mesh connection (to Ben), to see it closed by the commit.
+			await alice.evaluate(() => {
+				const w = window as unknown as { __pcs: RTCPeerConnection[]; __meshPcs: RTCPeerConnection[] };
+				w.__meshPcs = w.__pcs.filter((pc) => pc.connectionState !== 'closed' && pc.getTransceivers().some((t) => t.direction === 'sendrecv'));
+			});
+
+			const camera = await switchDevice(alice, 'video');
+			expect(camera).not.toBe(oldCamera);
+			expect(await badge(alice)).toBe('migrating');
+			await expect.poll(() => videoSenders(alice)).toEqual([
+				{ path: 'mesh', deviceId: camera },
+				{ path: 'sfu', deviceId: camera },
+			]);
+			expect(await oldCameraState(alice)).toBe('ended');
+			// Still mid-move: Alice's confirmation is out, held back; letting it go commits the room to the SFU.
+			await expect.poll(() => alice.evaluate(() => (window as unknown as { __heldReady: number }).__heldReady)).toBeGreaterThan(0);
+			expect(await badge(alice)).toBe('migrating');
+			await alice.evaluate(() => {
+				(window as unknown as { __releaseReady: boolean }).__releaseReady = true;
+			});
+			for (const page of [alice, ben, cy]) await expect.poll(() => badge(page)).toBe('sfu');
+
+			// Committed: the SFU alone sends Alice's new camera, her mesh connection is closed, and Ben and Cy keep decoding her there.
+			await expect.poll(() => sentDeviceIds(alice, 'video')).toEqual([camera]);
+			expect(await oldCameraState(alice)).toBe('ended');
+			await expect.poll(() => alice.evaluate(() => (window as unknown as { __meshPcs: RTCPeerConnection[] }).__meshPcs.map((pc) => pc.connectionState))).toEqual(['closed']);
+			const atCommit = await Promise.all(overSfu.map((decoded) => decoded()));
+			for (const [i, decoded] of overSfu.entries()) await expect.poll(decoded).toBeGreaterThan((atCommit[i] as number) + 15);
+			for (const page of [ben, cy]) await expect.poll(async () => (await remoteStats(page)).map((s) => s.via)).toEqual(['sfu', 'sfu']);
+		} finally {
+			for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
+			await moving.stop();
+		}
+	});
 
 	it('a camera turned off during a screen share on the mesh comes back off when the share stops', async () => {
 		const context = await recordingContext({ width: 640, height: 480 });
