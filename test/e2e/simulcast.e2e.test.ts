@@ -229,9 +229,9 @@ describe('simulcast on the SFU in real Chromium', () => {
  * that hold: the climb is then the estimator's, not the hold. The estimate
  * comes back up by probes (GoogCC's, in the worker: every 5 s while the
  * link is underused, each up to twice the estimate): the top layer was
- * back 1 to 9 s after the lift in the 17 runs timed, once over 10 s in an
- * earlier one. The bound is 15 s (three probe periods); the test prints
- * the time.
+ * back 0.5 to 9 s after the lift in 33 of the 34 runs timed, and 13 s in
+ * one (a CI run); an earlier variant was still on layer 1 10 s after. The
+ * bound is 20 s (four probe periods); the test prints the time.
  */
 describe('simulcast under a 300 kbit/s downlink (tc in a network namespace)', () => {
 	let net: TestNetwork;
@@ -242,8 +242,8 @@ describe('simulcast under a 300 kbit/s downlink (tc in a network namespace)', ()
 	/** mediasoup's hold on spatial up-switches after a bandwidth downgrade, and a sample's worth of margin. */
 	const HOLD_MS = 10_000;
 	const QUIET_MS = HOLD_MS + 1_000;
-	/** The climb's bound once the link opens: three of GoogCC's 5 s probe periods (see above). */
-	const CLIMB_MS = 15_000;
+	/** The climb's bound once the link opens: four of GoogCC's 5 s probe periods (see above). */
+	const CLIMB_MS = 20_000;
 
 	/** tc in the server namespace, on the receiver's veth end (its downlink). */
 	const tc = (...args: string[]) => run('ip', ['netns', 'exec', net.serverNamespace, 'tc', ...args], { timeout: 10_000 });
