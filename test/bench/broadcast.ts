@@ -68,6 +68,7 @@ import { peerIdOf } from '../support/call.js';
 import { projectRoot, startServer, type RunningServer } from '../support/serverProcess.js';
 import { machineCpuMs, processCpuMs as processCpuTimes } from './procStat.js';
 import { writeBenchResult, type BroadcastResult } from './report/results.js';
+import { median } from './report/stats.js';
 
 const { values } = parseArgs({
 	options: {
@@ -131,12 +132,6 @@ const GOAL_RATIO = 1.1;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function median(list: number[]): number {
-	if (list.length === 0) return Number.NaN;
-	const sorted = [...list].sort((a, b) => a - b);
-	const mid = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;

@@ -43,6 +43,7 @@ import { startServer, type RunningServer } from '../support/serverProcess.js';
 import { startBaselineServer, type BaselineServer } from './baselineMesh.js';
 import { latencyProbe, type ProbeFrame, type ProbeOnset } from './latencyProbe.js';
 import { writeBenchResult, type LatencyResult, type LatencyRow, type LatencyWindows } from './report/results.js';
+import { median, quantile } from './report/stats.js';
 
 const { values } = parseArgs({
 	options: { frames: { type: 'string', default: '300' }, 'migration-runs': { type: 'string', default: '3' }, verbose: { type: 'boolean', default: false }, json: { type: 'string' } },
@@ -76,15 +77,6 @@ interface Measured {
 	to: number;
 }
 
-function quantile(values: readonly number[], q: number): number {
-	if (values.length === 0) return NaN;
-	const sorted = [...values].sort((a, b) => a - b);
-	const at = (sorted.length - 1) * q;
-	const lo = Math.floor(at);
-	const hi = Math.ceil(at);
-	return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (at - lo);
-}
-const median = (values: readonly number[]) => quantile(values, 0.5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** --verbose: each session's start and end, on stderr. */
 const progress = (line: string) => values.verbose && console.error(`${new Date().toISOString().slice(11, 23)} ${line}`);

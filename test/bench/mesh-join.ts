@@ -25,6 +25,7 @@ import { joinAll } from '../support/call.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 import { startBaselineServer, type BaselineServer } from './baselineMesh.js';
 import { writeBenchResult } from './report/results.js';
+import { median } from './report/stats.js';
 
 const { values } = parseArgs({
 	options: { runs: { type: 'string', default: '5' }, from: { type: 'string', default: 'site' }, json: { type: 'string' } },
@@ -78,11 +79,6 @@ async function seesEveryone(page: Page, kind: 'product' | 'baseline', remotes: n
 	return { ms, marks };
 }
 
-function median(values: number[]): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	const mid = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 async function product(browser: Browser, server: RunningServer, size: number, room: string): Promise<Join> {
 	const context = await browser.newContext();

@@ -32,6 +32,7 @@ import { joinAll, peerIdOf } from '../support/call.js';
 import { AFTER_CLOSE_MS, frameLog, largestGap, measureGaps, migrations, startFrameLog, tileLog, windowsOver, type GapMeasurement } from '../support/migration.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 import { writeBenchResult, type MigrationResult, type MigrationRow, type MigrationTimeline } from './report/results.js';
+import { median } from './report/stats.js';
 import { binStarts, countPerBin } from './report/timeline.js';
 
 const { values } = parseArgs({
@@ -80,11 +81,6 @@ interface FloorOutcome {
 	failures: string[];
 }
 
-function median(values: number[]): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	const mid = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 class Room {
 	readonly pages: Page[] = [];

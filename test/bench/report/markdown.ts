@@ -1,6 +1,7 @@
 import type { Chart } from './charts.js';
 import type { Machine } from './machine.js';
 import type { BroadcastResult, LatencyResult, LatencyWindows, MeshJoinResult, MigrationResult, SfuResult, SignalingResult, SoakResult } from './results.js';
+import { median } from './stats.js';
 
 /** One bench process of the run: what ran, how it ended, what it wrote and printed. */
 export interface BenchRun<R> {
@@ -30,12 +31,6 @@ const f0 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 
 const f1 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(1));
 const f2 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(2));
 
-export function median(values: readonly number[]): number {
-	if (values.length === 0) return Number.NaN;
-	const sorted = [...values].sort((a, b) => a - b);
-	const mid = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** Markdown table cells must not break the table. */
 function cell(text: string): string {
