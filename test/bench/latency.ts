@@ -246,14 +246,36 @@ interface MigrationSample {
 	steadyFloor: WindowSample;
 }
 
+/** Two members in a mesh, measured steady; then a third opens the room's link (its join is not waited for). */
+async function thirdJoins(windows: Windows, server: RunningServer, room: string): Promise<{ members: Page[]; steady: Measured; third: Page }> {
+	const members = await openProduct(windows, server, room, 2);
+	const steady = await measure(members, 1, MIN_FRAMES / 2);
+	const third = await windows.newPage();
+	await third.goto(`${server.url}/?room=${room}&name=P2`);
+	return { members, steady, third };
+}
+
+/**
+ * Each frame the members rendered inside their window (`window(i)` for
+ * member i, both ends included), as [receivedAt, latency, the newcomer's]:
+ * the newcomer's are those of a sender the member did not render while
+ * `steady` was measured.
+ */
+async function framesIn(members: Page[], steady: Measured, window: (member: number) => [from: number, to: number]): Promise<Array<[at: number, ms: number, fromNewcomer: boolean]>> {
+	const existing = new Set(steady.frames.map(([key]) => key));
+	const frames: Array<[number, number, boolean]> = [];
+	for (const [i, page] of members.entries()) {
+		const [from, to] = window(i);
+		for (const [key, at, painted] of (await probe(page)).frames) if (at >= from && at <= to) frames.push([at, at - painted, !existing.has(`${i}:${key}`)]);
+	}
+	return frames;
+}
+
 /** Two in a mesh, measured steady; a third joins past MESH_MAX_PEERS=2 and the room migrates to the SFU. */
 async function migration(browser: Browser, server: RunningServer, room: string, run: number): Promise<MigrationSample> {
 	return withWindows(browser, async (windows) => {
-		const members = await openProduct(windows, server, room, 2);
-		const steady = await measure(members, 1, MIN_FRAMES / 2);
+		const { members, steady } = await thirdJoins(windows, server, room);
 		const steadyMedianMs = median(latencies(steady));
-		const third = await windows.newPage();
-		await third.goto(`${server.url}/?room=${room}&name=P2`);
 		const deadline = Date.now() + MIGRATION_LIMIT_MS;
 		let records: Array<MigrationRecord | undefined> = [];
 		while (Date.now() < deadline) {
@@ -265,19 +287,11 @@ async function migration(browser: Browser, server: RunningServer, room: string, 
 		if (records.some((r) => r.result !== 'committed')) throw new Error('the migration was aborted');
 		// Frames rendered just before the commit may still be on their way to the page's log.
 		await sleep(300);
-		const during: number[] = [];
-		let windowMs = 0;
-		let fromNewcomer = 0;
-		const existing = new Set(steady.frames.map(([key]) => key));
-		for (const [i, page] of members.entries()) {
-			const record = records[i] as MigrationRecord;
-			windowMs = Math.max(windowMs, (record.endedAt as number) - record.decidedAt);
-			for (const [key, at, painted] of (await probe(page)).frames) {
-				if (at < record.decidedAt || at > (record.endedAt as number)) continue;
-				during.push(at - painted);
-				if (!existing.has(`${i}:${key}`)) fromNewcomer++;
-			}
-		}
+		const ended = records as MigrationRecord[];
+		const frames = await framesIn(members, steady, (i) => [(ended[i] as MigrationRecord).decidedAt, (ended[i] as MigrationRecord).endedAt as number]);
+		const during = frames.map(([, ms]) => ms);
+		const fromNewcomer = frames.filter(([, , newcomer]) => newcomer).length;
+		const windowMs = Math.max(0, ...ended.map((r) => (r.endedAt as number) - r.decidedAt));
 		return { migration: { run, during, fromNewcomer, steadyMedianMs, windowMs }, steadyFloor: steadySlice(steady, steadyMedianMs, windowMs, run) };
 	});
 }
@@ -315,20 +329,13 @@ interface JoinRecording {
  */
 async function joinWithoutMigration(browser: Browser, server: RunningServer, room: string, run: number, spanMs: number): Promise<JoinRecording> {
 	return withWindows(browser, async (windows) => {
-		const members = await openProduct(windows, server, room, 2);
-		const steady = await measure(members, 1, MIN_FRAMES / 2);
-		const third = await windows.newPage();
-		await third.goto(`${server.url}/?room=${room}&name=P2`);
+		const { members, steady, third } = await thirdJoins(windows, server, room);
 		const answered = await third.waitForFunction(() => window.__call?.peerId !== undefined && Date.now(), undefined, { timeout: 30_000 });
 		const joinedAt = (await answered.jsonValue()) as number;
 		// Frames rendered at the end of the span may still be on their way to the page's log.
 		await sleep(Math.max(0, joinedAt + spanMs - Date.now()) + 300);
 		for (const page of members) if ((await migrations(page)).length > 0) throw new Error('the room migrated: the join floor needs a mesh of 3');
-		const existing = new Set(steady.frames.map(([key]) => key));
-		const frames: JoinRecording['frames'] = [];
-		for (const [i, page] of members.entries()) {
-			for (const [key, at, painted] of (await probe(page)).frames) if (at >= joinedAt && at <= joinedAt + spanMs) frames.push([at, at - painted, !existing.has(`${i}:${key}`)]);
-		}
+		const frames = await framesIn(members, steady, () => [joinedAt, joinedAt + spanMs]);
 		return { run, frames, joinedAt, spanMs, steadyMedianMs: median(latencies(steady)) };
 	});
 }
