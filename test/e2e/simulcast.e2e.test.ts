@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoomDetails, SfuConsumerSummary } from '../../core/protocol/index.js';
 import { launchBrowser } from '../support/browser.js';
-import { peerIdOf, recordPeerConnections, remoteStats } from '../support/call.js';
+import { joinAll, peerIdOf, recordPeerConnections, remoteStats } from '../support/call.js';
 import { createTestNetwork, type TestNetwork } from '../support/netns.js';
 import { startServer, type RunningServer } from '../support/serverProcess.js';
 
@@ -89,10 +89,19 @@ async function roomDetails(server: RunningServer, roomId: string): Promise<RoomD
 	return (await (await fetch(`${server.url}/api/rooms/${roomId}`)).json()) as RoomDetails;
 }
 
+/** `receiver`'s video consumer of `publisher` in the room's details. */
+function videoConsumerIn(details: RoomDetails, receiver: string, publisher: string): SfuConsumerSummary | undefined {
+	return details.participants.find((p) => p.peerId === receiver)?.consumers.find((c) => c.producerPeerId === publisher && c.kind === 'video');
+}
+
 /** `receiver`'s video consumer of `publisher` as the server has it. */
 async function videoConsumer(server: RunningServer, roomId: string, receiver: string, publisher: string): Promise<SfuConsumerSummary | undefined> {
-	const details = await roomDetails(server, roomId);
-	return details.participants.find((p) => p.peerId === receiver)?.consumers.find((c) => c.producerPeerId === publisher && c.kind === 'video');
+	return videoConsumerIn(await roomDetails(server, roomId), receiver, publisher);
+}
+
+/** How wide `page` shows `peerId`'s video (its decoded frames), 0 before the first. */
+function tileWidth(page: Page, peerId: string): Promise<number> {
+	return page.evaluate((id) => document.querySelector<HTMLVideoElement>(`[data-testid=remote-tile][data-peer-id="${id}"] video`)?.videoWidth ?? 0, peerId);
 }
 
 /**
@@ -110,10 +119,9 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, t
 	return value;
 }
 
+/** One participant joined in `context` (joinAll's wait: joined, media paths built). */
 async function join(context: BrowserContext, baseUrl: string, room: string, name: string): Promise<Page> {
-	const page = await context.newPage();
-	await page.goto(`${baseUrl}/?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
-	await page.waitForFunction(() => window.__call?.peerId !== undefined && window.__call.mediaMode !== undefined);
+	const [page] = await joinAll(context, baseUrl, room, [name]);
 	return page;
 }
 
@@ -176,8 +184,7 @@ describe('simulcast on the SFU in real Chromium', () => {
 		expect(consumer?.currentLayers?.spatialLayer, `Rae's consumer of Pat: ${JSON.stringify(consumer)}; Pat sends ${JSON.stringify(await outboundVideo(publisher))}`).toBe(2);
 		const framesAtTop = await decoded();
 		await expect.poll(decoded, { timeout: 10_000 }).toBeGreaterThan(framesAtTop + 10);
-		const videoWidth = () =>
-			receiver.evaluate((id) => document.querySelector<HTMLVideoElement>(`[data-testid=remote-tile][data-peer-id="${id}"] video`)?.videoWidth ?? 0, patId);
+		const videoWidth = () => tileWidth(receiver, patId);
 		await expect.poll(videoWidth, { timeout: 5_000 }).toBe(1280);
 	});
 
@@ -190,7 +197,7 @@ describe('simulcast on the SFU in real Chromium', () => {
 		const presenter = await join(presenterContext, server.url, room, 'Pat');
 		const viewer = await join(await newContext({ width: 1280, height: 800 }), server.url, room, 'Vi');
 		const patId = (await peerIdOf(presenter)) as string;
-		const shown = () => viewer.evaluate((id) => document.querySelector<HTMLVideoElement>(`[data-testid=remote-tile][data-peer-id="${id}"] video`)?.videoWidth ?? 0, patId);
+		const shown = () => tileWidth(viewer, patId);
 		await expect.poll(shown, { timeout: 20_000 }).toBe(320);
 
 		await presenter.locator('[data-testid=screenshare]').click();
@@ -276,11 +283,9 @@ describe('simulcast under a 300 kbit/s downlink (tc in a network namespace)', ()
 			const [details, stats, width] = await Promise.all([
 				net.serverGet(`/api/rooms/${room}`),
 				remoteStats(receiver),
-				receiver.evaluate((id) => document.querySelector<HTMLVideoElement>(`[data-testid=remote-tile][data-peer-id="${id}"] video`)?.videoWidth ?? 0, patId),
+				tileWidth(receiver, patId),
 			]);
-			const consumer = (JSON.parse(details) as RoomDetails).participants
-				.find((p) => p.peerId === raeId)
-				?.consumers.find((c) => c.producerPeerId === patId && c.kind === 'video');
+			const consumer = videoConsumerIn(JSON.parse(details) as RoomDetails, raeId, patId);
 			const pat = stats.find((s) => s.peerId === patId);
 			return { at: Date.now(), spatial: consumer?.currentLayers?.spatialLayer, temporal: consumer?.currentLayers?.temporalLayer, frames: pat?.framesDecoded ?? 0, bytes: pat?.bytesReceived ?? 0, width };
 		};
